@@ -12,6 +12,7 @@ import jax
 
 from .engine import network as engine
 from .engine import plasticity
+from .engine import sharding
 from .engine import synapses as engine_synapses
 from .engine.time_grid import to_steps
 
@@ -78,6 +79,7 @@ class EngineNetwork:
         self.structure_dirty = True
         self.dirty_values = set()     # parts of the values to rebuild: groups, tables, currents
         self.record_map = None
+        self.placement = sharding.Placement(getattr(sim_state, "devices", None))
 
     # ---- change tracking -------------------------------------------------------------------
     def structure_changed(self):
@@ -135,13 +137,13 @@ class EngineNetwork:
                 if any(model.state_follows_parameters for model, _ in self.layout.groups):
                     self.pull_state()       # pushed again with resume_state() below
                 self.host_groups = self._group_values(self.layout)
-                self.values["groups"] = jax.device_put(self.host_groups)
+                self.values = self.placement.values({**self.values, "groups": self.host_groups})
                 self.record_map["exact_spikes"] = [self._given_spike_times(rec, ids)
                                                    for rec, ids, *_ in
                                                    self.record_map["exact_spikes"]]
             if "currents" in self.dirty_values:
-                self.values["currents"] = jax.device_put(
-                    self._assemble_currents(np.dtype(self.sim.dtype))[1])
+                self.values = self.placement.values({**self.values, "currents":
+                    self._assemble_currents(np.dtype(self.sim.dtype))[1]})
         self.structure_dirty = False
         self.dirty_values.clear()
         if self.device_state is None:
@@ -172,8 +174,9 @@ class EngineNetwork:
             if table["delay"].max() >= self.structure.n_slots:
                 self.structure_dirty = True
                 return
-            self.values["tables"][t_index] = jax.device_put(
-                {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in table.items()})
+            self.values["tables"][t_index] = \
+                {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in table.items()}
+            self.values = self.placement.values(self.values)
 
     def _delay_steps(self, projection):
         """Delays in steps: rounded to dt as NEST does, at least one step."""
@@ -199,7 +202,7 @@ class EngineNetwork:
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
             n_ports=layout.n_ports, n_slots=max_delay_steps + 1, dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name)
-        self.values = jax.device_put({
+        self.values = self.placement.values({
             "groups": group_values, "tables": table_values, "currents": current_values,
             "record": record_values, **self._segment_keys()})
         self._table_members = table_members
@@ -370,7 +373,7 @@ class EngineNetwork:
                                     for name, value in fresh.items()})
             tables.append(table_state)
         self.cell_level_synapse_state = []
-        return jax.device_put({"groups": groups, "tables": tables, "ring": ring.reshape(-1),
+        return self.placement.state({"groups": groups, "tables": tables, "ring": ring.reshape(-1),
                                "step": np.int32(self.step)})
 
     def _restore_ring(self, ring):
@@ -396,8 +399,8 @@ class EngineNetwork:
         pending = None
         while n_steps > 0:
             n = min(n_steps, chunk)
-            self.device_state, out = engine.run_chunk(self.structure, self.values,
-                                                      self.device_state, np.int32(n))
+            self.device_state, out = self.placement.run_chunk(self.structure, self.values,
+                                                              self.device_state, np.int32(n))
             if pending is not None:       # copy out the previous chunk while this one runs
                 self._collect(*pending)
             pending = (out, self.step, n)
@@ -453,7 +456,7 @@ class EngineNetwork:
         for prj in self.sim.projections:
             prj._reset_synapse_state()
         if self.values is not None and not self.structure_dirty:   # new random numbers
-            self.values = {**self.values, **jax.device_put(self._segment_keys())}
+            self.values = self.placement.values({**self.values, **self._segment_keys()})
 
     def _segment_keys(self):
         segment = self.sim.segment_counter

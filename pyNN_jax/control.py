@@ -6,6 +6,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from . import simulator
+from .engine import sharding
 
 PRECISIONS = ("float32", "float64")
 
@@ -27,6 +28,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         Seed of every random process of the engine (Poisson sources, noise) and of NativeRNG.
     chunk_steps : int
         Steps per compiled chunk (default: chosen from the recording size, at most 1000).
+    devices : int, "all" or sequence of jax.Device
+        Devices the network is spread over (default: JAX's default device, no sharding): the
+        first N devices of JAX's default backend, all of them, or the ones given. Cells and
+        their connectivity tables are split over the devices; see the scaling page of the
+        documentation.
 
     Other keyword arguments (``threads``, ``spike_precision``, ``label``, ...) are accepted
     and ignored, as on other backends.
@@ -51,6 +57,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         raise errors.InvalidParameterValueError(
             f"chunk_steps = {chunk_steps!r}; chunk_steps must be a positive integer")
     state.chunk_steps = None if chunk_steps is None else int(chunk_steps)
+    try:
+        state.devices = sharding.resolve_devices(extra_params.get("devices"))
+    except ValueError as error:
+        raise errors.InvalidParameterValueError(str(error)) from None
     state.clear()
     return rank()
 
