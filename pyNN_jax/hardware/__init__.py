@@ -1,0 +1,122 @@
+"""pyNN.jax.hardware: BrainScaleS-2 as a PyNN backend, on a mock (the JAX engine with the chip's
+non-idealities, the default) or on the real system through ``pynn_brainscales``.
+
+``import pyNN.jax.hardware as sim`` and write the script in biological ms and mV as for any
+PyNN backend; the 1000-fold acceleration is applied inside. ``sim.get_placement()`` shows where
+the network lies on the chip; a network that does not fit raises :class:`PlacementError`
+before anything runs. See docs/hardware.rst.
+"""
+import types
+
+from pyNN import common, errors, random, space                     # noqa: F401
+from pyNN.network import Network                                   # noqa: F401
+from pyNN.random import NumpyRNG, GSLRNG, RandomDistribution       # noqa: F401
+from pyNN.recording import get_io
+from pyNN.space import Space                                       # noqa: F401
+from pyNN.parameters import Sequence                               # noqa: F401
+
+from .. import control as jax_control
+from .. import simulator as _jax_simulator
+from ..connectors import *                                          # noqa: F401,F403
+from pyNN.common.procedural_api import set                         # noqa: F401
+from ..simulator import state as _state
+from ..standardmodels.cells import (                                # noqa: F401
+    IF_curr_exp, IF_cond_exp, EIF_cond_exp_isfa_ista, SpikeSourceArray, SpikeSourcePoisson)
+from ..standardmodels.synapses import StaticSynapse                # noqa: F401
+from . import bss2
+from .backend import Assembly, Population, PopulationView, Projection, hardware  # noqa: F401
+from .mock import NonIdealities                                     # noqa: F401
+from .placement import Placement, PlacementError                   # noqa: F401
+
+TARGETS = ("mock", "bss2")
+
+
+def setup(timestep=0.1, min_delay="timestep", target="mock", seed=0, non_idealities=None,
+          neuron_permutation=None, parallel_synapses=True, **extra_params):
+    """Start a new BrainScaleS-2 network; any existing network (of pyNN.jax too) is destroyed.
+
+    Parameters
+    ----------
+    timestep : float
+        Integration step of the mock (biological ms). Spike times are put on the 8 ns hardware
+        clock (0.008 ms biological); their resolution is the larger of the two.
+    min_delay : float
+        The one synaptic delay the chip offers (biological ms); default: one timestep.
+    target : {"mock", "bss2"}
+        "mock" runs on the JAX engine with the chip's non-idealities; "bss2" on the real system
+        (needs the BrainScaleS-2 software stack, ``pynn_brainscales``).
+    seed : int
+        Seed of the fixed-pattern variation, the trial-to-trial noise and the Poisson sources.
+    non_idealities : None, bool, dict or NonIdealities
+        Which non-idealities the mock applies (default: all); False switches all off.
+    neuron_permutation : sequence of int
+        Circuit (0..511) of each neuron, neurons counted in the order of their populations.
+    parallel_synapses : bool
+        Realise a weight above 63 steps (only with a fixed ``weight_scale``) by parallel
+        synapses; if False it saturates at 63.
+    """
+    if target not in TARGETS:
+        raise errors.InvalidParameterValueError(f"target = {target!r}; it must be one of {TARGETS}")
+    if target == "bss2":
+        bss2.require_stack()
+    config = NonIdealities.from_argument(non_idealities)
+    if min_delay == "timestep":
+        min_delay = timestep
+    extra_params.pop("rng_seed", None)
+    result = jax_control.setup(timestep, min_delay, rng_seed=seed, **extra_params)
+    hardware.configure(target, int(seed), config, neuron_permutation, bool(parallel_synapses))
+    return result
+
+
+def end(compatible_output=True):
+    """Write what ``record(..., to_file=...)`` asked for and release the network."""
+    for population, variables, filename in _state.write_on_end:
+        population.write_data(get_io(filename), variables)
+    _state.write_on_end = []
+
+
+def get_placement():
+    """Place and route the current network (if not done yet) and return the
+    :class:`Placement`: circuits per population, rows per projection, weight scales,
+    utilisation; ``print()`` it for a summary. Raises PlacementError if it does not fit."""
+    return hardware.place()
+
+
+class _Clock:
+    """What PyNN's run loop needs: the time, and a run_until that places first."""
+
+    @property
+    def t(self):
+        return _state.t
+
+    @property
+    def dt(self):
+        return _state.dt
+
+    def run_until(self, tstop):
+        hardware.place()
+        if hardware.target == "bss2":
+            bss2.run_until(hardware, _state, tstop)
+            return
+        with hardware.chip_parameters():
+            _state.run_until(tstop)
+
+
+run, run_until = common.build_run(types.SimpleNamespace(state=_Clock()))
+run_for = run
+reset = jax_control.reset
+initialize = common.initialize
+get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = (
+    jax_control.get_current_time, jax_control.get_time_step, jax_control.get_min_delay,
+    jax_control.get_max_delay, jax_control.num_processes, jax_control.rank)
+
+
+def list_standard_models():
+    """Names of the standard cell types the hardware module offers."""
+    return [cls.__name__ for cls in (IF_curr_exp, IF_cond_exp, EIF_cond_exp_isfa_ista,
+                                     SpikeSourceArray, SpikeSourcePoisson)]
+
+
+create = common.build_create(Population)
+connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)  # noqa: F405
+record = common.build_record(_jax_simulator)

@@ -1,0 +1,278 @@
+"""The PyNN layer of the hardware module: pyNN_jax's Population and Projection, placed on the
+chip before anything runs and run with the chip's realised parameters and weights.
+
+The hardware module shares pyNN_jax's simulator state (one network at a time, as with any
+PyNN backend); ``hardware`` below holds what belongs to the chip: the target, the
+non-idealities, the placement and the realised values.
+"""
+import contextlib
+
+import numpy as np
+
+from pyNN import errors
+
+from .. import populations as jax_populations
+from .. import projections as jax_projections
+from ..recording import Recorder as JaxRecorder
+from ..simulator import state as sim_state
+from ..standardmodels import cells as jax_cells
+from ..standardmodels.synapses import StaticSynapse
+from . import mock
+from .parameters import check_neuron_parameters, quantise_to_clock
+from .placement import ConnectionBlock, NeuronBlock, place
+
+NEURON_TYPES = (jax_cells.IF_curr_exp, jax_cells.IF_cond_exp, jax_cells.EIF_cond_exp_isfa_ista)
+SOURCE_TYPES = (jax_cells.SpikeSourceArray, jax_cells.SpikeSourcePoisson)
+RECEPTORS = ("excitatory", "inhibitory")
+
+
+class HardwareState:
+    """Target, non-idealities, placement and realised values of the current network."""
+
+    def __init__(self):
+        self.configure("mock", 0, mock.NonIdealities(), None, True)
+
+    def configure(self, target, seed, non_idealities, neuron_permutation, parallel_synapses):
+        self.target = target
+        self.seed = seed
+        self.non_idealities = non_idealities
+        self.neuron_permutation = neuron_permutation
+        self.parallel_synapses = parallel_synapses
+        self.deviations = mock.circuit_deviations(seed)
+        self.noise_sources = {}
+        self.invalidate()
+
+    def invalidate(self):
+        """The network or its values changed: place again before the next run."""
+        self.placement = None
+        self.realised_parameters = {}     # Population -> native parameters on the chip
+        self.realised_weights = {}        # Projection -> weights on the chip (PyNN units)
+
+    # ---- placement -------------------------------------------------------------------------
+    @staticmethod
+    def neuron_populations():
+        return [p for p in sim_state.populations if isinstance(p.celltype, NEURON_TYPES)]
+
+    def place(self):
+        """Check every value against the chip, place and route; raises before anything runs."""
+        if self.placement is not None:
+            return self.placement
+        neurons = self.neuron_populations()
+        for pop in neurons:
+            check_neuron_parameters(type(pop.celltype).__name__, pop._parameters)
+        labels = _unique_labels(neurons)
+        neuron_of_id = np.full(sim_state.id_counter, -1, dtype=np.int64)
+        offset = 0
+        for pop in neurons:
+            neuron_of_id[np.asarray(pop.all_cells, dtype=np.int64)] = offset + np.arange(pop.size)
+            offset += pop.size
+        blocks = []
+        for index, prj in enumerate(sim_state.projections):
+            _check_projection(prj)
+            weights = prj._connections["weight"]
+            post_ids = np.asarray(prj.post.all_cells, dtype=np.int64)[prj._connections["post"]]
+            blocks.append(ConnectionBlock(prj.label or f"projection{index}",
+                                          neuron_of_id[post_ids], np.abs(weights),
+                                          prj.receptor_type == "inhibitory", prj.weight_scale))
+        placement = place([NeuronBlock(label, pop.size) for label, pop in zip(labels, neurons)],
+                          blocks, self.neuron_permutation, self.parallel_synapses)
+        placement.populations = dict(zip(labels, neurons))
+        placement.projection_objects = list(sim_state.projections)
+        self._realise(placement, labels, neurons)
+        self.placement = placement
+        return placement
+
+    def _realise(self, placement, labels, neurons):
+        """Parameters and weights as the chip realises them (what the engine runs with)."""
+        config = self.non_idealities
+        for label, pop in zip(labels, neurons):
+            self.realised_parameters[pop] = mock.realise_neuron_parameters(
+                pop._parameters, placement.circuits[label], self.deviations, config)
+        for pop in sim_state.populations:
+            if isinstance(pop.celltype, jax_cells.SpikeSourceArray):
+                self.realised_parameters[pop] = mock.realise_spike_times(pop._parameters, config)
+        for prj, routed in zip(sim_state.projections, placement.projections):
+            sign = np.sign(prj._connections["weight"])
+            self.realised_weights[prj] = (sign * routed.realised_magnitude()
+                                          if config.weight_quantisation
+                                          else prj._connections["weight"].copy())
+        if config.trial_noise and self.target == "mock":
+            self._update_noise(neurons)
+        sim_state.network.values_changed("groups")
+        sim_state.network.values_changed("tables")
+        sim_state.network.values_changed("currents")
+
+    def _update_noise(self, neurons):
+        for pop in neurons:
+            if pop not in self.noise_sources:
+                self.noise_sources[pop] = mock.MembraneNoise(sim_state.dt)
+                self.noise_sources[pop].inject_into(pop)
+            object.__setattr__(self.noise_sources[pop], "target_stdev",
+                               mock.membrane_noise_current(
+                                   self.realised_parameters[pop], sim_state.dt,
+                                   self.non_idealities.membrane_noise_mv))
+
+    @contextlib.contextmanager
+    def chip_parameters(self):
+        """The engine reads Population._parameters: during a run they are the realised ones."""
+        saved = {pop: pop._parameters for pop in self.realised_parameters}
+        try:
+            for pop, realised in self.realised_parameters.items():
+                pop._parameters = realised
+            yield
+        finally:
+            for pop, parameters in saved.items():
+                pop._parameters = parameters
+
+
+hardware = HardwareState()
+
+
+def _unique_labels(populations):
+    labels, seen = [], {}
+    for pop in populations:
+        label = pop.label or "population"
+        seen[label] = seen.get(label, 0) + 1
+        labels.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
+    return labels
+
+
+def _check_projection(prj):
+    """What the chip cannot do, checked before placement: delays, signs."""
+    delays = prj._connections["delay"]
+    min_delay = max(float(sim_state.min_delay), sim_state.dt)
+    if delays.size and np.abs(delays - min_delay).max() > 1e-9:
+        bad = float(delays[np.argmax(np.abs(delays - min_delay))])
+        raise errors.InvalidParameterValueError(
+            f"Projection {prj.label!r}: delay = {bad:g} ms; BrainScaleS-2 has no synaptic "
+            f"delays, only the minimum delay {min_delay:g} ms is possible")
+    weights = prj._connections["weight"]
+    if prj.receptor_type == "excitatory" and (weights < 0).any():
+        raise errors.ConnectionError(
+            f"Projection {prj.label!r}: weight = {float(weights.min()):g} on an excitatory "
+            f"receptor; on BrainScaleS-2 the sign belongs to the synapse row: use "
+            f"receptor_type='inhibitory' for negative weights")
+    if prj.receptor_type == "inhibitory" and (weights < 0).any() and (weights > 0).any():
+        raise errors.ConnectionError(
+            f"Projection {prj.label!r}: inhibitory weights of both signs; an inhibitory "
+            f"projection's weights are all <= 0 or all >= 0")
+
+
+class HardwareRecorder(JaxRecorder):
+    """Spike times truncated to the hardware clock when the mock's clock quantisation is on
+    (the real system's times come on the clock)."""
+
+    def _append_spikes(self, ids, times):
+        if hardware.target == "mock" and hardware.non_idealities.clock_quantisation:
+            times = quantise_to_clock(times)[0]
+        super()._append_spikes(ids, times)
+
+
+class HardwareDataMixin:
+    """get_data() annotated with hardware times."""
+
+    def get_data(self, variables="all", gather=True, clear=False, locations=None):
+        block = super().get_data(variables, gather, clear, locations)
+        for segment in block.segments:
+            segment.annotate(target=hardware.target, acceleration=1000.0)
+            for train in segment.spiketrains:
+                times_us = np.asarray(train.rescale("ms").magnitude, dtype=float)  # bio ms = hw us
+                train.array_annotate(hardware_time_us=times_us,
+                                     fpga_cycle=quantise_to_clock(times_us)[1])
+        return block
+
+
+class Assembly(jax_populations.Assembly):
+    __doc__ = jax_populations.Assembly.__doc__
+
+
+class PopulationView(HardwareDataMixin, jax_populations.PopulationView):
+    __doc__ = jax_populations.PopulationView.__doc__
+    _assembly_class = Assembly
+
+    def _set_parameters(self, parameter_space):
+        _checked_set(self, parameter_space, super()._set_parameters)
+
+
+class Population(HardwareDataMixin, jax_populations.Population):
+    __doc__ = jax_populations.Population.__doc__
+    _recorder_class = HardwareRecorder
+    _assembly_class = Assembly
+
+    def _create_cells(self):
+        if not isinstance(self.celltype, NEURON_TYPES + SOURCE_TYPES):
+            names = ", ".join(t.__name__ for t in NEURON_TYPES + SOURCE_TYPES)
+            raise errors.InvalidModelError(
+                f"{type(self.celltype).__name__} is not available on BrainScaleS-2; the "
+                f"hardware module offers {names}")
+        if isinstance(self.celltype, NEURON_TYPES):
+            parameters = self.celltype.native_parameters
+            parameters.shape = (self.size,)
+            parameters.evaluate(simplify=False)
+            check_neuron_parameters(type(self.celltype).__name__, dict(parameters.items()))
+        super()._create_cells()
+        hardware.invalidate()
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _set_parameters(self, parameter_space):
+        _checked_set(self, parameter_space, super()._set_parameters)
+
+
+def _checked_set(cells, parameter_space, set_parameters):
+    """Population/PopulationView.set(): keep the old values if the chip cannot reach the new."""
+    root = cells._root
+    old = root._parameters
+    set_parameters(parameter_space)
+    if isinstance(root.celltype, NEURON_TYPES):
+        try:
+            check_neuron_parameters(type(root.celltype).__name__, root._parameters)
+        except errors.InvalidParameterValueError:
+            root._parameters = old
+            raise
+    hardware.invalidate()
+
+
+class Projection(jax_projections.Projection):
+    __doc__ = jax_projections.Projection.__doc__ + """
+    BrainScaleS-2: ``weight_scale`` (PyNN weight units per 6-bit weight step) fixes the
+    projection's scale; by default the largest |weight| maps to 63 steps.
+    """
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=None, label=None,
+                 weight_scale=None):
+        if synapse_type is not None and type(synapse_type) is not StaticSynapse:
+            raise errors.InvalidModelError(
+                f"{type(synapse_type).__name__} is not available on BrainScaleS-2 in this "
+                f"module; use StaticSynapse")
+        if receptor_type not in (None,) + RECEPTORS:
+            raise errors.ConnectionError(
+                f"receptor_type = {receptor_type!r}; BrainScaleS-2 neurons have "
+                f"{', '.join(RECEPTORS)}")
+        if isinstance(presynaptic_population, jax_populations.Assembly):
+            raise errors.ConnectionError(
+                "an Assembly as presynaptic source is not supported on BrainScaleS-2; "
+                "connect each of its populations")
+        self.weight_scale = weight_scale
+        kwargs = {} if space is None else {"space": space}
+        super().__init__(presynaptic_population, postsynaptic_population, connector,
+                         synapse_type, source, receptor_type, label=label, **kwargs)
+        hardware.invalidate()
+
+    def _table_columns(self, layout):
+        columns = super()._table_columns(layout)
+        if self in hardware.realised_weights:
+            columns = dict(columns, weight=hardware.realised_weights[self])
+        return columns
+
+    def _set_connection_values(self, name, index, value):
+        super()._set_connection_values(name, index, value)
+        hardware.invalidate()
+
+    def _attribute_values(self, name):
+        """After placement, "weight" is the weight realised on the chip."""
+        if name == "weight" and self in hardware.realised_weights:
+            return hardware.realised_weights[self]
+        return super()._attribute_values(name)

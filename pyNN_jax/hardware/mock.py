@@ -1,0 +1,150 @@
+"""The mock BrainScaleS-2: the chip's non-idealities applied to a placed network.
+
+Every non-ideality is on by default and can be switched off (``setup(non_idealities=...)``).
+All randomness comes from numpy Generators (fixed pattern) and the engine's keys (trial
+noise), both derived from ``setup(seed=...)``:
+
+- weight quantisation and saturation: the engine runs with the realised weights
+  ``sign * steps * scale`` of :mod:`.placement` (6-bit steps, parallel synapses or saturation);
+- spike times on the 8 ns hardware clock (0.008 ms biological): SpikeSourceArray times are
+  truncated to clock cycles before they are played, recorded spike times are truncated to
+  cycles too (their resolution is still the integration step ``timestep``);
+- fixed-pattern variation: each of the 512 circuits keeps, for one seed, the same deviation of
+  its time constants (log-normal, relative spread ``time_constant_spread``) and potentials
+  (normal, ``voltage_spread_mv``) from the calibration target, over runs and reset(); the
+  deviation belongs to the circuit, so moving a neuron to another circuit changes it;
+- trial-to-trial noise: a white noise current on every neuron, redrawn each time step and
+  scaled per neuron so that the free membrane potential fluctuates with a standard deviation
+  of ``membrane_noise_mv``; it differs from trial (run after setup or reset) to trial and is
+  reproducible for the seed.
+"""
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from pyNN import errors
+from pyNN.parameters import Sequence
+
+from ..standardmodels.electrodes import NoisyCurrentSource
+from .parameters import quantise_to_clock
+from .placement import N_CIRCUITS
+
+TIME_CONSTANTS = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac")
+POTENTIALS = ("v_rest", "v_reset", "v_thresh", "e_rev_E", "e_rev_I")
+FIXED_PATTERN_STREAM = 0x5eed_f1ed   # tags the fixed-pattern Generator's SeedSequence
+
+
+@dataclass(frozen=True)
+class NonIdealities:
+    """Which non-idealities the mock applies, and how strong.
+
+    Parameters
+    ----------
+    weight_quantisation : run with 6-bit weights (and saturation where parallel synapses are off)
+    clock_quantisation : spike times on the 8 ns hardware clock
+    fixed_pattern : per-circuit deviation of time constants and potentials
+    trial_noise : membrane noise that differs from trial to trial
+    time_constant_spread : relative standard deviation of the time constants per circuit
+    voltage_spread_mv : standard deviation of the potentials per circuit (mV)
+    membrane_noise_mv : standard deviation of the free membrane potential from trial noise (mV)
+    """
+    weight_quantisation: bool = True
+    clock_quantisation: bool = True
+    fixed_pattern: bool = True
+    trial_noise: bool = True
+    time_constant_spread: float = 0.02
+    voltage_spread_mv: float = 1.0
+    membrane_noise_mv: float = 0.5
+
+    @classmethod
+    def from_argument(cls, value):
+        """``None`` or ``True``: the defaults; ``False``: all off; a dict: these fields
+        changed; a NonIdealities: itself."""
+        if value is None or value is True:
+            return cls()
+        if value is False:
+            return cls(False, False, False, False)
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            names = {f.name for f in fields(cls)}
+            unknown = sorted(set(value) - names)
+            if unknown:
+                raise errors.InvalidParameterValueError(
+                    f"non_idealities: unknown {unknown}; known: {sorted(names)}")
+            result = cls(**value)
+            for name in ("time_constant_spread", "voltage_spread_mv", "membrane_noise_mv"):
+                if not getattr(result, name) >= 0:
+                    raise errors.InvalidParameterValueError(
+                        f"non_idealities: {name} = {getattr(result, name)!r}; it must be >= 0")
+            return result
+        raise errors.InvalidParameterValueError(
+            f"non_idealities = {value!r}; give None, True, False, a dict or a NonIdealities")
+
+
+def circuit_deviations(seed):
+    """Standard-normal deviation of every time constant and potential of every circuit,
+    {name: array[512]}: a function of the seed only."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), FIXED_PATTERN_STREAM]))
+    return {name: rng.standard_normal(N_CIRCUITS) for name in TIME_CONSTANTS + POTENTIALS}
+
+
+def realise_neuron_parameters(parameters, circuits, deviations, config):
+    """Native parameters of a population as the circuits realise them.
+
+    Parameters
+    ----------
+    parameters : {name: array per neuron} (PyNN units)
+    circuits : circuit index of each neuron
+    deviations : from :func:`circuit_deviations`
+    config : NonIdealities
+    """
+    realised = dict(parameters)
+    if not config.fixed_pattern:
+        return realised
+    for name in TIME_CONSTANTS:
+        if name in realised:
+            realised[name] = np.asarray(realised[name], dtype=float) * np.exp(
+                config.time_constant_spread * deviations[name][circuits])
+    for name in POTENTIALS:
+        if name in realised:
+            realised[name] = np.asarray(realised[name], dtype=float) + \
+                config.voltage_spread_mv * deviations[name][circuits]
+    return realised
+
+
+def realise_spike_times(parameters, config):
+    """SpikeSourceArray parameters with the times truncated to the hardware clock."""
+    if not config.clock_quantisation:
+        return parameters
+    sequences = np.asarray(parameters["spike_times"]).reshape(-1)
+    quantised = np.empty(sequences.size, dtype=object)
+    quantised[:] = [Sequence(quantise_to_clock(getattr(s, "value", s))[0]) for s in sequences]
+    return dict(parameters, spike_times=quantised)
+
+
+def membrane_noise_current(parameters, dt, sd_mv):
+    """Standard deviation (nA) of a white current, redrawn each step ``dt``, that makes the free
+    membrane potential of a leaky integrator fluctuate with ``sd_mv``.
+
+    With a = exp(-dt / tau_m), a current I held for one step moves v by I (1 - a) tau_m / cm,
+    so var(v) = (sigma (1 - a) tau_m / cm)^2 / (1 - a^2).
+    """
+    tau_m = np.asarray(parameters["tau_m"], dtype=float)
+    cm = np.asarray(parameters["cm"], dtype=float)
+    a = np.exp(-dt / tau_m)
+    return sd_mv * cm * np.sqrt(1.0 - a ** 2) / ((1.0 - a) * tau_m)
+
+
+class MembraneNoise(NoisyCurrentSource):
+    """The mock's trial-to-trial noise: a NoisyCurrentSource whose standard deviation is set
+    per target neuron (``target_stdev``, nA)."""
+
+    def __init__(self, dt):
+        super().__init__(mean=0.0, stdev=0.0, dt=dt)
+        object.__setattr__(self, "target_stdev", np.zeros(0))
+
+    def _engine_entries(self, dt, n_entries):
+        entries = super()._engine_entries(dt, n_entries)
+        entries["stdev"] = np.asarray(self.target_stdev, dtype=float)
+        return entries

@@ -1,0 +1,241 @@
+"""The hardware module as a PyNN backend on the mock: placement before running, parameter
+checks, realised weights, non-idealities (determinism, fixed pattern, noise, clock)."""
+import numpy as np
+import pytest
+
+from pyNN import errors
+
+import pyNN_jax
+from pyNN_jax.hardware import backend, mock
+
+OFF = {"weight_quantisation": False, "clock_quantisation": False, "fixed_pattern": False,
+       "trial_noise": False}
+
+
+def spikes(population):
+    return [np.asarray(st.magnitude) for st in population.get_data("spikes")
+            .segments[-1].spiketrains]
+
+
+def test_same_module_object_and_surface():
+    import pyNN.jax.hardware as sim
+    import pyNN_jax.hardware
+    assert sim is pyNN_jax.hardware
+    for name in ("setup", "end", "run", "run_until", "reset", "Population", "Projection",
+                 "AllToAllConnector", "FixedProbabilityConnector", "FromListConnector",
+                 "IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray",
+                 "SpikeSourcePoisson", "StaticSynapse", "get_placement", "PlacementError",
+                 "NumpyRNG", "RandomDistribution", "get_current_time", "create", "connect"):
+        assert hasattr(sim, name), name
+    assert backend.hardware.target == "mock"     # the default
+
+
+def poisson_network(sim, n_in=30, n_out=20):
+    source = sim.Population(n_in, sim.SpikeSourcePoisson(rate=40.0), label="in")
+    cells = sim.Population(n_out, sim.IF_cond_exp(), label="out")
+    sim.Projection(source, cells, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(5)),
+                   sim.StaticSynapse(weight=0.012), label="exc")
+    sim.Projection(source, cells, sim.FixedProbabilityConnector(0.2, rng=sim.NumpyRNG(6)),
+                   sim.StaticSynapse(weight=0.02), receptor_type="inhibitory", label="inh")
+    cells.record("spikes")
+    return cells
+
+
+def run_network(sim, seed, **setup):
+    sim.setup(timestep=0.1, seed=seed, **setup)
+    cells = poisson_network(sim)
+    sim.run(300.0)
+    first = spikes(cells)
+    sim.reset()
+    sim.run(300.0)
+    second = spikes(cells)
+    sim.end()
+    return first, second
+
+
+def same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_same_seed_same_spikes_other_seed_other_spikes(hw):
+    first, second = run_network(hw, seed=7)
+    again_first, again_second = run_network(hw, seed=7)
+    other, _ = run_network(hw, seed=8)
+    assert sum(len(s) for s in first) > 20
+    assert same(first, again_first) and same(second, again_second)
+    assert not same(first, other)
+    assert not same(first, second)          # reset(): a new trial, new noise and Poisson draws
+
+
+def test_fixed_pattern_persists_over_reset_trial_noise_does_not(hw):
+    hw.setup(timestep=0.1, seed=3, non_idealities={"trial_noise": False})
+    cells = hw.Population(40, hw.IF_curr_exp(i_offset=1.0), label="driven")
+    cells.record("spikes")
+    hw.run(200.0)
+    first = spikes(cells)
+    hw.reset()
+    hw.run(200.0)
+    assert same(first, spikes(cells))                  # nothing random but the fixed pattern
+    counts = [len(s) for s in first]
+    assert len(set(counts)) > 1 or len({s[0] for s in first}) > 1   # circuits differ
+
+    hw.setup(timestep=0.1, seed=3)                     # trial noise on
+    cells = hw.Population(40, hw.IF_curr_exp(i_offset=1.0), label="driven")
+    cells.record("spikes")
+    hw.run(200.0)
+    first = spikes(cells)
+    hw.reset()
+    hw.run(200.0)
+    assert not same(first, spikes(cells))
+
+
+def test_fixed_pattern_belongs_to_the_circuit(hw):
+    """A neuron moved to circuit c behaves as the neuron that sat on c before."""
+    config = {"trial_noise": False, "clock_quantisation": False}
+    results = []
+    for permutation in (None, [5, 3, 0, 1, 2, 4]):
+        hw.setup(timestep=0.1, seed=4, non_idealities=config, neuron_permutation=permutation)
+        cells = hw.Population(6, hw.IF_curr_exp(i_offset=0.9), label="c")
+        cells.record("spikes")
+        hw.run(300.0)
+        results.append(spikes(cells))
+    native, permuted = results
+    assert not same(native, [native[0]] * 6)
+    for neuron, circuit in enumerate([5, 3, 0, 1, 2, 4]):
+        assert np.array_equal(permuted[neuron], native[circuit])
+
+
+def test_realised_parameters_follow_the_documented_spread(hw):
+    deviations = mock.circuit_deviations(11)
+    assert np.array_equal(deviations["tau_m"], mock.circuit_deviations(11)["tau_m"])
+    config = mock.NonIdealities(time_constant_spread=0.05, voltage_spread_mv=2.0)
+    circuits = np.array([7, 300])
+    realised = mock.realise_neuron_parameters(
+        {"tau_m": np.full(2, 10.0), "v_thresh": np.full(2, -50.0), "cm": np.ones(2)},
+        circuits, deviations, config)
+    np.testing.assert_allclose(realised["tau_m"],
+                               10.0 * np.exp(0.05 * deviations["tau_m"][circuits]))
+    np.testing.assert_allclose(realised["v_thresh"],
+                               -50.0 + 2.0 * deviations["v_thresh"][circuits])
+    assert np.array_equal(realised["cm"], np.ones(2))     # not a varied parameter
+
+
+def test_all_non_idealities_off_equals_plain_pyNN_jax():
+    import pyNN.jax.hardware as hw
+    results = []
+    for sim, extra in ((hw, {"seed": 2, "non_idealities": False}), (pyNN_jax, {"rng_seed": 2})):
+        sim.setup(timestep=0.1, **extra)
+        cells = poisson_network(sim)
+        cells.record("v")
+        sim.run(200.0)
+        block = cells.get_data()
+        results.append((spikes(cells), block.segments[0].filter(name="v")[0].magnitude))
+        sim.end()
+    assert sum(len(s) for s in results[0][0]) > 10
+    assert same(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_weights_are_quantised_and_runs_use_them():
+    """Only weight quantisation on: the mock equals pyNN.jax run with the 6-bit weights."""
+    import pyNN.jax.hardware as hw
+    weights = np.array([0.05, 0.21, 0.33, 0.5])          # nA; scale 0.5 / 63
+    steps = np.round(weights / (0.5 / 63))
+    realised = steps * 0.5 / 63
+    traces = []
+    for sim, w in ((hw, weights), (pyNN_jax, realised)):
+        extra = ({"non_idealities": dict(OFF, weight_quantisation=True)} if sim is hw else {})
+        sim.setup(timestep=0.1, **extra)
+        source = sim.Population(4, sim.SpikeSourceArray(
+            spike_times=[[5.0], [25.0], [45.0], [65.0]]))
+        cell = sim.Population(1, sim.IF_curr_exp())
+        prj = sim.Projection(source, cell, sim.FromListConnector(
+            [(i, 0, float(w[i]), 0.1) for i in range(4)]), sim.StaticSynapse())
+        cell.record("v")
+        sim.run(100.0)
+        traces.append(cell.get_data().segments[0].filter(name="v")[0].magnitude)
+        if sim is hw:
+            np.testing.assert_allclose(prj.get("weight", format="array")[:, 0], realised,
+                                       rtol=1e-12)
+            assert not np.allclose(realised, weights)
+            assert hw.get_placement().projections[0].weight_steps.tolist() == steps.tolist()
+        sim.end()
+    np.testing.assert_array_equal(traces[0], traces[1])
+
+
+def test_user_weight_scale_saturates_without_parallel_synapses(hw):
+    hw.setup(timestep=0.1, parallel_synapses=False)
+    source = hw.Population(2, hw.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    cell = hw.Population(1, hw.IF_curr_exp())
+    prj = hw.Projection(source, cell, hw.AllToAllConnector(), hw.StaticSynapse(weight=1.0),
+                        weight_scale=0.01)
+    hw.run(5.0)
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False), 0.63)
+    assert hw.get_placement().projections[0].saturated == 2
+
+
+def test_parallel_synapses_realise_large_weights(hw):
+    source = hw.Population(2, hw.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    cell = hw.Population(1, hw.IF_curr_exp())
+    prj = hw.Projection(source, cell, hw.AllToAllConnector(), hw.StaticSynapse(weight=1.0),
+                        weight_scale=0.01)
+    hw.run(5.0)
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False), 1.0)
+    routed = hw.get_placement().projections[0]
+    assert routed.parallel_synapses.tolist() == [2, 2] and routed.n_rows == 4
+
+
+def test_weight_set_after_run_is_placed_again(hw):
+    source = hw.Population(3, hw.SpikeSourceArray(spike_times=[[1.0], [2.0], [3.0]]))
+    cell = hw.Population(1, hw.IF_curr_exp())
+    prj = hw.Projection(source, cell, hw.AllToAllConnector(), hw.StaticSynapse(weight=0.63))
+    hw.run(5.0)
+    assert hw.get_placement().projections[0].weight_scale == pytest.approx(0.01)
+    prj.set(weight=[1.26, 0.5, 0.1])
+    hw.run(5.0)
+    routed = hw.get_placement().projections[0]
+    assert routed.weight_scale == pytest.approx(0.02)
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
+                               np.round(np.array([1.26, 0.5, 0.1]) / 0.02) * 0.02)
+
+
+def test_spike_times_on_the_hardware_clock(hw):
+    hw.setup(timestep=0.1, seed=1, non_idealities=dict(OFF, clock_quantisation=True))
+    cells = hw.Population(5, hw.IF_curr_exp(i_offset=1.0))
+    cells.record("spikes")
+    hw.run(200.0)
+    trains = cells.get_data("spikes").segments[0].spiketrains
+    pyNN_jax.setup(timestep=0.1)
+    plain = pyNN_jax.Population(5, pyNN_jax.IF_curr_exp(i_offset=1.0))
+    plain.record("spikes")
+    pyNN_jax.run(200.0)
+    exact = spikes(plain)
+    for train, reference in zip(trains, exact):
+        times = np.asarray(train.magnitude)
+        cycles = train.array_annotations["fpga_cycle"]
+        assert times.size == reference.size > 0
+        np.testing.assert_allclose(times, cycles * 0.008, atol=1e-9)
+        assert ((reference - times >= -1e-9) & (reference - times < 0.008)).all()
+        np.testing.assert_allclose(train.array_annotations["hardware_time_us"], times)
+
+
+def test_trial_noise_gives_the_documented_membrane_spread(hw):
+    hw.setup(timestep=0.1, seed=5, non_idealities=dict(OFF, trial_noise=True,
+                                                       membrane_noise_mv=2.0))
+    cells = hw.Population(20, hw.IF_curr_exp(tau_m=10.0, cm=0.5))
+    cells.record("v")
+    hw.run(2000.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude[200:]
+    # 20 cells x 1800 ms / (2 tau_m) ~ 1800 independent samples: sd known to ~2 %
+    assert np.std(v) == pytest.approx(2.0, rel=0.08)
+    assert np.mean(v) == pytest.approx(-65.0, abs=0.2)
+
+
+def test_setup_options_are_checked():
+    import pyNN.jax.hardware as hw
+    with pytest.raises(errors.InvalidParameterValueError, match="target"):
+        hw.setup(target="spinnaker")
+    with pytest.raises(errors.InvalidParameterValueError, match="unknown"):
+        hw.setup(non_idealities={"thermal": True})
+    with pytest.raises(errors.InvalidParameterValueError, match="membrane_noise_mv"):
+        hw.setup(non_idealities={"membrane_noise_mv": -1.0})

@@ -1,0 +1,138 @@
+"""Placement and routing onto one BrainScaleS-2 chip (pure numpy)."""
+import numpy as np
+import pytest
+
+from pyNN import errors
+
+from pyNN_jax.hardware import placement as pl
+from pyNN_jax.hardware.placement import ConnectionBlock, NeuronBlock, PlacementError, place
+
+
+def all_to_all(n_pre, post_neurons, weight=1.0, label="prj", inhibitory=False, scale=None):
+    post = np.tile(np.asarray(post_neurons), n_pre)
+    return ConnectionBlock(label, post, np.full(post.size, weight), inhibitory, scale)
+
+
+def test_chip_constants_are_consistent():
+    assert pl.N_CIRCUITS == 512 and pl.ROWS_PER_HEMISPHERE == 256
+    assert pl.PADI_BUSES_PER_HEMISPHERE * pl.ROWS_PER_PADI_BUS == pl.ROWS_PER_HEMISPHERE
+    assert pl.SYNAPSES_PER_CHIP == 131072
+
+
+def test_native_order_and_hemispheres():
+    placement = place([NeuronBlock("a", 300), NeuronBlock("b", 212)], [])
+    assert np.array_equal(placement.circuits["a"], np.arange(300))
+    assert np.array_equal(placement.circuits["b"], np.arange(300, 512))
+
+
+def test_permutation_is_followed():
+    permutation = np.arange(511, -1, -1)
+    placement = place([NeuronBlock("a", 3), NeuronBlock("b", 2)], [], permutation)
+    assert placement.circuits["a"].tolist() == [511, 510, 509]
+    assert placement.circuits["b"].tolist() == [508, 507]
+
+
+@pytest.mark.parametrize("permutation", [[0, 0, 1], [0, 512, 1], [-1, 2, 3]])
+def test_bad_permutation_raises(permutation):
+    with pytest.raises(errors.InvalidParameterValueError, match="neuron_permutation"):
+        place([NeuronBlock("a", 3)], [], permutation)
+
+
+def test_512_neurons_fit_exactly_513_do_not():
+    place([NeuronBlock("a", 512)], [])
+    with pytest.raises(PlacementError, match=r"neuron circuits.*513.*512"):
+        place([NeuronBlock("a", 500), NeuronBlock("b", 13)], [])
+
+
+def test_weights_map_largest_to_63_steps():
+    scale, steps, synapses, saturated = pl.weight_steps(np.array([0.0, 0.5, 1.0, 2.0]))
+    assert scale == pytest.approx(2.0 / 63)
+    assert steps.tolist() == [0, 16, 32, 63]        # round(w / scale): 15.75 -> 16, 31.5 -> 32
+    assert synapses.tolist() == [1, 1, 1, 1] and saturated == 0
+
+
+def test_user_scale_gives_parallel_synapses_or_saturation():
+    magnitude = np.array([63.0, 64.0, 126.0, 127.0, 200.0])
+    _, steps, synapses, saturated = pl.weight_steps(magnitude, weight_scale=1.0)
+    assert steps.tolist() == [63, 64, 126, 127, 200]
+    assert synapses.tolist() == [1, 2, 2, 3, 4]      # ceil(w / 63)
+    _, steps, synapses, saturated = pl.weight_steps(magnitude, 1.0, parallel_synapses=False)
+    assert steps.tolist() == [63] * 5 and synapses.tolist() == [1] * 5 and saturated == 4
+    with pytest.raises(errors.InvalidParameterValueError, match="weight_scale"):
+        pl.weight_steps(magnitude, weight_scale=0.0)
+
+
+def test_rows_per_projection_are_its_largest_in_degree_per_hemisphere():
+    # 10 sources onto neurons 0..9 (hemisphere 0) and 300..309 (hemisphere 1)
+    neurons = [NeuronBlock("a", 512)]
+    block = all_to_all(10, list(range(10)) + list(range(300, 310)))
+    placement = place(neurons, [block])
+    prj = placement.projections[0]
+    assert [(c.hemisphere, c.n_rows) for c in prj.rows] == [(0, 10), (1, 10)]
+    assert placement.in_degree[0] == 10 and placement.in_degree[10] == 0
+    assert placement.rows_used().sum() == 20
+
+
+def test_in_degree_256_fits_257_does_not():
+    neurons = [NeuronBlock("out", 2)]
+    fits = [all_to_all(64, [0], label=f"p{i}") for i in range(4)]
+    placement = place(neurons, fits)
+    assert placement.in_degree[0] == 256
+    assert placement.rows_used()[0].tolist() == [64, 64, 64, 64]
+    with pytest.raises(PlacementError, match=r"in-degree of neuron 0 of 'out'.*257.*256"):
+        place(neurons, fits + [all_to_all(1, [0], label="extra")])
+
+
+def test_parallel_synapses_count_towards_in_degree():
+    neurons = [NeuronBlock("out", 1)]
+    # 128 sources, weight 126 steps each: 2 synapses per connection = 256 rows: fits
+    place(neurons, [all_to_all(128, [0], weight=126.0, scale=1.0)])
+    with pytest.raises(PlacementError, match=r"in-degree.*258.*256"):
+        place(neurons, [all_to_all(129, [0], weight=126.0, scale=1.0)])
+
+
+def test_hemisphere_rows_exhausted_across_neurons():
+    # every neuron's in-degree is 100, but the projections need 300 rows of hemisphere 0
+    neurons = [NeuronBlock("out", 3)]
+    blocks = [all_to_all(100, [i], label=f"p{i}") for i in range(3)]
+    with pytest.raises(PlacementError, match=r"synapse rows of hemisphere 0.*300.*256"):
+        place(neurons, blocks)
+    # the same onto neurons in different hemispheres fits
+    place([NeuronBlock("out", 512)],
+          [all_to_all(100, [i], label=f"p{i}") for i in (0, 1, 300)])
+
+
+def test_padi_bus_chunks_must_fit_one_bus():
+    # 5 projections of 40 rows: 200 rows <= 256, but two 40-row chunks do not share a bus
+    neurons = [NeuronBlock("out", 5)]
+    with pytest.raises(PlacementError, match=r"PADI bus rows of hemisphere 0.*40 rows"):
+        place(neurons, [all_to_all(40, [i], label=f"p{i}") for i in range(5)])
+    # 4 of them fit, one per bus; 32-row chunks pack two per bus
+    placement = place(neurons, [all_to_all(40, [i], label=f"p{i}") for i in range(4)])
+    assert placement.rows_used()[0].tolist() == [40, 40, 40, 40]
+    placement = place(neurons, [all_to_all(32, [i], label=f"p{i}") for i in range(5)])
+    assert sorted(placement.rows_used()[0].tolist()) == [0, 32, 64, 64]
+
+
+def test_row_chunks_do_not_overlap():
+    neurons = [NeuronBlock("out", 6)]
+    blocks = [all_to_all(n, [i], label=f"p{i}") for i, n in enumerate([100, 20, 50, 10, 40])]
+    placement = place(neurons, blocks)
+    taken = np.zeros((2, 256), dtype=int)
+    for prj, n in zip(placement.projections, [100, 20, 50, 10, 40]):
+        assert prj.n_rows == n
+        for c in prj.rows:
+            assert c.first_row // 64 == c.bus == (c.first_row + c.n_rows - 1) // 64
+            taken[c.hemisphere, c.first_row:c.first_row + c.n_rows] += 1
+    assert taken.max() == 1 and taken.sum() == 220
+
+
+def test_summary_names_populations_projections_and_utilisation():
+    placement = place([NeuronBlock("hidden", 20)], [all_to_all(8, range(20), label="in->hidden")])
+    text = str(placement)
+    assert "'hidden': 20 circuits [0-19]" in text
+    assert "'in->hidden' (excitatory): 160 synapses on 8 rows" in text
+    usage = placement.utilisation()
+    assert usage["circuits"] == pytest.approx(20 / 512)
+    assert usage["synapse_rows"] == pytest.approx(8 / 512)
+    assert usage["busiest_padi_bus"] == pytest.approx(8 / 64)
