@@ -19,6 +19,8 @@ from .. import control as jax_control
 from .. import simulator as _jax_simulator
 from ..connectors import *                                          # noqa: F401,F403
 from pyNN.common.procedural_api import set                         # noqa: F401
+from ..random import NativeRNG                                      # noqa: F401
+from ..simulator import state                                      # noqa: F401
 from ..simulator import state as _state
 from ..standardmodels.cells import (                                # noqa: F401
     IF_curr_exp, IF_cond_exp, EIF_cond_exp_isfa_ista, SpikeSourceArray, SpikeSourcePoisson)
