@@ -48,46 +48,8 @@ import tempfile          # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_RESULTS = os.path.join(HERE, "RESULTS.md")
 
-# ---- parameters of PyNN's VAbenchmarks.py ----------------------------------------------------
-R_EI = 4.0            # excitatory : inhibitory
-PCONN = 0.02          # connection probability
-STIM_DUR = 50.0       # ms, duration of the random stimulation (COBA)
-STIM_RATE = 100.0     # Hz
-STIM_N = 20           # number of stimulus sources
-STIM_PCONN = 0.01     # stimulus connection probability
-STIM_WEIGHT = 0.1     # uS
-DT = 0.1              # ms
-DELAY = 0.2           # ms
-V_RESET, V_THRESH = -60.0, -50.0
-V_MEAN = -60.0        # mV, for the CUBA weights
-E_EXC, E_INH = 0.0, -80.0
-
-
-def network_parameters(model):
-    area = 20000e-8                         # cm2
-    cm = 1.0 * area * 1000                  # uF/cm2 -> nF: 0.2 nF
-    cell = {"tau_m": 20.0, "tau_syn_E": 5.0, "tau_syn_I": 10.0,
-            "v_rest": -60.0 if model == "coba" else -49.0,
-            "v_reset": V_RESET, "v_thresh": V_THRESH, "cm": cm, "tau_refrac": 5.0}
-    if model == "coba":
-        cell.update(e_rev_E=E_EXC, e_rev_I=E_INH)
-        g_exc, g_inh = 4.0, 51.0                      # nS
-        w_exc, w_inh = g_exc * 1e-3, g_inh * 1e-3     # uS, both positive
-    else:
-        g_exc, g_inh = 0.27, 4.5                      # nS
-        w_exc = 1e-3 * g_exc * (E_EXC - V_MEAN)       # nA, > 0
-        w_inh = 1e-3 * g_inh * (E_INH - V_MEAN)       # nA, < 0
-    return cell, w_exc, w_inh
-
-
-def poisson_trains(n, rate, duration, dt, seed):
-    """``n`` Poisson spike trains (ms) on the dt grid, in (0, duration]: one draw per step."""
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    n_steps = int(round(duration / dt))
-    p = -np.expm1(-rate * dt / 1000.0)
-    hits = rng.random((n, n_steps)) < p
-    return [np.round((np.flatnonzero(row) + 1) * dt, 10) for row in hits]
+sys.path.insert(0, HERE)
+from networks import DT, SETUP, vogels_abbott  # noqa: E402
 
 
 # ---- worker: one simulator, one process ------------------------------------------------------
@@ -131,22 +93,11 @@ def run_worker(args):
         raise SystemExit(f"unknown simulator {args.worker!r}")
     timings["import"] = time.perf_counter() - t
 
-    from pyNN.parameters import Sequence
-    from pyNN.random import NumpyRNG, RandomDistribution
-
     def phase(name):
         if counter is not None:
             counter.phase = name
 
     model = args.model
-    cell_params, w_exc, w_inh = network_parameters(model)
-    n = args.n
-    n_exc = int(round(n * R_EI / (1 + R_EI)))
-    n_inh = n - n_exc
-    use_stim = model == "coba"
-    stim_trains = None
-    if use_stim and args.stimulus == "array":
-        stim_trains = poisson_trains(STIM_N, STIM_RATE, STIM_DUR, DT, args.seed + 1)
 
     # ---- build ----
     phase("build")
@@ -157,52 +108,11 @@ def run_worker(args):
     if args.worker == "nest":
         extra["spike_precision"] = args.nest_spike_precision
         extra["verbosity"] = "error"
-    sim.setup(timestep=DT, min_delay=DELAY, max_delay=1.0, **extra)
-    celltype = sim.IF_cond_exp if model == "coba" else sim.IF_curr_exp
-    exc = sim.Population(n_exc, celltype(**cell_params), label="Excitatory_Cells")
-    inh = sim.Population(n_inh, celltype(**cell_params), label="Inhibitory_Cells")
-    if use_stim:
-        if stim_trains is not None:
-            stim = sim.Population(STIM_N, sim.SpikeSourceArray(
-                spike_times=[Sequence(s) for s in stim_trains]), label="stimulus")
-        else:
-            stim = sim.Population(STIM_N, sim.SpikeSourcePoisson(rate=STIM_RATE,
-                                                                 duration=STIM_DUR),
-                                  label="expoisson")
-    rng = NumpyRNG(seed=args.seed, parallel_safe=True)
-    uniform = RandomDistribution("uniform", low=V_RESET, high=V_THRESH, rng=rng)
-    exc.initialize(v=uniform)
-    inh.initialize(v=uniform)
-
-    # One fresh NumpyRNG per projection. PyNN's generic FixedProbabilityConnector (pyNN.nest)
-    # draws from a deep copy of its rng (``random_map < p`` copies the LazyArray and its
-    # RandomDistribution), so a shared rng restarts from the same state in every projection;
-    # pyNN.jax's bulk connector advances the rng itself. With one rng per projection, used
-    # once, both backends build exactly the same connections.
-    def connector(p, k):
-        return sim.FixedProbabilityConnector(p, rng=NumpyRNG(seed=args.seed + 1000 + k,
-                                                             parallel_safe=True))
-    exc_syn = sim.StaticSynapse(weight=w_exc, delay=DELAY)
-    inh_syn = sim.StaticSynapse(weight=w_inh, delay=DELAY)
-    projections = {
-        "e2e": sim.Projection(exc, exc, connector(PCONN, 0), exc_syn,
-                              receptor_type="excitatory"),
-        "e2i": sim.Projection(exc, inh, connector(PCONN, 1), exc_syn,
-                              receptor_type="excitatory"),
-        "i2e": sim.Projection(inh, exc, connector(PCONN, 2), inh_syn,
-                              receptor_type="inhibitory"),
-        "i2i": sim.Projection(inh, inh, connector(PCONN, 3), inh_syn,
-                              receptor_type="inhibitory"),
-    }
-    if use_stim:
-        ext_syn = sim.StaticSynapse(weight=STIM_WEIGHT, delay=DELAY)
-        projections["ext2e"] = sim.Projection(stim, exc, connector(STIM_PCONN, 4), ext_syn,
-                                              receptor_type="excitatory")
-        projections["ext2i"] = sim.Projection(stim, inh, connector(STIM_PCONN, 5), ext_syn,
-                                              receptor_type="excitatory")
-    exc.record("spikes")
-    inh.record("spikes")
-    exc[[0, 1]].record("v")
+    sim.setup(**SETUP["va_" + model], **extra)
+    network = vogels_abbott(sim, model, args.n, args.seed, stimulus=args.stimulus,
+                            record_v=True)
+    exc, inh = network.recorded["exc"], network.recorded["inh"]
+    projections = network.projections
     timings["build"] = time.perf_counter() - t_build
 
     # ---- runs ----
@@ -225,7 +135,7 @@ def run_worker(args):
     phase("end")
 
     rates = {}
-    for label, data, size in (("exc", data_exc, n_exc), ("inh", data_inh, n_inh)):
+    for label, data, size in (("exc", data_exc, exc.size), ("inh", data_inh, inh.size)):
         times = np.concatenate([np.asarray(st.rescale("ms").magnitude)
                                 for st in data.segments[0].spiketrains] or [np.zeros(0)])
         for r, (a, b) in enumerate([(0.0, args.time), (args.time, 2 * args.time)], start=1):
@@ -269,11 +179,11 @@ def run_simulator(simulator, model, args):
         cmd.append("--check-connectivity")
     if simulator == "jax" and args.jax_cpus:
         cmd += ["--jax-cpus", args.jax_cpus]
-    busy0, usage0 = _cpu_busy_seconds(), _children_cpu_seconds()
+    busy0, usage0 = cpu_busy_seconds(), children_cpu_seconds()
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
-    busy1, usage1 = _cpu_busy_seconds(), _children_cpu_seconds()
+    busy1, usage1 = cpu_busy_seconds(), children_cpu_seconds()
     try:
         if proc.returncode != 0:
             print(f"[{simulator}] failed (exit {proc.returncode}):\n"
@@ -312,7 +222,7 @@ def best_of(runs):
     return best
 
 
-def _cpu_busy_seconds():
+def cpu_busy_seconds():
     """Busy CPU time of the whole machine (s), from /proc/stat; None where unavailable."""
     try:
         with open("/proc/stat") as f:
@@ -323,7 +233,7 @@ def _cpu_busy_seconds():
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _children_cpu_seconds():
+def children_cpu_seconds():
     import resource
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -425,16 +335,20 @@ def notes(results, args):
     return out
 
 
-def machine_description(results):
-    cpu = "unknown"
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo ("unknown" where unavailable)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return "unknown"
+
+
+def machine_description(results):
+    cpu = cpu_model()
     try:
         date = subprocess.run(["date"], capture_output=True, text=True).stdout.strip()
     except OSError:

@@ -1,0 +1,113 @@
+"""benchmarks/suite.py at a tiny size on pyNN.jax only: the script runs every case in its own
+subprocess and reports each column; figures that have an independent value are checked
+against it (synapse counts of the fixed in-degree networks, the rate of the LIF population
+from the closed-form interspike interval). No timing is asserted."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+SUITE = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "suite.py")
+WARMUP_MS, BIO_MS = 5.0, 50.0
+TOTAL_MS = 2 * WARMUP_MS + BIO_MS
+VA_INDEGREE = 20
+LIF_SIZE = 400
+
+
+def run_suite(tmp_path, *extra):
+    json_file = tmp_path / "rows.json"
+    proc = subprocess.run(
+        [sys.executable, SUITE, "--no-nest", "--json", str(json_file), "--markdown",
+         "--sizes", "100,200", "--va-probability-max", "100", "--va-indegree", str(VA_INDEGREE),
+         "--brunel-size", "250", "--lif-size", str(LIF_SIZE), "--bio-ms", str(BIO_MS),
+         "--lif-bio-ms", str(BIO_MS), "--warmup-ms", str(WARMUP_MS), *extra],
+        capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout, json.loads(json_file.read_text())
+
+
+@pytest.fixture(scope="module")
+def suite_output(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("suite")
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# title\n\n<!-- BEGIN coba -->\nkept\n<!-- END coba -->\n")
+    stdout, rows = run_suite(tmp_path, "--write-results", str(results))
+    return stdout, rows, results.read_text()
+
+
+def lif_closed_form_rate(i_offset, total_ms, cm=1.0, tau_m=20.0, tau_refrac=0.1, theta=15.0):
+    """Mean rate (Hz) over ``total_ms`` of PyNN-default IF_curr_exp cells starting at rest
+    with constant currents ``i_offset`` (nA): interspike interval tau ln(RI / (RI - theta))
+    plus the refractory period, theta the threshold above rest (mV), R = tau_m / cm (MOhm)."""
+    count = 0
+    for current in i_offset:
+        drive = current * tau_m / cm
+        if drive <= theta:
+            continue
+        to_threshold = tau_m * math.log(drive / (drive - theta))
+        count += math.floor((total_ms + tau_refrac) / (to_threshold + tau_refrac))
+    return count / len(i_offset) / (total_ms / 1000.0)
+
+
+def test_every_case_runs_and_reports_its_columns(suite_output):
+    stdout, rows, _ = suite_output
+    assert [(r["case"], r["size"], r["backend"]) for r in rows] == [
+        ("va_coba", 100, "jax"), ("va_coba", 200, "jax"), ("va_cuba", 100, "jax"),
+        ("va_cuba", 200, "jax"), ("brunel", 250, "jax"), ("lif1m", LIF_SIZE, "jax")]
+    for row in rows:
+        result = row["result"]
+        assert result["status"] == "ok", row
+        for phase in ("build", "first_short_run", "run", "warm_short_run", "get_data"):
+            assert result["timings"][phase] > 0, (row["case"], phase)
+        assert math.isfinite(result["compile_s"])
+        assert result["run_per_bio_s"] > 0 and result["us_per_step"] > 0
+        assert result["info"]["peak_rss_mb"] >= result["info"]["rss_after_build_mb"] > 0
+        assert result["spikes"] > 0 and result["rate_hz"] > 0, row["case"]
+    for column in ("build (s)", "compile (s)", "run per bio s (s)", "get_data (s)",
+                   "peak RSS (MB)", "exc rate (Hz)", "syn. events per bio s (M)"):
+        assert column in stdout
+    assert stdout.startswith("### Benchmark suite")
+    assert "- machine:" in stdout and "- versions: jax" in stdout
+
+
+def test_synapse_counts_and_events_follow_the_connectivity(suite_output):
+    _, rows, _ = suite_output
+    by_case = {(r["case"], r["size"]): r for r in rows}
+    # fixed in-degree above --va-probability-max: every cell has exactly VA_INDEGREE inputs
+    cuba = by_case["va_cuba", 200]
+    assert cuba["indegree"] == VA_INDEGREE
+    assert cuba["result"]["synapses"] == 200 * VA_INDEGREE
+    # ... so each cell has VA_INDEGREE outputs on average, and events = spikes x VA_INDEGREE
+    assert cuba["result"]["syn_events_per_bio_s"] == pytest.approx(
+        cuba["result"]["spikes"] * VA_INDEGREE / (TOTAL_MS / 1000.0))
+    assert by_case["va_coba", 100]["indegree"] is None            # 2 % probability
+    # Brunel at 250 cells: 200 E + 50 I, in-degrees 20 + 5, plus one drive input per cell
+    assert by_case["brunel", 250]["result"]["synapses"] == 250 * (20 + 5) + 250
+    lif = by_case["lif1m", LIF_SIZE]["result"]
+    assert lif["synapses"] == 0 and lif["syn_events_per_bio_s"] == 0
+    assert lif["ns_per_syn_event"] is None
+
+
+def test_lif_rate_matches_the_closed_form(suite_output):
+    _, rows, _ = suite_output
+    lif = next(r for r in rows if r["case"] == "lif1m")["result"]
+    currents = [0.5 + i / (LIF_SIZE - 1) for i in range(LIF_SIZE)]   # networks.LIF_I_OFFSET
+    expected = lif_closed_form_rate(currents, TOTAL_MS)
+    # spikes land on the 0.1 ms grid, so each interval is up to one step longer
+    assert lif["rate_hz"] == pytest.approx(expected, rel=0.03)
+
+
+def test_results_file_gets_the_suite_section_and_keeps_the_others(suite_output):
+    stdout, _, text = suite_output
+    assert "<!-- BEGIN coba -->\nkept\n<!-- END coba -->" in text
+    assert text.count("<!-- BEGIN suite -->") == 1 and "<!-- END suite -->" in text
+    assert stdout.strip() in text
+
+
+def test_a_worker_past_the_timeout_is_reported_not_fatal(tmp_path):
+    stdout, rows = run_suite(tmp_path, "--cases", "lif1m", "--timeout", "0.5")
+    assert [r["result"]["status"] for r in rows] == ["timeout"]
+    assert "| timeout |" in stdout
