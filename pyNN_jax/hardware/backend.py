@@ -76,8 +76,6 @@ class HardwareState:
                                           prj.receptor_type == "inhibitory", prj.weight_scale))
         placement = place([NeuronBlock(label, pop.size) for label, pop in zip(labels, neurons)],
                           blocks, self.neuron_permutation, self.parallel_synapses)
-        placement.populations = dict(zip(labels, neurons))
-        placement.projection_objects = list(sim_state.projections)
         self._realise(placement, labels, neurons)
         self.placement = placement
         return placement
@@ -255,10 +253,20 @@ class Projection(jax_projections.Projection):
             raise errors.ConnectionError(
                 "an Assembly as presynaptic source is not supported on BrainScaleS-2; "
                 "connect each of its populations")
-        self.weight_scale = weight_scale
+        self._weight_scale = weight_scale
         kwargs = {} if space is None else {"space": space}
         super().__init__(presynaptic_population, postsynaptic_population, connector,
                          synapse_type, source, receptor_type, label=label, **kwargs)
+        hardware.invalidate()
+
+    @property
+    def weight_scale(self):
+        """PyNN weight units per 6-bit weight step, or None: the largest |weight| is 63."""
+        return self._weight_scale
+
+    @weight_scale.setter
+    def weight_scale(self, value):
+        self._weight_scale = value
         hardware.invalidate()
 
     def _table_columns(self, layout):

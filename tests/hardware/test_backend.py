@@ -197,6 +197,12 @@ def test_weight_set_after_run_is_placed_again(hw):
     assert routed.weight_scale == pytest.approx(0.02)
     np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
                                np.round(np.array([1.26, 0.5, 0.1]) / 0.02) * 0.02)
+    prj.weight_scale = 0.3                         # a fixed scale: 1.26 -> 4 steps = 1.2
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
+                               [1.26, 0.5, 0.1])   # the script's values until placed again
+    hw.run(5.0)
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
+                               [1.2, 0.6, 0.0])
 
 
 def test_spike_times_on_the_hardware_clock(hw):
