@@ -10,15 +10,16 @@ array of the network is placed with a :class:`jax.sharding.NamedSharding`:
 - everything else (the ring buffer, PRNG keys, the step counter, current-source entries, the
   indices of the recorded cells) is replicated.
 
-An axis whose length is not a multiple of the number of devices is not split (the array is
-replicated): padding it would add cells or rows that every part of the engine would have to
-ignore, and an array replicated on every device gives the same results, only with less saving.
+A group whose size is not a multiple of the number of devices is replicated: padding it would
+add cells that every model, recorder and current source would have to skip, and a replicated
+group gives the same results, only with less saving. The rows of a table are padded instead,
+to a multiple of the number of devices, with rows that deliver nothing (:func:`_pad_rows`).
 
 ``jit`` then partitions the compiled chunk (XLA's SPMD partitioner): each device advances its
 cells, and XLA inserts the collectives (all-gather of the spike counts, reductions of the
 scatter into the ring buffer) that the gathers and scatters across the split axes need. No
-data goes through the host inside a chunk. :func:`run_chunk` pins the state that a chunk
-returns to the placement it was given, so that the next chunk reuses the same executable.
+data goes through the host inside a chunk. :meth:`Placement.run_chunk` pins the state that a
+chunk returns to the placement it was given, so that every chunk reuses the same executable.
 
 Results do not depend on the number of devices, except for the order of floating-point
 additions into the ring buffer, which XLA may change when it splits the scatter: spike times are
@@ -166,8 +167,8 @@ class Placement:
     Parameters
     ----------
     devices : tuple of jax.Device or None
-        As returned by :func:`resolve_devices`; with one device (or None) nothing is sharded
-        and the arrays go where ``jax.device_put`` puts them by default.
+        As returned by :func:`resolve_devices` (None: JAX's default device). With one device
+        nothing is split: the arrays are committed to that device.
     """
 
     def __init__(self, devices=None):
@@ -177,7 +178,7 @@ class Placement:
     def values(self, values):
         """Copy a *values* pytree (host or device arrays) to its place."""
         if self.mesh is None:
-            return jax.device_put(values)
+            return jax.device_put(values, self.devices[0])
         values = {**values, "tables": [_pad_rows(t, self.mesh.size, _empty_column(t))
                                        for t in values["tables"]]}
         return jax.device_put(values, values_shardings(self.mesh, values))
@@ -185,7 +186,7 @@ class Placement:
     def state(self, state):
         """Copy a *state* pytree (host or device arrays) to its place."""
         if self.mesh is None:
-            return jax.device_put(state)
+            return jax.device_put(state, self.devices[0])
         state = {**state, "tables": [_pad_rows(t, self.mesh.size, {})
                                      for t in state["tables"]]}
         return jax.device_put(state, state_shardings(self.mesh, state))

@@ -98,10 +98,23 @@ def simulate(devices):
     return result
 
 
+def _on_one_chosen_device():
+    """Index of the device that holds the state of a network set up on the third device."""
+    import jax
+    sim.setup(devices=[jax.devices()[2]])
+    cells = sim.Population(4, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("v")
+    sim.run(1.0)
+    (device,) = sim.state.network.device_state["groups"][0]["v"].devices()
+    sim.end()
+    return device.id
+
+
 def _child(out_path):
     """Entry point of the child process: one device, then four; results saved to npz."""
     one = simulate(1)
     four = simulate(N_DEVICES)
+    four["chosen_device"] = _on_one_chosen_device()
     np.savez(out_path, **{f"one_{k}": np.asarray(v) for k, v in one.items()},
              **{f"four_{k}": np.asarray(v) for k, v in four.items()})
 
@@ -165,6 +178,11 @@ def test_chunk_is_partitioned_and_compiled_once(runs):
     _, four = runs
     assert int(four["collectives"]) > 0      # XLA exchanges data between the devices
     assert int(four["n_compiled"]) == 1      # the state keeps its placement between chunks
+
+
+def test_a_single_chosen_device_holds_the_network(runs):
+    _, four = runs
+    assert int(four["chosen_device"]) == 2
 
 
 def test_more_devices_than_exist_is_an_error():
