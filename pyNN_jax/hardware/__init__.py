@@ -26,7 +26,7 @@ from ..standardmodels.cells import (                                # noqa: F401
     IF_curr_exp, IF_cond_exp, EIF_cond_exp_isfa_ista, SpikeSourceArray, SpikeSourcePoisson)
 from ..standardmodels.synapses import StaticSynapse                # noqa: F401
 from . import bss2
-from .backend import Assembly, Population, PopulationView, Projection, hardware  # noqa: F401
+from .backend import Assembly, Population, PopulationView, Projection, chip  # noqa: F401
 from .mock import NonIdealities                                     # noqa: F401
 from .placement import Placement, PlacementError                   # noqa: F401
 
@@ -66,7 +66,7 @@ def setup(timestep=0.1, min_delay="timestep", target="mock", seed=0, non_idealit
         min_delay = timestep
     extra_params.pop("rng_seed", None)
     result = jax_control.setup(timestep, min_delay, rng_seed=seed, **extra_params)
-    hardware.configure(target, int(seed), config, neuron_permutation, bool(parallel_synapses))
+    chip.configure(target, int(seed), config, neuron_permutation, bool(parallel_synapses))
     return result
 
 
@@ -81,7 +81,7 @@ def get_placement():
     """Place and route the current network (if not done yet) and return the
     :class:`Placement`: circuits per population, rows per projection, weight scales,
     utilisation; ``print()`` it for a summary. Raises PlacementError if it does not fit."""
-    return hardware.place()
+    return chip.place()
 
 
 class _Clock:
@@ -96,11 +96,11 @@ class _Clock:
         return _state.dt
 
     def run_until(self, tstop):
-        hardware.place()
-        if hardware.target == "bss2":
-            bss2.run_until(hardware, _state, tstop)
+        placement = chip.place()
+        if chip.target == "bss2":
+            bss2.run_until(placement, _state, tstop)
             return
-        with hardware.chip_parameters():
+        with chip.chip_parameters():
             _state.run_until(tstop)
 
 

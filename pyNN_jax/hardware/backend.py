@@ -2,7 +2,7 @@
 chip before anything runs and run with the chip's realised parameters and weights.
 
 The hardware module shares pyNN_jax's simulator state (one network at a time, as with any
-PyNN backend); ``hardware`` below holds what belongs to the chip: the target, the
+PyNN backend); ``chip`` below holds what belongs to the chip: the target, the
 non-idealities, the placement and the realised values.
 """
 import contextlib
@@ -123,7 +123,7 @@ class HardwareState:
                 pop._parameters = parameters
 
 
-hardware = HardwareState()
+chip = HardwareState()
 
 
 def _unique_labels(populations):
@@ -161,7 +161,7 @@ class HardwareRecorder(JaxRecorder):
     (the real system's times come on the clock)."""
 
     def _append_spikes(self, ids, times):
-        if hardware.target == "mock" and hardware.non_idealities.clock_quantisation:
+        if chip.target == "mock" and chip.non_idealities.clock_quantisation:
             times = quantise_to_clock(times)[0]
         super()._append_spikes(ids, times)
 
@@ -172,7 +172,7 @@ class HardwareDataMixin:
     def get_data(self, variables="all", gather=True, clear=False, locations=None):
         block = super().get_data(variables, gather, clear, locations)
         for segment in block.segments:
-            segment.annotate(target=hardware.target, acceleration=1000.0)
+            segment.annotate(target=chip.target, acceleration=1000.0)
             for train in segment.spiketrains:
                 times_us = np.asarray(train.rescale("ms").magnitude, dtype=float)  # bio ms = hw us
                 train.array_annotate(hardware_time_us=times_us,
@@ -209,7 +209,7 @@ class Population(HardwareDataMixin, jax_populations.Population):
             parameters.evaluate(simplify=False)
             check_neuron_parameters(type(self.celltype).__name__, dict(parameters.items()))
         super()._create_cells()
-        hardware.invalidate()
+        chip.invalidate()
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -229,7 +229,7 @@ def _checked_set(cells, parameter_space, set_parameters):
         except errors.InvalidParameterValueError:
             root._parameters = old
             raise
-    hardware.invalidate()
+    chip.invalidate()
 
 
 class Projection(jax_projections.Projection):
@@ -257,7 +257,7 @@ class Projection(jax_projections.Projection):
         kwargs = {} if space is None else {"space": space}
         super().__init__(presynaptic_population, postsynaptic_population, connector,
                          synapse_type, source, receptor_type, label=label, **kwargs)
-        hardware.invalidate()
+        chip.invalidate()
 
     @property
     def weight_scale(self):
@@ -267,20 +267,20 @@ class Projection(jax_projections.Projection):
     @weight_scale.setter
     def weight_scale(self, value):
         self._weight_scale = value
-        hardware.invalidate()
+        chip.invalidate()
 
     def _table_columns(self, layout):
         columns = super()._table_columns(layout)
-        if self in hardware.realised_weights:
-            columns = dict(columns, weight=hardware.realised_weights[self])
+        if self in chip.realised_weights:
+            columns = dict(columns, weight=chip.realised_weights[self])
         return columns
 
     def _set_connection_values(self, name, index, value):
         super()._set_connection_values(name, index, value)
-        hardware.invalidate()
+        chip.invalidate()
 
     def _attribute_values(self, name):
         """After placement, "weight" is the weight realised on the chip."""
-        if name == "weight" and self in hardware.realised_weights:
-            return hardware.realised_weights[self]
+        if name == "weight" and self in chip.realised_weights:
+            return chip.realised_weights[self]
         return super()._attribute_values(name)

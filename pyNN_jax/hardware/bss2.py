@@ -117,14 +117,14 @@ def translate(pynn, placement, state):
     return populations
 
 
-def run_until(hardware, state, tstop):
+def run_until(placement, state, tstop):
     """Translate, run on the chip until ``tstop`` (biological ms), record the spikes."""
     if state.t > 0:
         raise errors.InvalidParameterValueError(
             f"run until {tstop:g} ms from t = {state.t:g} ms: the real chip keeps no state "
             f"between experiments; call reset() and run the whole duration at once")
     pynn = require_stack()
-    populations = translate(pynn, hardware.placement, state)
+    populations = translate(pynn, placement, state)
     pynn.run(float(to_hardware_ms(tstop)))
     for pop, theirs in populations.items():
         if not any(ids for ids in pop.recorder.recorded.values()):

@@ -27,7 +27,7 @@ def test_same_module_object_and_surface():
                  "SpikeSourcePoisson", "StaticSynapse", "get_placement", "PlacementError",
                  "NumpyRNG", "RandomDistribution", "get_current_time", "create", "connect"):
         assert hasattr(sim, name), name
-    assert backend.hardware.target == "mock"     # the default
+    assert backend.chip.target == "mock"     # the default
 
 
 def poisson_network(sim, n_in=30, n_out=20):
