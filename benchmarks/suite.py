@@ -325,7 +325,7 @@ def target_lines(rows):
     return out
 
 
-def machine_lines(rows, args):
+def machine_lines(rows, args, meta):
     try:
         with open("/proc/meminfo") as f:
             ram = f"{int(f.readline().split()[1]) / 2 ** 20:.1f} GiB RAM"
@@ -340,13 +340,13 @@ def machine_lines(rows, args):
         pass
     loads = [r["result"]["other_load"] for r in rows if r["result"].get("other_load") is not None]
     return [
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
+        f"- date: {meta['date']}",
         f"- machine: {cpu_model()}, {os.cpu_count()} cores"
         f" ({len(os.sched_getaffinity(0))} usable), {ram}, {platform.system()}"
         f" {platform.release()}, Python {platform.python_version()}",
         "- versions: " + ", ".join(versions),
         f"- pyNN.jax source: {git_description()}",
-        "- command: `python benchmarks/suite.py " + " ".join(sys.argv[1:]) + "`",
+        "- command: `python benchmarks/suite.py " + " ".join(meta["argv"]) + "`",
         f"- T = {args.bio_ms:g} ms (lif1m: {args.lif_bio_ms:g} ms), W = {args.warmup_ms:g} ms,"
         f" dt = 0.1 ms, seed {args.seed}, worker timeout {args.timeout:g} s",
         (f"- other processes used up to {max(loads):.2f} cores while workers ran"
@@ -355,10 +355,10 @@ def machine_lines(rows, args):
     ]
 
 
-def report(rows, args):
+def report(rows, args, meta, markdown):
     parts = []
-    if args.markdown:
-        parts += ["### Benchmark suite", ""] + machine_lines(rows, args) + [""]
+    if markdown:
+        parts += ["## Benchmark suite", ""] + machine_lines(rows, args, meta) + [""]
     parts += [main_table(rows), "", ratio_table(rows), ""]
     parts += [f"- {line}" for line in target_lines(rows)]
     return "\n".join(parts)
@@ -413,7 +413,10 @@ def parse_args(argv):
                         help="print the machine, versions and date above the tables")
     parser.add_argument("--write-results", nargs="?", const=DEFAULT_RESULTS, metavar="FILE",
                         help="replace the suite's section of RESULTS.md (or FILE)")
-    parser.add_argument("--json", metavar="FILE", help="write the raw results to FILE")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write the raw results to FILE (rewritten after every worker)")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="run nothing: print the tables of results saved with --json")
     parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -430,12 +433,22 @@ def main(argv=None):
     if args.worker:
         run_worker(args)
         return
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        text = report(saved["rows"], parse_args(saved["argv"]), saved, args.markdown)
+        print(text)
+        if args.write_results:
+            write_results(args.write_results, text)
+        return
     backends = ["jax"]
     if not args.no_nest:
         if importable("nest"):
             backends.append("nest")
         else:
             print("pyNN.nest is not importable: pyNN.jax only", file=sys.stderr)
+    meta = {"argv": sys.argv[1:] if argv is None else list(argv),
+            "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}"}
     rows, nest_timeout = [], {}
     for case, size, indegree, bio_ms in plan(args):
         for backend in backends:
@@ -451,13 +464,13 @@ def main(argv=None):
                 if backend == "nest" and row["result"]["status"] == "timeout":
                     nest_timeout[case] = size
             rows.append(row)
-    text = report(rows, args)
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump(dict(meta, rows=rows), f, indent=1)
+    text = report(rows, args, meta, args.markdown)
     print(text)
     if args.write_results:
         write_results(args.write_results, text)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
     if any(r["result"]["status"] == "failed" for r in rows):
         sys.exit(1)
 

@@ -26,7 +26,7 @@ def run_suite(tmp_path, *extra):
          "--lif-bio-ms", str(BIO_MS), "--warmup-ms", str(WARMUP_MS), *extra],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout, json.loads(json_file.read_text())
+    return proc.stdout, json.loads(json_file.read_text())["rows"]
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,9 @@ def suite_output(tmp_path_factory):
     results = tmp_path / "RESULTS.md"
     results.write_text("# title\n\n<!-- BEGIN coba -->\nkept\n<!-- END coba -->\n")
     stdout, rows = run_suite(tmp_path, "--write-results", str(results))
+    reprinted = subprocess.run([sys.executable, SUITE, "--from-json", str(tmp_path / "rows.json"),
+                                "--markdown"], capture_output=True, text=True, check=True).stdout
+    assert reprinted == stdout      # the saved results print the same report
     return stdout, rows, results.read_text()
 
 
@@ -69,7 +72,7 @@ def test_every_case_runs_and_reports_its_columns(suite_output):
     for column in ("build (s)", "compile (s)", "run per bio s (s)", "get_data (s)",
                    "peak RSS (MB)", "exc rate (Hz)", "syn. events per bio s (M)"):
         assert column in stdout
-    assert stdout.startswith("### Benchmark suite")
+    assert stdout.startswith("## Benchmark suite")
     assert "- machine:" in stdout and "- versions: jax" in stdout
 
 
