@@ -203,12 +203,15 @@ class Population(HardwareDataMixin, jax_populations.Population):
             raise errors.InvalidModelError(
                 f"{type(self.celltype).__name__} is not available on BrainScaleS-2; the "
                 f"hardware module offers {names}")
-        if isinstance(self.celltype, NEURON_TYPES):
-            parameters = self.celltype.native_parameters
-            parameters.shape = (self.size,)
-            parameters.evaluate(simplify=False)
-            check_neuron_parameters(type(self.celltype).__name__, dict(parameters.items()))
         super()._create_cells()
+        if isinstance(self.celltype, NEURON_TYPES):
+            try:
+                check_neuron_parameters(type(self.celltype).__name__, self._parameters)
+            except errors.InvalidParameterValueError:      # the population does not exist
+                sim_state.populations.remove(self)
+                sim_state.id_counter -= self.size
+                sim_state.network.structure_changed()
+                raise
         chip.invalidate()
 
     def _get_view(self, selector, label=None):

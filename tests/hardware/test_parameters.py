@@ -43,7 +43,11 @@ def test_out_of_range_raises_on_creation_and_on_set(hw):
     with pytest.raises(errors.InvalidParameterValueError,
                        match=r"tau_m = 100 ms .* 0.5..60 ms"):
         hw.Population(3, hw.IF_curr_exp(tau_m=100.0))
-    cells = hw.Population(3, hw.IF_cond_exp())
+    tau_m = hw.RandomDistribution("uniform", (5.0, 50.0), rng=hw.NumpyRNG(seed=9))
+    cells = hw.Population(3, hw.IF_cond_exp(tau_m=tau_m))
+    assert cells.first_id == 0                       # the refused population took no ids
+    expected = hw.RandomDistribution("uniform", (5.0, 50.0), rng=hw.NumpyRNG(seed=9)).next(3)
+    np.testing.assert_array_equal(cells.get("tau_m"), expected)   # drawn once, as elsewhere
     with pytest.raises(errors.InvalidParameterValueError, match=r"e_rev_I = -95 mV.*-80..20 mV"):
         cells.set(e_rev_I=-95.0)
     assert cells.get("e_rev_I") == -70.0                      # the old value is kept
