@@ -39,6 +39,7 @@ class HardwareState:
         self.neuron_permutation = neuron_permutation
         self.parallel_synapses = parallel_synapses
         self.deviations = mock.circuit_deviations(seed)
+        self.synapse_deviations = mock.synapse_deviations(seed)
         self.noise_sources = {}
         self.invalidate()
 
@@ -47,6 +48,7 @@ class HardwareState:
         self.placement = None
         self.realised_parameters = {}     # Population -> native parameters on the chip
         self.realised_weights = {}        # Projection -> weights on the chip (PyNN units)
+        self.engine_weights = {}          # Projection -> realised weights x synapse efficacy
 
     # ---- placement -------------------------------------------------------------------------
     @staticmethod
@@ -91,9 +93,13 @@ class HardwareState:
                 self.realised_parameters[pop] = mock.realise_spike_times(pop._parameters, config)
         for prj, routed in zip(sim_state.projections, placement.projections):
             sign = np.sign(prj._connections["weight"])
-            self.realised_weights[prj] = (sign * routed.realised_magnitude()
-                                          if config.weight_quantisation
-                                          else prj._connections["weight"].copy())
+            realised = (sign * routed.realised_magnitude() if config.weight_quantisation
+                        else prj._connections["weight"].copy())
+            self.realised_weights[prj] = realised
+            self.engine_weights[prj] = (
+                realised * mock.synapse_efficacy(routed, self.synapse_deviations,
+                                                 config.synapse_spread)
+                if config.fixed_pattern and self.target == "mock" else realised)
         if config.trial_noise and self.target == "mock":
             self._update_noise(neurons)
         sim_state.network.values_changed("groups")
@@ -274,8 +280,8 @@ class Projection(jax_projections.Projection):
 
     def _table_columns(self, layout):
         columns = super()._table_columns(layout)
-        if self in chip.realised_weights:
-            columns = dict(columns, weight=chip.realised_weights[self])
+        if self in chip.engine_weights:
+            columns = dict(columns, weight=chip.engine_weights[self])
         return columns
 
     def _set_connection_values(self, name, index, value):
@@ -283,7 +289,8 @@ class Projection(jax_projections.Projection):
         chip.invalidate()
 
     def _attribute_values(self, name):
-        """After placement, "weight" is the weight realised on the chip."""
+        """After placement, "weight" is the weight realised on the chip: quantised, without
+        the synapses' analog mismatch (which the chip does not report either)."""
         if name == "weight" and self in chip.realised_weights:
             return chip.realised_weights[self]
         return super()._attribute_values(name)

@@ -11,8 +11,10 @@ noise), both derived from ``setup(seed=...)``:
   cycles too (their resolution is still the integration step ``timestep``);
 - fixed-pattern variation: each of the 512 circuits keeps, for one seed, the same deviation of
   its time constants (log-normal, relative spread ``time_constant_spread``) and potentials
-  (normal, ``voltage_spread_mv``) from the calibration target, over runs and reset(); the
-  deviation belongs to the circuit, so moving a neuron to another circuit changes it;
+  (normal, ``voltage_spread_mv``) from the calibration target, over runs and reset(); each of
+  the 131,072 synapses likewise keeps a log-normal efficacy factor (``synapse_spread``). The
+  deviations belong to the circuit and the synapse, so moving a neuron or a projection changes
+  them;
 - trial-to-trial noise: a white noise current on every neuron, redrawn each time step and
   scaled per neuron so that the free membrane potential fluctuates with a standard deviation
   of ``membrane_noise_mv``; it differs from trial (run after setup or reset) to trial and is
@@ -27,11 +29,13 @@ from pyNN.parameters import Sequence
 
 from ..standardmodels.electrodes import NoisyCurrentSource
 from .parameters import quantise_to_clock
-from .placement import N_CIRCUITS
+from .placement import (CIRCUITS_PER_HEMISPHERE, N_CIRCUITS, N_HEMISPHERES,
+                        ROWS_PER_HEMISPHERE, WEIGHT_STEPS)
 
 TIME_CONSTANTS = ("tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac")
 POTENTIALS = ("v_rest", "v_reset", "v_thresh", "e_rev_E", "e_rev_I")
-FIXED_PATTERN_STREAM = 0x5eed_f1ed   # tags the fixed-pattern Generator's SeedSequence
+FIXED_PATTERN_STREAM = 0x5eed_f1ed   # tags the fixed-pattern Generators' SeedSequences
+SYNAPSE_STREAM = 0x5eed_5a5e
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,12 @@ class NonIdealities:
     ----------
     weight_quantisation : run with 6-bit weights (and saturation where parallel synapses are off)
     clock_quantisation : spike times on the 8 ns hardware clock
-    fixed_pattern : per-circuit deviation of time constants and potentials
+    fixed_pattern : per-circuit deviation of time constants and potentials, per-synapse
+        deviation of the efficacy
     trial_noise : membrane noise that differs from trial to trial
     time_constant_spread : relative standard deviation of the time constants per circuit
     voltage_spread_mv : standard deviation of the potentials per circuit (mV)
+    synapse_spread : relative standard deviation of the efficacy per synapse
     membrane_noise_mv : standard deviation of the free membrane potential from trial noise (mV)
     """
     weight_quantisation: bool = True
@@ -54,6 +60,7 @@ class NonIdealities:
     trial_noise: bool = True
     time_constant_spread: float = 0.02
     voltage_spread_mv: float = 1.0
+    synapse_spread: float = 0.05
     membrane_noise_mv: float = 0.5
 
     @classmethod
@@ -73,7 +80,8 @@ class NonIdealities:
                 raise errors.InvalidParameterValueError(
                     f"non_idealities: unknown {unknown}; known: {sorted(names)}")
             result = cls(**value)
-            for name in ("time_constant_spread", "voltage_spread_mv", "membrane_noise_mv"):
+            for name in ("time_constant_spread", "voltage_spread_mv", "synapse_spread",
+                         "membrane_noise_mv"):
                 if not getattr(result, name) >= 0:
                     raise errors.InvalidParameterValueError(
                         f"non_idealities: {name} = {getattr(result, name)!r}; it must be >= 0")
@@ -87,6 +95,31 @@ def circuit_deviations(seed):
     {name: array[512]}: a function of the seed only."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), FIXED_PATTERN_STREAM]))
     return {name: rng.standard_normal(N_CIRCUITS) for name in TIME_CONSTANTS + POTENTIALS}
+
+
+def synapse_deviations(seed):
+    """Standard-normal deviation of the efficacy of every synapse, array [hemisphere, row,
+    column]: a function of the seed only."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), SYNAPSE_STREAM]))
+    return rng.standard_normal((N_HEMISPHERES, ROWS_PER_HEMISPHERE, CIRCUITS_PER_HEMISPHERE))
+
+
+def synapse_efficacy(routed, deviations, spread):
+    """Efficacy of each connection of a routed projection: the mean of ``exp(spread * z)`` over
+    its synapses, weighted by the steps each carries (parallel synapses carry 63 steps each
+    but the last, which carries the rest; equal weights for a connection of 0 steps)."""
+    where = routed.synapses
+    connection = where["connection"]
+    first = np.searchsorted(connection, connection)        # connection is sorted
+    copy = np.arange(connection.size) - first
+    steps = routed.weight_steps[connection]
+    last = copy == routed.parallel_synapses[connection] - 1
+    carried = np.where(last, steps - WEIGHT_STEPS * copy, WEIGHT_STEPS).astype(float)
+    carried[steps == 0] = 1.0
+    factor = np.exp(spread * deviations[where["hemisphere"], where["row"], where["column"]])
+    n = routed.weight_steps.size
+    return (np.bincount(connection, weights=carried * factor, minlength=n)
+            / np.bincount(connection, weights=carried, minlength=n))
 
 
 def realise_neuron_parameters(parameters, circuits, deviations, config):

@@ -13,9 +13,11 @@ The chip's resources (constants below) and the model of them used here:
   or saturates at 63 when parallel synapses are off.
 - Each projection gets its own block of rows in each hemisphere it targets. The block has as
   many rows as the largest number of synapses (parallel ones counted) that the projection makes
-  onto one neuron of that hemisphere. A block is cut into chunks of at most 64 rows and every
-  chunk must lie on one PADI bus: the events of a chunk's sources enter the array through one
-  bus (a neuron's in-degree on one bus is at most 64 rows).
+  onto one neuron of that hemisphere; the k-th synapse onto a neuron (in the order of the
+  connections) lies on the block's k-th row, in the neuron's column. A block is cut into
+  chunks of at most 64 rows and every chunk must lie on one PADI bus: the events of a chunk's
+  sources enter the array through one bus (a neuron's in-degree on one bus is at most 64
+  rows).
 - A neuron's in-degree, summed over projections with parallel synapses, is at most 256 rows.
 
 Simplifications against the reference router (grenade): rows are not shared between
@@ -87,6 +89,9 @@ class ProjectionPlacement:
     parallel_synapses: np.ndarray       # synapses realising each connection
     saturated: int                      # connections whose weight was cut to 63 steps
     rows: list = field(default_factory=list)    # [RowChunk]
+    # one entry per physical synapse (parallel synapses expanded): the connection it realises,
+    # its hemisphere, row (0..255) and column (0..255)
+    synapses: dict = field(default_factory=dict)
 
     @property
     def n_rows(self):
@@ -238,6 +243,8 @@ def place(neuron_blocks, connection_blocks, permutation=None, parallel_synapses=
                 f"synapse rows of hemisphere {h} exhausted: the projections need {need} rows "
                 f"({detail}), the hemisphere has {ROWS_PER_HEMISPHERE}")
     _assign_rows(projections, row_need)
+    for prj, block in zip(projections, connection_blocks):
+        prj.synapses = _synapse_coordinates(prj, circuit_of[np.asarray(block.post, np.int64)])
     return Placement(circuits, projections, in_degree)
 
 
@@ -300,3 +307,26 @@ def _assign_rows(projections, row_need):
         projections[p].rows.append(RowChunk(h, bus, first, n_rows))
     for prj in projections:
         prj.rows.sort(key=lambda c: (c.hemisphere, c.first_row))
+
+
+def _synapse_coordinates(prj, post_circuit):
+    """Hemisphere, row and column of every physical synapse of a routed projection."""
+    copies = prj.parallel_synapses
+    connection = np.repeat(np.arange(copies.size), copies)
+    circuit = post_circuit[connection]
+    hemisphere = circuit // CIRCUITS_PER_HEMISPHERE
+    # slot: position of the synapse among the projection's synapses onto the same neuron
+    order = np.lexsort((np.arange(connection.size), circuit))
+    sorted_circuit = circuit[order]
+    first_of_neuron = np.searchsorted(sorted_circuit, sorted_circuit)
+    slot = np.empty(connection.size, dtype=np.int64)
+    slot[order] = np.arange(connection.size) - first_of_neuron
+    row = np.empty(connection.size, dtype=np.int64)
+    for h in range(N_HEMISPHERES):
+        block = [np.arange(c.first_row, c.first_row + c.n_rows)
+                 for c in prj.rows if c.hemisphere == h]
+        in_h = hemisphere == h
+        if in_h.any():
+            row[in_h] = np.concatenate(block)[slot[in_h]]
+    return {"connection": connection, "hemisphere": hemisphere, "row": row,
+            "column": circuit % CIRCUITS_PER_HEMISPHERE}

@@ -245,3 +245,50 @@ def test_setup_options_are_checked():
         hw.setup(non_idealities={"thermal": True})
     with pytest.raises(errors.InvalidParameterValueError, match="membrane_noise_mv"):
         hw.setup(non_idealities={"membrane_noise_mv": -1.0})
+
+
+def test_synapse_efficacy_weights_parallel_synapses_by_their_steps():
+    from pyNN_jax.hardware.placement import ConnectionBlock, NeuronBlock, place
+    routed = place([NeuronBlock("n", 1)], [ConnectionBlock(
+        "p", np.zeros(3, int), np.array([0.0, 30.0, 100.0]), False, 1.0)]).projections[0]
+    assert routed.parallel_synapses.tolist() == [1, 1, 2]
+    z = np.zeros((2, 256, 256))
+    where = routed.synapses
+    z[where["hemisphere"], where["row"], where["column"]] = [1.0, 2.0, 3.0, 4.0]
+    efficacy = mock.synapse_efficacy(routed, z, 0.1)
+    # 100 steps: 63 on the first synapse (z = 3), 37 on the second (z = 4)
+    np.testing.assert_allclose(efficacy, [np.exp(0.1), np.exp(0.2),
+                                          (63 * np.exp(0.3) + 37 * np.exp(0.4)) / 100])
+    np.testing.assert_allclose(mock.synapse_efficacy(routed, z, 0.0), 1.0)
+
+
+def test_synapse_mismatch_scales_each_synapse_and_get_reports_the_digital_weight():
+    """Fixed pattern of the synapses only: the mock equals pyNN.jax with each weight times
+    exp(spread * z) of the synapse the placement put it on."""
+    import pyNN.jax.hardware as hw
+    config = dict(OFF, fixed_pattern=True, time_constant_spread=0.0, voltage_spread_mv=0.0,
+                  synapse_spread=0.2)
+    hw.setup(timestep=0.1, seed=12, non_idealities=config)
+    source = hw.Population(4, hw.SpikeSourceArray(spike_times=[[5.0], [25.0], [45.0], [65.0]]))
+    cell = hw.Population(1, hw.IF_curr_exp(v_thresh=0.0))
+    prj = hw.Projection(source, cell, hw.AllToAllConnector(), hw.StaticSynapse(weight=0.5))
+    cell.record("v")
+    hw.run(100.0)
+    v_chip = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False), 0.5)
+    where = hw.get_placement().projections[0].synapses
+    z = mock.synapse_deviations(12)[where["hemisphere"], where["row"], where["column"]]
+    hw.end()
+
+    pyNN_jax.setup(timestep=0.1)
+    source = pyNN_jax.Population(4, pyNN_jax.SpikeSourceArray(
+        spike_times=[[5.0], [25.0], [45.0], [65.0]]))
+    cell = pyNN_jax.Population(1, pyNN_jax.IF_curr_exp(v_thresh=0.0))
+    pyNN_jax.Projection(source, cell, pyNN_jax.FromListConnector(
+        [(i, 0, 0.5 * float(np.exp(0.2 * z[i])), 0.1) for i in range(4)]),
+        pyNN_jax.StaticSynapse())
+    cell.record("v")
+    pyNN_jax.run(100.0)
+    v_plain = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    np.testing.assert_allclose(v_chip, v_plain, atol=1e-5)
+    assert np.abs(v_chip - v_plain).max() < 0.1 * np.abs(np.exp(0.2 * z) - 1).max()

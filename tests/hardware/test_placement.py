@@ -136,3 +136,31 @@ def test_summary_names_populations_projections_and_utilisation():
     assert usage["circuits"] == pytest.approx(20 / 512)
     assert usage["synapse_rows"] == pytest.approx(8 / 512)
     assert usage["busiest_padi_bus"] == pytest.approx(8 / 64)
+
+
+def test_every_synapse_has_its_own_place_on_its_projections_rows():
+    rng = np.random.default_rng(3)
+    neurons = [NeuronBlock("a", 200), NeuronBlock("b", 200)]
+    blocks = []
+    for i in range(6):
+        post = rng.integers(0, 400, 300)
+        magnitude = rng.uniform(0.0, 3.0, post.size)
+        blocks.append(ConnectionBlock(f"p{i}", post, magnitude, bool(i % 2), weight_scale=0.03))
+    permutation = rng.permutation(512)
+    placement = place(neurons, blocks, permutation)
+    taken = set()
+    for prj, block in zip(placement.projections, blocks):
+        where = prj.synapses
+        assert np.array_equal(np.bincount(where["connection"], minlength=len(block.post)),
+                              prj.parallel_synapses)
+        circuit = permutation[block.post][where["connection"]]
+        assert np.array_equal(where["hemisphere"], circuit // 256)
+        assert np.array_equal(where["column"], circuit % 256)
+        own_rows = {(c.hemisphere, r) for c in prj.rows
+                    for r in range(c.first_row, c.first_row + c.n_rows)}
+        cells = set(zip(where["hemisphere"].tolist(), where["row"].tolist(),
+                        where["column"].tolist()))
+        assert {(h, r) for h, r, _ in cells} <= own_rows
+        assert len(cells) == prj.n_synapses           # no two synapses of one projection share
+        assert not cells & taken                      # nor with another projection
+        taken |= cells
