@@ -172,8 +172,25 @@ class HardwareRecorder(JaxRecorder):
         super()._append_spikes(ids, times)
 
 
-class HardwareDataMixin:
-    """get_data() annotated with hardware times."""
+class HardwareCells:
+    """What Population and PopulationView add on the chip: views of the hardware class, set()
+    checked against the chip's ranges, get_data() annotated with hardware times."""
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _set_parameters(self, parameter_space):
+        """Keep the old values if the chip cannot reach the new ones."""
+        root = self._root
+        old = root._parameters
+        super()._set_parameters(parameter_space)
+        if isinstance(root.celltype, NEURON_TYPES):
+            try:
+                check_neuron_parameters(type(root.celltype).__name__, root._parameters)
+            except errors.InvalidParameterValueError:
+                root._parameters = old
+                raise
+        chip.invalidate()
 
     def get_data(self, variables="all", gather=True, clear=False, locations=None):
         block = super().get_data(variables, gather, clear, locations)
@@ -190,15 +207,12 @@ class Assembly(jax_populations.Assembly):
     __doc__ = jax_populations.Assembly.__doc__
 
 
-class PopulationView(HardwareDataMixin, jax_populations.PopulationView):
+class PopulationView(HardwareCells, jax_populations.PopulationView):
     __doc__ = jax_populations.PopulationView.__doc__
     _assembly_class = Assembly
 
-    def _set_parameters(self, parameter_space):
-        _checked_set(self, parameter_space, super()._set_parameters)
 
-
-class Population(HardwareDataMixin, jax_populations.Population):
+class Population(HardwareCells, jax_populations.Population):
     __doc__ = jax_populations.Population.__doc__
     _recorder_class = HardwareRecorder
     _assembly_class = Assembly
@@ -219,26 +233,6 @@ class Population(HardwareDataMixin, jax_populations.Population):
                 sim_state.network.structure_changed()
                 raise
         chip.invalidate()
-
-    def _get_view(self, selector, label=None):
-        return PopulationView(self, selector, label)
-
-    def _set_parameters(self, parameter_space):
-        _checked_set(self, parameter_space, super()._set_parameters)
-
-
-def _checked_set(cells, parameter_space, set_parameters):
-    """Population/PopulationView.set(): keep the old values if the chip cannot reach the new."""
-    root = cells._root
-    old = root._parameters
-    set_parameters(parameter_space)
-    if isinstance(root.celltype, NEURON_TYPES):
-        try:
-            check_neuron_parameters(type(root.celltype).__name__, root._parameters)
-        except errors.InvalidParameterValueError:
-            root._parameters = old
-            raise
-    chip.invalidate()
 
 
 class Projection(jax_projections.Projection):

@@ -53,7 +53,9 @@ def test_out_of_range_raises_on_creation_and_on_set(hw):
     assert cells.get("e_rev_I") == -70.0                      # the old value is kept
     with pytest.raises(errors.InvalidParameterValueError, match=r"v_thresh = 90 mV"):
         cells[0:2].set(v_thresh=90.0)
-    assert cells.get("v_thresh") == -50.0
+    with pytest.raises(errors.InvalidParameterValueError, match=r"tau_syn_E = 0.1 ms"):
+        cells[0:2][1:2].set(tau_syn_E=0.1)                   # a view of a view
+    assert cells.get("v_thresh") == -50.0 and cells.get("tau_syn_E") == 5.0
 
 
 def test_unsupported_models_and_synapses(hw):
