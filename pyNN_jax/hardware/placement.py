@@ -78,6 +78,12 @@ class RowChunk:
     first_row: int       # row index within the hemisphere, 0..255
     n_rows: int
 
+    @property
+    def drivers(self):
+        """Synapse drivers (0..127 within the hemisphere) whose rows the chunk uses."""
+        return range(self.first_row // ROWS_PER_SYNAPSE_DRIVER,
+                     (self.first_row + self.n_rows - 1) // ROWS_PER_SYNAPSE_DRIVER + 1)
+
 
 @dataclass
 class ProjectionPlacement:
@@ -142,7 +148,8 @@ class Placement:
         for prj in self.projections:
             sign = "inhibitory" if prj.inhibitory else "excitatory"
             where = ", ".join(f"hemisphere {c.hemisphere} bus {c.bus} rows "
-                              f"{c.first_row}-{c.first_row + c.n_rows - 1}" for c in prj.rows)
+                              f"{c.first_row}-{c.first_row + c.n_rows - 1} (drivers "
+                              f"{c.drivers.start}-{c.drivers.stop - 1})" for c in prj.rows)
             lines.append(f"  projection {prj.label!r} ({sign}): {prj.n_synapses} synapses on "
                          f"{prj.n_rows} rows [{where or 'none'}], weight scale "
                          f"{prj.weight_scale:.6g} per step"

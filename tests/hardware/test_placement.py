@@ -131,7 +131,8 @@ def test_summary_names_populations_projections_and_utilisation():
     placement = place([NeuronBlock("hidden", 20)], [all_to_all(8, range(20), label="in->hidden")])
     text = str(placement)
     assert "'hidden': 20 circuits [0-19]" in text
-    assert "'in->hidden' (excitatory): 160 synapses on 8 rows" in text
+    assert "'in->hidden' (excitatory): 160 synapses on 8 rows [hemisphere 0 bus 0 rows 0-7 " \
+        "(drivers 0-3)]" in text
     usage = placement.utilisation()
     assert usage["circuits"] == pytest.approx(20 / 512)
     assert usage["synapse_rows"] == pytest.approx(8 / 512)
