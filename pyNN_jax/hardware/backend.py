@@ -72,8 +72,9 @@ class HardwareState:
         for index, prj in enumerate(sim_state.projections):
             _check_projection(prj)
             weights = prj._connections["weight"]
+            pre_ids = np.asarray(prj.pre.all_cells, dtype=np.int64)[prj._connections["pre"]]
             post_ids = np.asarray(prj.post.all_cells, dtype=np.int64)[prj._connections["post"]]
-            blocks.append(ConnectionBlock(prj.label or f"projection{index}",
+            blocks.append(ConnectionBlock(prj.label or f"projection{index}", pre_ids,
                                           neuron_of_id[post_ids], np.abs(weights),
                                           prj.receptor_type == "inhibitory", prj.weight_scale))
         placement = place([NeuronBlock(label, pop.size) for label, pop in zip(labels, neurons)],

@@ -11,19 +11,20 @@ The chip's resources (constants below) and the model of them used here:
 - Weights are 6-bit, 0..63, times a per-projection scale (PyNN units per weight step). A
   weight above 63 steps is realised by ``ceil(w / 63)`` parallel synapses (each on its own row),
   or saturates at 63 when parallel synapses are off.
-- Each projection gets its own block of rows in each hemisphere it targets. The block has as
-  many rows as the largest number of synapses (parallel ones counted) that the projection makes
-  onto one neuron of that hemisphere; the k-th synapse onto a neuron (in the order of the
-  connections) lies on the block's k-th row, in the neuron's column. A block is cut into
-  chunks of at most 64 rows and every chunk must lie on one PADI bus: the events of a chunk's
-  sources enter the array through one bus (a neuron's in-degree on one bus is at most 64
-  rows).
+- Routing, per hemisphere and sign: the presynaptic sources of all projections of that sign
+  into the hemisphere are cut, in the order of their IDs, into label groups of at most 64
+  sources (a synapse tells sources apart by a 6-bit label). A label group gets a block of rows,
+  as many as the largest number of its synapses (parallel ones counted) onto one neuron: the
+  k-th synapse of the group onto a neuron lies on the block's k-th row, in the neuron's column.
+  Rows are thus shared between projections of one sign and between the sources of a group,
+  and never hold two synapses in one column or more than 64 sources.
+- A block is cut into chunks of at most 64 rows and every chunk lies on one PADI bus (first-
+  fit decreasing): the events of a group enter the array through one bus per chunk.
 - A neuron's in-degree, summed over projections with parallel synapses, is at most 256 rows.
 
-Simplifications against the reference router (grenade): rows are not shared between
-projections, the 6-bit synapse labels (at most 64 sources told apart on one row) and the
-crossbar's 12 outputs are not counted as limits, merged circuits (multi-compartment, larger
-in-degree) are not offered.
+Simplifications against the reference router (grenade): label groups follow the order of the
+source IDs (no search for groupings that need fewer rows), the crossbar's 12 outputs are not
+counted as a limit, merged circuits (multi-compartment, larger in-degree) are not offered.
 """
 from dataclasses import dataclass, field
 
@@ -39,6 +40,7 @@ PADI_BUSES_PER_HEMISPHERE = 4
 ROWS_PER_PADI_BUS = ROWS_PER_HEMISPHERE // PADI_BUSES_PER_HEMISPHERE
 ROWS_PER_SYNAPSE_DRIVER = 2
 MAX_IN_DEGREE_ROWS = ROWS_PER_HEMISPHERE
+LABELS_PER_ROW = 64          # 6-bit synapse label: sources told apart on one row
 WEIGHT_STEPS = 63            # largest 6-bit weight
 SYNAPSES_PER_CHIP = N_HEMISPHERES * ROWS_PER_HEMISPHERE * CIRCUITS_PER_HEMISPHERE
 
@@ -58,12 +60,14 @@ class NeuronBlock:
 class ConnectionBlock:
     """Connections of one projection to route (input of :func:`place`).
 
+    pre : ID of the presynaptic source of each connection (any integers, one per source)
     post : global neuron index (position in the concatenated NeuronBlocks) of each connection
     magnitude : |weight| of each connection, PyNN units
     inhibitory : whether the projection's receptor is inhibitory
     weight_scale : PyNN units per weight step, or None: chosen so that the largest |w| is 63
     """
     label: str
+    pre: np.ndarray
     post: np.ndarray
     magnitude: np.ndarray
     inhibitory: bool
@@ -72,11 +76,12 @@ class ConnectionBlock:
 
 @dataclass
 class RowChunk:
-    """Consecutive synapse rows of one projection on one PADI bus."""
+    """Consecutive synapse rows on one PADI bus."""
     hemisphere: int
     bus: int
     first_row: int       # row index within the hemisphere, 0..255
     n_rows: int
+    first_slot: int = 0  # for a label group's chunk: the block row it starts at
 
     @property
     def drivers(self):
@@ -94,13 +99,14 @@ class ProjectionPlacement:
     weight_steps: np.ndarray            # integer weight of each connection (parallel ones summed)
     parallel_synapses: np.ndarray       # synapses realising each connection
     saturated: int                      # connections whose weight was cut to 63 steps
-    rows: list = field(default_factory=list)    # [RowChunk]
+    rows: list = field(default_factory=list)    # [RowChunk] holding its synapses
     # one entry per physical synapse (parallel synapses expanded): the connection it realises,
     # its hemisphere, row (0..255) and column (0..255)
     synapses: dict = field(default_factory=dict)
 
     @property
     def n_rows(self):
+        """Rows holding synapses of this projection (shared ones included)."""
         return sum(chunk.n_rows for chunk in self.rows)
 
     @property
@@ -113,17 +119,28 @@ class ProjectionPlacement:
 
 
 @dataclass
+class LabelGroup:
+    """Up to 64 sources sharing rows of one sign in one hemisphere."""
+    hemisphere: int
+    inhibitory: bool
+    sources: np.ndarray                 # source IDs, told apart by the label 0..63
+    n_rows: int
+    rows: list = field(default_factory=list)    # [RowChunk]
+
+
+@dataclass
 class Placement:
     """Result of :func:`place`: circuits per population, rows per projection, utilisation."""
     circuits: dict                      # population label -> circuit index of each neuron
     projections: list                   # [ProjectionPlacement]
     in_degree: np.ndarray               # rows of input of each placed neuron
+    label_groups: list                  # [LabelGroup]
 
     def rows_used(self):
         """Synapse rows in use, array [hemisphere, bus]."""
         used = np.zeros((N_HEMISPHERES, PADI_BUSES_PER_HEMISPHERE), dtype=int)
-        for prj in self.projections:
-            for chunk in prj.rows:
+        for group in self.label_groups:
+            for chunk in group.rows:
                 used[chunk.hemisphere, chunk.bus] += chunk.n_rows
         return used
 
@@ -156,8 +173,9 @@ class Placement:
                          + (f", {prj.saturated} weights saturated" if prj.saturated else ""))
         rows = self.rows_used()
         for h in range(N_HEMISPHERES):
-            lines.append(f"  hemisphere {h}: rows per PADI bus {rows[h].tolist()} "
-                         f"(capacity {ROWS_PER_PADI_BUS} each)")
+            groups = [g for g in self.label_groups if g.hemisphere == h]
+            lines.append(f"  hemisphere {h}: {len(groups)} label groups, rows per PADI bus "
+                         f"{rows[h].tolist()} (capacity {ROWS_PER_PADI_BUS} each)")
         usage = ", ".join(f"{k} {100 * v:.1f} %" for k, v in self.utilisation().items())
         lines.append(f"  utilisation: {usage}")
         return "\n".join(lines)
@@ -225,34 +243,122 @@ def place(neuron_blocks, connection_blocks, permutation=None, parallel_synapses=
         start += block.size
 
     projections, in_degree = [], np.zeros(n_neurons, dtype=np.int64)
-    row_need = []          # (projection index, hemisphere, rows)
     for block in connection_blocks:
         scale, steps, synapses, saturated = weight_steps(block.magnitude, block.weight_scale,
                                                          parallel_synapses)
         projections.append(ProjectionPlacement(block.label, block.inhibitory, scale, steps,
                                                synapses, saturated))
-        post = np.asarray(block.post, dtype=np.int64)
-        per_neuron = np.bincount(post, weights=synapses, minlength=n_neurons).astype(np.int64)
-        in_degree += per_neuron
-        hemisphere = circuit_of // CIRCUITS_PER_HEMISPHERE
-        for h in range(N_HEMISPHERES):
-            rows = int(per_neuron[hemisphere == h].max(initial=0))
-            if rows:
-                row_need.append((len(projections) - 1, h, rows))
-
+        in_degree += np.bincount(np.asarray(block.post, dtype=np.int64), weights=synapses,
+                                 minlength=n_neurons).astype(np.int64)
     _check_in_degree(in_degree, neuron_blocks)
+    synapses = _expand_synapses(projections, connection_blocks, circuit_of)
+    groups = _label_groups(synapses, projections)
+    _assign_rows(groups, synapses)
+    for p, prj in enumerate(projections):
+        mine = synapses["projection"] == p
+        prj.synapses = {"connection": synapses["connection"][mine],
+                        "hemisphere": synapses["hemisphere"][mine],
+                        "row": synapses["row"][mine], "column": synapses["column"][mine]}
+        prj.rows = _chunks_of_rows(prj.synapses["hemisphere"], prj.synapses["row"])
+    return Placement(circuits, projections, in_degree, [g for g, _ in groups])
+
+
+def _expand_synapses(projections, connection_blocks, circuit_of):
+    """One entry per physical synapse: projection, connection, source, hemisphere, column,
+    sign; sorted by projection, connection and copy."""
+    parts = {name: [] for name in ("projection", "connection", "source", "circuit", "sign")}
+    for p, (prj, block) in enumerate(zip(projections, connection_blocks)):
+        connection = np.repeat(np.arange(prj.parallel_synapses.size), prj.parallel_synapses)
+        parts["projection"].append(np.full(connection.size, p))
+        parts["connection"].append(connection)
+        parts["source"].append(np.asarray(block.pre, dtype=np.int64)[connection])
+        parts["circuit"].append(circuit_of[np.asarray(block.post, dtype=np.int64)][connection])
+        parts["sign"].append(np.full(connection.size, int(prj.inhibitory)))
+    synapses = {name: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)).astype(np.int64)
+                for name, v in parts.items()}
+    synapses["hemisphere"] = synapses["circuit"] // CIRCUITS_PER_HEMISPHERE
+    synapses["column"] = synapses["circuit"] % CIRCUITS_PER_HEMISPHERE
+    synapses["row"] = np.full(synapses["circuit"].size, -1, dtype=np.int64)
+    return synapses
+
+
+def _label_groups(synapses, projections):
+    """Label groups of each hemisphere and sign, with the slot (row within the group's block)
+    of each of their synapses; raises PlacementError when a hemisphere runs out of rows."""
+    groups = []                # (LabelGroup, indices of its synapses, their slots)
     for h in range(N_HEMISPHERES):
-        need = sum(rows for _, hh, rows in row_need if hh == h)
+        for sign in (0, 1):
+            chosen = np.flatnonzero((synapses["hemisphere"] == h) & (synapses["sign"] == sign))
+            if chosen.size == 0:
+                continue
+            sources = np.unique(synapses["source"][chosen])
+            group_of = np.searchsorted(sources, synapses["source"][chosen]) // LABELS_PER_ROW
+            for g in range(int(group_of.max()) + 1):
+                members = chosen[group_of == g]          # in projection/connection/copy order
+                column = synapses["column"][members]
+                order = np.argsort(column, kind="stable")
+                first = np.searchsorted(column[order], column[order])
+                slot = np.empty(members.size, dtype=np.int64)
+                slot[order] = np.arange(members.size) - first
+                group = LabelGroup(h, bool(sign), sources[g * LABELS_PER_ROW:
+                                                          (g + 1) * LABELS_PER_ROW],
+                                   int(slot.max()) + 1)
+                groups.append((group, members, slot))
+        need = sum(g.n_rows for g, _, _ in groups if g.hemisphere == h)
         if need > ROWS_PER_HEMISPHERE:
-            detail = ", ".join(f"{projections[p].label!r}: {rows}"
-                               for p, hh, rows in row_need if hh == h)
+            names = sorted({projections[p].label for g, members, _ in groups
+                            if g.hemisphere == h
+                            for p in np.unique(synapses["projection"][members])})
+            n_groups = sum(1 for g, _, _ in groups if g.hemisphere == h)
             raise PlacementError(
-                f"synapse rows of hemisphere {h} exhausted: the projections need {need} rows "
-                f"({detail}), the hemisphere has {ROWS_PER_HEMISPHERE}")
-    _assign_rows(projections, row_need)
-    for prj, block in zip(projections, connection_blocks):
-        prj.synapses = _synapse_coordinates(prj, circuit_of[np.asarray(block.post, np.int64)])
-    return Placement(circuits, projections, in_degree)
+                f"synapse rows of hemisphere {h} exhausted: the projections "
+                f"({', '.join(repr(n) for n in names)}) need {need} rows in {n_groups} label "
+                f"groups of at most {LABELS_PER_ROW} sources, the hemisphere has "
+                f"{ROWS_PER_HEMISPHERE}")
+    return [(g, (members, slot)) for g, members, slot in groups]
+
+
+def _assign_rows(groups, synapses):
+    """Blocks cut into chunks of <= 64 rows, first-fit decreasing onto the PADI buses; the row
+    of every synapse is written into ``synapses["row"]``."""
+    free = np.full((N_HEMISPHERES, PADI_BUSES_PER_HEMISPHERE), ROWS_PER_PADI_BUS)
+    chunks = []                    # (n_rows, group index, first slot)
+    for index, (group, _) in enumerate(groups):
+        for first in range(0, group.n_rows, ROWS_PER_PADI_BUS):
+            chunks.append((min(ROWS_PER_PADI_BUS, group.n_rows - first), index, first))
+    for n_rows, index, first_slot in sorted(chunks, key=lambda c: -c[0]):
+        group = groups[index][0]
+        h = group.hemisphere
+        buses = np.flatnonzero(free[h] >= n_rows)
+        if buses.size == 0:
+            raise PlacementError(
+                f"PADI bus rows of hemisphere {h} exhausted: a label group of "
+                f"{group.sources.size} sources needs a chunk of {n_rows} rows on one bus, the "
+                f"free rows of the {PADI_BUSES_PER_HEMISPHERE} buses are {free[h].tolist()} "
+                f"(capacity {ROWS_PER_PADI_BUS} each)")
+        bus = int(buses[0])
+        first_row = bus * ROWS_PER_PADI_BUS + ROWS_PER_PADI_BUS - int(free[h, bus])
+        free[h, bus] -= n_rows
+        group.rows.append(RowChunk(h, bus, first_row, n_rows, first_slot))
+    for group, (members, slot) in groups:
+        group.rows.sort(key=lambda c: c.first_slot)
+        for chunk in group.rows:
+            inside = (slot >= chunk.first_slot) & (slot < chunk.first_slot + chunk.n_rows)
+            synapses["row"][members[inside]] = chunk.first_row + slot[inside] - chunk.first_slot
+
+
+def _chunks_of_rows(hemisphere, row):
+    """Runs of consecutive rows on one bus holding the given synapses."""
+    chunks = []
+    for h in range(N_HEMISPHERES):
+        rows = np.unique(row[hemisphere == h])
+        if rows.size == 0:
+            continue
+        breaks = np.flatnonzero((np.diff(rows) != 1)
+                                | (np.diff(rows // ROWS_PER_PADI_BUS) != 0)) + 1
+        for run in np.split(rows, breaks):
+            chunks.append(RowChunk(h, int(run[0] // ROWS_PER_PADI_BUS), int(run[0]), run.size))
+    return chunks
 
 
 def _circuits(n_neurons, permutation):
@@ -290,50 +396,3 @@ def _neuron_name(neuron, neuron_blocks):
         if neuron < block.size:
             return block.label, neuron
         neuron -= block.size
-
-
-def _assign_rows(projections, row_need):
-    """Chunks of <= 64 rows, first-fit decreasing onto the PADI buses of each hemisphere."""
-    free = np.full((N_HEMISPHERES, PADI_BUSES_PER_HEMISPHERE), ROWS_PER_PADI_BUS)
-    chunks = []
-    for p, h, rows in row_need:
-        while rows > 0:
-            chunks.append((min(rows, ROWS_PER_PADI_BUS), p, h))
-            rows -= ROWS_PER_PADI_BUS
-    for n_rows, p, h in sorted(chunks, key=lambda c: -c[0]):
-        buses = np.flatnonzero(free[h] >= n_rows)
-        if buses.size == 0:
-            raise PlacementError(
-                f"PADI bus rows of hemisphere {h} exhausted: projection "
-                f"{projections[p].label!r} needs a chunk of {n_rows} rows on one bus, the free "
-                f"rows of its {PADI_BUSES_PER_HEMISPHERE} buses are {free[h].tolist()} "
-                f"(capacity {ROWS_PER_PADI_BUS} each)")
-        bus = int(buses[0])
-        first = bus * ROWS_PER_PADI_BUS + ROWS_PER_PADI_BUS - int(free[h, bus])
-        free[h, bus] -= n_rows
-        projections[p].rows.append(RowChunk(h, bus, first, n_rows))
-    for prj in projections:
-        prj.rows.sort(key=lambda c: (c.hemisphere, c.first_row))
-
-
-def _synapse_coordinates(prj, post_circuit):
-    """Hemisphere, row and column of every physical synapse of a routed projection."""
-    copies = prj.parallel_synapses
-    connection = np.repeat(np.arange(copies.size), copies)
-    circuit = post_circuit[connection]
-    hemisphere = circuit // CIRCUITS_PER_HEMISPHERE
-    # slot: position of the synapse among the projection's synapses onto the same neuron
-    order = np.lexsort((np.arange(connection.size), circuit))
-    sorted_circuit = circuit[order]
-    first_of_neuron = np.searchsorted(sorted_circuit, sorted_circuit)
-    slot = np.empty(connection.size, dtype=np.int64)
-    slot[order] = np.arange(connection.size) - first_of_neuron
-    row = np.empty(connection.size, dtype=np.int64)
-    for h in range(N_HEMISPHERES):
-        block = [np.arange(c.first_row, c.first_row + c.n_rows)
-                 for c in prj.rows if c.hemisphere == h]
-        in_h = hemisphere == h
-        if in_h.any():
-            row[in_h] = np.concatenate(block)[slot[in_h]]
-    return {"connection": connection, "hemisphere": hemisphere, "row": row,
-            "column": circuit % CIRCUITS_PER_HEMISPHERE}

@@ -250,7 +250,8 @@ def test_setup_options_are_checked():
 def test_synapse_efficacy_weights_parallel_synapses_by_their_steps():
     from pyNN_jax.hardware.placement import ConnectionBlock, NeuronBlock, place
     routed = place([NeuronBlock("n", 1)], [ConnectionBlock(
-        "p", np.zeros(3, int), np.array([0.0, 30.0, 100.0]), False, 1.0)]).projections[0]
+        "p", np.arange(3), np.zeros(3, int), np.array([0.0, 30.0, 100.0]), False,
+        1.0)]).projections[0]
     assert routed.parallel_synapses.tolist() == [1, 1, 2]
     z = np.zeros((2, 256, 256))
     where = routed.synapses

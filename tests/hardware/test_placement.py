@@ -8,15 +8,24 @@ from pyNN_jax.hardware import placement as pl
 from pyNN_jax.hardware.placement import ConnectionBlock, NeuronBlock, PlacementError, place
 
 
-def all_to_all(n_pre, post_neurons, weight=1.0, label="prj", inhibitory=False, scale=None):
-    post = np.tile(np.asarray(post_neurons), n_pre)
-    return ConnectionBlock(label, post, np.full(post.size, weight), inhibitory, scale)
+def all_to_all(sources, post_neurons, weight=1.0, label="prj", inhibitory=False, scale=None):
+    """Every source (an int: sources 0..n-1, or an array of source IDs) onto every neuron."""
+    sources = np.arange(sources) if np.isscalar(sources) else np.asarray(sources)
+    pre = np.repeat(sources, len(post_neurons))
+    post = np.tile(np.asarray(post_neurons), sources.size)
+    return ConnectionBlock(label, pre, post, np.full(post.size, weight), inhibitory, scale)
+
+
+def one_each(sources, post, label="prj", inhibitory=False):
+    """Source sources[i] onto neuron post[i]."""
+    return ConnectionBlock(label, np.asarray(sources), np.asarray(post),
+                           np.ones(len(post)), inhibitory)
 
 
 def test_chip_constants_are_consistent():
     assert pl.N_CIRCUITS == 512 and pl.ROWS_PER_HEMISPHERE == 256
     assert pl.PADI_BUSES_PER_HEMISPHERE * pl.ROWS_PER_PADI_BUS == pl.ROWS_PER_HEMISPHERE
-    assert pl.SYNAPSES_PER_CHIP == 131072
+    assert pl.SYNAPSES_PER_CHIP == 131072 and pl.LABELS_PER_ROW == 64
 
 
 def test_native_order_and_hemispheres():
@@ -75,56 +84,74 @@ def test_rows_per_projection_are_its_largest_in_degree_per_hemisphere():
 
 def test_in_degree_256_fits_257_does_not():
     neurons = [NeuronBlock("out", 2)]
-    fits = [all_to_all(64, [0], label=f"p{i}") for i in range(4)]
+    fits = [all_to_all(np.arange(64) + 64 * i, [0], label=f"p{i}") for i in range(4)]
     placement = place(neurons, fits)
     assert placement.in_degree[0] == 256
     assert placement.rows_used()[0].tolist() == [64, 64, 64, 64]
     with pytest.raises(PlacementError, match=r"in-degree of neuron 0 of 'out'.*257.*256"):
-        place(neurons, fits + [all_to_all(1, [0], label="extra")])
+        place(neurons, fits + [all_to_all([1000], [0], label="extra")])
 
 
 def test_parallel_synapses_count_towards_in_degree():
     neurons = [NeuronBlock("out", 1)]
     # 128 sources, weight 126 steps each: 2 synapses per connection = 256 rows: fits
-    place(neurons, [all_to_all(128, [0], weight=126.0, scale=1.0)])
+    placement = place(neurons, [all_to_all(128, [0], weight=126.0, scale=1.0)])
+    assert placement.rows_used().sum() == 256
     with pytest.raises(PlacementError, match=r"in-degree.*258.*256"):
         place(neurons, [all_to_all(129, [0], weight=126.0, scale=1.0)])
 
 
+def test_rows_are_shared_by_projections_of_one_sign_not_of_two():
+    neurons = [NeuronBlock("a", 10), NeuronBlock("b", 10)]
+    to_a = all_to_all(64, range(10), label="to a")
+    to_b = all_to_all(64, range(10, 20), label="to b")
+    placement = place(neurons, [to_a, to_b])
+    assert placement.rows_used().sum() == 64
+    first, second = placement.projections
+    assert first.n_rows == second.n_rows == 64 and first.rows == second.rows
+    to_b.inhibitory = True
+    placement = place(neurons, [to_a, to_b])
+    assert placement.rows_used().sum() == 128
+    assert len(placement.label_groups) == 2
+
+
+def test_a_row_tells_at_most_64_sources_apart():
+    # in-degree 1 everywhere: 64 sources share one row, 65 need two label groups
+    placement = place([NeuronBlock("n", 200)], [one_each(range(64), range(64))])
+    assert placement.rows_used().sum() == 1
+    placement = place([NeuronBlock("n", 200)], [one_each(range(130), range(130))])
+    assert placement.rows_used().sum() == 3
+    assert [g.sources.size for g in placement.label_groups] == [64, 64, 2]
+
+
 def test_hemisphere_rows_exhausted_across_neurons():
-    # every neuron's in-degree is 100, but the projections need 300 rows of hemisphere 0
-    neurons = [NeuronBlock("out", 3)]
-    blocks = [all_to_all(100, [i], label=f"p{i}") for i in range(3)]
-    with pytest.raises(PlacementError, match=r"synapse rows of hemisphere 0.*300.*256"):
-        place(neurons, blocks)
-    # the same onto neurons in different hemispheres fits
-    place([NeuronBlock("out", 512)],
-          [all_to_all(100, [i], label=f"p{i}") for i in (0, 1, 300)])
+    # 5 label groups of 64 sources, group g onto neuron g: each in-degree 64, 320 rows
+    sources = np.arange(320)
+    neurons = [NeuronBlock("out", 512)]
+    with pytest.raises(PlacementError,
+                       match=r"synapse rows of hemisphere 0 .*320 rows in 5 label groups.*256"):
+        place(neurons, [one_each(sources, sources // 64)])
+    # the same onto neurons 0, 100, 200 (hemisphere 0) and 300, 400 (hemisphere 1) fits
+    placement = place(neurons, [one_each(sources, (sources // 64) * 100)])
+    assert placement.rows_used().sum(axis=1).tolist() == [192, 128]
+
+
+def padi_groups(n_groups, rows):
+    """Label groups of 64 sources needing ``rows`` rows each (sources split over 2 neurons)."""
+    sources = np.arange(64 * n_groups)
+    within = sources % 64
+    return one_each(sources, 2 * (sources // 64) + (within >= rows))
 
 
 def test_padi_bus_chunks_must_fit_one_bus():
-    # 5 projections of 40 rows: 200 rows <= 256, but two 40-row chunks do not share a bus
-    neurons = [NeuronBlock("out", 5)]
+    # 5 groups of 40 rows: 200 rows <= 256, but two 40-row chunks do not share a bus
+    neurons = [NeuronBlock("out", 10)]
     with pytest.raises(PlacementError, match=r"PADI bus rows of hemisphere 0.*40 rows"):
-        place(neurons, [all_to_all(40, [i], label=f"p{i}") for i in range(5)])
-    # 4 of them fit, one per bus; 32-row chunks pack two per bus
-    placement = place(neurons, [all_to_all(40, [i], label=f"p{i}") for i in range(4)])
+        place(neurons, [padi_groups(5, 40)])
+    placement = place(neurons, [padi_groups(4, 40)])
     assert placement.rows_used()[0].tolist() == [40, 40, 40, 40]
-    placement = place(neurons, [all_to_all(32, [i], label=f"p{i}") for i in range(5)])
+    placement = place(neurons, [padi_groups(5, 32)])           # two 32-row chunks per bus
     assert sorted(placement.rows_used()[0].tolist()) == [0, 32, 64, 64]
-
-
-def test_row_chunks_do_not_overlap():
-    neurons = [NeuronBlock("out", 6)]
-    blocks = [all_to_all(n, [i], label=f"p{i}") for i, n in enumerate([100, 20, 50, 10, 40])]
-    placement = place(neurons, blocks)
-    taken = np.zeros((2, 256), dtype=int)
-    for prj, n in zip(placement.projections, [100, 20, 50, 10, 40]):
-        assert prj.n_rows == n
-        for c in prj.rows:
-            assert c.first_row // 64 == c.bus == (c.first_row + c.n_rows - 1) // 64
-            taken[c.hemisphere, c.first_row:c.first_row + c.n_rows] += 1
-    assert taken.max() == 1 and taken.sum() == 220
 
 
 def test_summary_names_populations_projections_and_utilisation():
@@ -145,8 +172,10 @@ def test_every_synapse_has_its_own_place_on_its_projections_rows():
     blocks = []
     for i in range(6):
         post = rng.integers(0, 400, 300)
+        pre = rng.integers(0, 150, post.size)
         magnitude = rng.uniform(0.0, 3.0, post.size)
-        blocks.append(ConnectionBlock(f"p{i}", post, magnitude, bool(i % 2), weight_scale=0.03))
+        blocks.append(ConnectionBlock(f"p{i}", pre, post, magnitude, bool(i % 2),
+                                      weight_scale=0.03))
     permutation = rng.permutation(512)
     placement = place(neurons, blocks, permutation)
     taken = set()
@@ -165,3 +194,17 @@ def test_every_synapse_has_its_own_place_on_its_projections_rows():
         assert len(cells) == prj.n_synapses           # no two synapses of one projection share
         assert not cells & taken                      # nor with another projection
         taken |= cells
+    # a row has one sign and at most 64 sources
+    rows = {}
+    for prj, block in zip(placement.projections, blocks):
+        where = prj.synapses
+        for h, r, source in zip(where["hemisphere"], where["row"],
+                                block.pre[where["connection"]]):
+            rows.setdefault((h, r), set()).add((prj.inhibitory, int(source)))
+    assert all(len({sign for sign, _ in members}) == 1 for members in rows.values())
+    assert max(len(members) for members in rows.values()) <= 64
+    assert len(rows) == placement.rows_used().sum()
+    for group in placement.label_groups:
+        assert sum(c.n_rows for c in group.rows) == group.n_rows
+        for c in group.rows:
+            assert c.first_row // 64 == c.bus == (c.first_row + c.n_rows - 1) // 64
