@@ -18,6 +18,7 @@ from .engine.time_grid import to_steps
 
 RECORD_BUFFER_BYTES = 32 * 2 ** 20   # device memory for one chunk's recordings
 MAX_CHUNK_STEPS = 1000
+MAX_BLOCK_STEPS = 64                 # steps per block when no static table limits it
 
 
 def _next_pow2(x):
@@ -171,12 +172,23 @@ class EngineNetwork:
                 for name, values in prj._table_columns(self.layout).items():
                     table[name].reshape(-1)[positions] = values
                 table["delay"].reshape(-1)[positions] = self._delay_steps(prj)
-            if table["delay"].max() >= self.structure.n_slots:
+            if (table["delay"].max() >= self.structure.n_slots
+                    or self._block_steps(self.structure.tables) < self.structure.block_steps):
                 self.structure_dirty = True
                 return
             self.values["tables"][t_index] = \
                 {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in table.items()}
             self.values = self.placement.values(self.values)
+
+    def _block_steps(self, specs):
+        """Steps the cells can advance before spikes must be delivered: the shortest delay of
+        any connection of a static table (MAX_BLOCK_STEPS without static connections)."""
+        delays = [int(table["delay"].reshape(-1)[prj._table_positions].min())
+                  for table, spec, (_, projections) in zip(self.host_tables, specs,
+                                                           self._table_members)
+                  if spec.kind == "static" for prj in projections
+                  if prj._table_positions.size]
+        return min(delays + [MAX_BLOCK_STEPS])
 
     def _delay_steps(self, projection):
         """Delays in steps: rounded to dt as NEST does, at least one step."""
@@ -191,21 +203,23 @@ class EngineNetwork:
         self.host_groups = group_values = self._group_values(layout)
         self.layout = layout
         tables, table_values, table_members, max_delay_steps = self._assemble_tables(dtype)
+        self._table_members = table_members
+        block_steps = self._block_steps(tables)
         current_kinds, current_values = self._assemble_currents(dtype)
         record_spec, record_values = self._assemble_recording()
-        bytes_per_step = (2 * record_spec.n_spike_cells
+        bytes_per_step = (2 * record_spec.n_spike_cells + record_spec.n_spike_bit_cells / 8
                           + dtype.itemsize * sum(n for *_, n in record_spec.signals)
                           + dtype.itemsize * len(record_spec.currents))
         chunk_steps = sim.chunk_steps or int(np.clip(
             RECORD_BUFFER_BYTES // max(bytes_per_step, 1), 10, MAX_CHUNK_STEPS))
         self.structure = engine.Structure(
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
-            n_ports=layout.n_ports, n_slots=max_delay_steps + 1, dt=float(dt),
-            chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name)
+            n_ports=layout.n_ports, n_slots=_next_pow2(max_delay_steps + 1), dt=float(dt),
+            chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
+            block_steps=min(block_steps, chunk_steps))
         self.values = self.placement.values({
             "groups": group_values, "tables": table_values, "currents": current_values,
             "record": record_values, **self._segment_keys()})
-        self._table_members = table_members
 
     def _assemble_tables(self, dtype):
         layout = self.layout
@@ -249,7 +263,9 @@ class EngineNetwork:
                 table["in_positions"] = incoming["target"] - 1      # -1: no connection
             axonal = bool(kind in plasticity.KINDS
                           and (table["dendritic_delay"] < table["delay"]).any())
-            tables.append(engine.TableSpec(kind, n_rows, width, rows_per_pass, axonal))
+            tables.append(engine.TableSpec(
+                kind, n_rows, width, rows_per_pass, axonal,
+                engine_synapses.rows_are_cells(table, layout.n_cells)))
             host_tables.append(table)
             table_values.append({k: (v.astype(dtype) if v.dtype.kind == "f" else v)
                                  for k, v in table.items()})
@@ -292,7 +308,8 @@ class EngineNetwork:
 
     def _assemble_recording(self):
         layout = self.layout
-        spike_cells, spike_owners, signals, signal_values, signal_owners = [], [], [], [], []
+        spike_cells = {"counts": [], "bits": []}
+        spike_owners, signals, signal_values, signal_owners = [], [], [], []
         exact_spikes = []
         for recorder in sorted(self.sim.recorders, key=lambda r: int(r.population.first_id)):
             pop = recorder.population
@@ -305,8 +322,10 @@ class EngineNetwork:
                         "SpikeSourceArray":
                     exact_spikes.append(self._given_spike_times(recorder, ids))
                 elif variable.name == "spikes":
-                    spike_owners.append((recorder, len(spike_cells), ids))
-                    spike_cells.extend(global_ids.tolist())
+                    buffer = ("counts" if pop.celltype.engine_model.multiple_spikes_per_step
+                              else "bits")
+                    spike_owners.append((recorder, buffer, len(spike_cells[buffer]), ids))
+                    spike_cells[buffer].extend(global_ids.tolist())
                 else:
                     g = layout.group_of[pop]
                     signals.append((g, pop.celltype.state_variable(variable.name), len(ids)))
@@ -321,10 +340,12 @@ class EngineNetwork:
                 current_owners.append(source)
         self.record_map = {"spikes": spike_owners, "signals": signal_owners,
                            "exact_spikes": exact_spikes,
-                           "currents": current_owners,
-                           "spike_cells": np.asarray(spike_cells, dtype=np.int64)}
-        spec = engine.RecordSpec(len(spike_cells), tuple(signals), tuple(currents))
-        values = {"spike_cells": np.asarray(spike_cells, dtype=np.int32),
+                           "currents": current_owners}
+        spec = engine.RecordSpec(n_spike_cells=len(spike_cells["counts"]),
+                                 n_spike_bit_cells=len(spike_cells["bits"]),
+                                 signals=tuple(signals), currents=tuple(currents))
+        values = {"spike_cells": np.asarray(spike_cells["counts"], dtype=np.int32),
+                  "spike_bit_cells": np.asarray(spike_cells["bits"], dtype=np.int32),
                   "signals": signal_values, "currents": current_values}
         return spec, values
 
@@ -423,15 +444,17 @@ class EngineNetwork:
     def _collect(self, out, first_step, n):
         dt = self.sim.dt
         out = jax.device_get(out)
-        if self.record_map["spike_cells"].size:
+        if self.record_map["spikes"]:
             raster = out["spikes"][:n]
             rows, cols = np.nonzero(raster)
             repeats = raster[rows, cols]
-            rows, cols = np.repeat(rows, repeats), np.repeat(cols, repeats)
-            times = (first_step + rows + 1) * dt
-            for recorder, start, ids in self.record_map["spikes"]:
+            spikes = {"counts": (np.repeat(rows, repeats), np.repeat(cols, repeats)),
+                      "bits": engine.unpack_bits(out["spike_bits"][:n])}
+            for recorder, buffer, start, ids in self.record_map["spikes"]:
+                rows, cols = spikes[buffer]
                 mask = (cols >= start) & (cols < start + len(ids))
-                recorder._append_spikes(ids[cols[mask] - start], times[mask])
+                recorder._append_spikes(ids[cols[mask] - start],
+                                        (first_step + rows[mask] + 1) * dt)
         for recorder, _, ids, grid, times in self.record_map["exact_spikes"]:
             mask = (grid > first_step) & (grid <= first_step + n)
             recorder._append_spikes(ids[mask], times[mask])

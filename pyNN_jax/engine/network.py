@@ -1,19 +1,26 @@
-"""A network as pytrees of arrays and its jit-compiled, scan-based time step.
+"""A network as pytrees of arrays and its jit-compiled time loop.
 
 The *structure* (:class:`Structure`: models, sizes, table shapes, what is recorded, dt, chunk
-length) is hashable and static; it is the jit cache key. *Values* (parameters, derived
-constants, connectivity and weights, PRNG key) and *state* are pytrees of arrays passed as
-arguments. Hence the rule: changing time, state or any parameter or weight value never
+length, block length) is hashable and static; it is the jit cache key. *Values* (parameters,
+derived constants, connectivity and weights, PRNG key) and *state* are pytrees of arrays passed
+as arguments. Hence the rule: changing time, state or any parameter or weight value never
 recompiles; adding cells, connections, sources or recorded cells does (once).
 
-One call of :func:`run_chunk` advances up to ``chunk_steps`` steps with ``lax.scan``; the
-number of active steps is an argument, so a run of any length reuses the one compiled chunk.
+One call of :func:`run_chunk` advances ``n_steps`` <= ``chunk_steps`` steps (an argument: a run of
+any length reuses the one compiled chunk) and returns the recordings of every step.
+
+Blocks (NEST's communication interval): every spike of a *static* table reaches its target at
+least ``block_steps`` steps after it was emitted, so the cells advance ``block_steps`` steps with
+the ring buffer as it is, and the spikes of the whole block are delivered at its end in one
+event-driven pass. Tables with per-connection dynamics (plastic, depressing, stochastic) are
+delivered every step, inside the block.
 
 Order within step k (t = k dt -> (k+1) dt), NEST's:
 1. read and clear the ring-buffer slot k mod n_slots: the weights arriving in this step;
 2. injected currents of step k;
 3. each group advances (membrane first, arriving input added at the end, threshold test);
-4. the spikes of step k (stamped (k+1) dt) are scattered into the slots k + delay_steps;
+4. the spikes of step k (stamped (k+1) dt) are scattered into the slots k + delay_steps
+   (static tables: at the end of the block, into the same slots);
 5. recorded values are written to the chunk's output buffers.
 """
 from dataclasses import dataclass
@@ -44,13 +51,17 @@ class TableSpec:
     width: int
     rows_per_pass: int
     axonal: bool = False        # plastic table with axonal delays
+    cell_rows: bool = False     # row r holds the connections of cell r
 
 
 @dataclass(frozen=True)
 class RecordSpec:
-    """Shapes of what is recorded: spike counts of ``n_spike_cells`` cells, state variables
-    ``(group, name, n_cells)`` and injected-current entries ``(kind, n_entries)``."""
+    """Shapes of what is recorded: spike counts of ``n_spike_cells`` cells (int16 per step),
+    spikes of ``n_spike_bit_cells`` cells that fire at most once per step (one bit per cell and
+    step, in uint32 words), state variables ``(group, name, n_cells)`` and injected-current
+    entries ``(kind, n_entries)``."""
     n_spike_cells: int = 0
+    n_spike_bit_cells: int = 0
     signals: tuple = ()
     currents: tuple = ()
 
@@ -66,6 +77,7 @@ class Structure:
     chunk_steps: int
     record: RecordSpec
     dtype: str = "float32"
+    block_steps: int = 1        # <= the shortest delay of any static table, in steps
 
     @property
     def n_cells(self):
@@ -85,7 +97,8 @@ def derive_constants(model, params, dt, dtype):
 
 
 def _step(structure, values, state):
-    """Advance the whole network by one step; return (new_state, recorded values)."""
+    """Advance every cell by one step and deliver the tables with per-step dynamics; return
+    (new_state, spike counts (n_cells,), recorded values)."""
     k = state["step"]
     dt = structure.dt
     n_cells = structure.n_cells
@@ -107,22 +120,37 @@ def _step(structure, values, state):
         new_groups.append(s)
         counts.append(c)
     counts = jnp.concatenate(counts) if counts else jnp.zeros(0, jnp.int32)
-    new_tables = []
+    new_tables = list(state["tables"])
     for t_index, (t_spec, tv, ts) in enumerate(zip(structure.tables, values["tables"],
                                                    state["tables"])):
+        if t_spec.kind == "static":
+            continue
         table_key = jax.random.fold_in(step_key, len(structure.groups) + t_index)
-        ring, ts = synapses.deliver(t_spec.kind, tv, ts, counts, ring, k, structure.n_slots,
-                                    n_cells, structure.slot_stride, t_spec.rows_per_pass, dt,
-                                    table_key, t_spec.axonal)
-        new_tables.append(ts)
+        ring, new_tables[t_index] = synapses.deliver(
+            t_spec.kind, tv, ts, counts, ring, k, structure.n_slots, n_cells,
+            structure.slot_stride, t_spec.rows_per_pass, dt, table_key, t_spec.axonal,
+            t_spec.cell_rows)
     new_state = {"groups": new_groups, "tables": new_tables, "ring": ring, "step": k + 1}
-    record = _record(structure, values, new_state, counts, k + 1)
-    return new_state, record
+    return new_state, counts, _record(structure, values, new_state, counts, k + 1)
+
+
+def _deliver_static(structure, values, state, block_counts, first_step):
+    """Scatter the spikes of a block (``block_counts``: (block_steps, n_cells), row j holds
+    the spikes of step first_step + j) through every static table."""
+    ring = state["ring"]
+    for t_spec, tv, ts in zip(structure.tables, values["tables"], state["tables"]):
+        if t_spec.kind == "static":
+            ring, _ = synapses.deliver("static", tv, ts, block_counts, ring, first_step,
+                                       structure.n_slots, structure.n_cells,
+                                       structure.slot_stride, t_spec.rows_per_pass,
+                                       structure.dt, cell_rows=t_spec.cell_rows)
+    return {**state, "ring": ring}
 
 
 def _record(structure, values, state, counts, next_step):
     rv = values["record"]
     out = {"spikes": counts[rv["spike_cells"]].astype(jnp.int16),
+           "spike_bits": pack_bits(counts[rv["spike_bit_cells"]] > 0),
            "signals": [state["groups"][g][name][idx].astype(state["ring"].dtype)
                        for (g, name, _), idx in zip(structure.record.signals, rv["signals"])],
            "currents": []}
@@ -133,20 +161,52 @@ def _record(structure, values, state, counts, next_step):
     return out
 
 
+def pack_bits(flags):
+    """Boolean (n,) -> uint32 (ceil(n / 32),): bit b of word w is flags[32 w + b]."""
+    n_words = -(-flags.shape[0] // 32)
+    words = jnp.pad(flags, (0, 32 * n_words - flags.shape[0])).reshape(n_words, 32)
+    return jnp.sum(words.astype(jnp.uint32) << jnp.arange(32, dtype=jnp.uint32), axis=1,
+                   dtype=jnp.uint32)
+
+
+def unpack_bits(words):
+    """Host side inverse of :func:`pack_bits` for a stack of steps: uint32 (n_steps,
+    n_words) -> (step, cell) index arrays of the set bits."""
+    rows, cols = np.nonzero(words)
+    bits = np.unpackbits(np.ascontiguousarray(words[rows, cols], dtype="<u4")
+                         .view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
+    hit, bit = np.nonzero(bits)
+    return rows[hit], cols[hit] * 32 + bit
+
+
 @partial(jax.jit, static_argnums=0)
 def run_chunk(structure, values, state, n_steps):
     """Advance ``n_steps`` (<= structure.chunk_steps) steps; return the state and the
     recorded values of every step, stacked (chunk_steps, ...); rows past n_steps are zero."""
-    template = jax.eval_shape(partial(_step, structure, values), state)[1]
+    block = structure.block_steps
+    template = jax.eval_shape(partial(_step, structure, values), state)[2]
+    recorded = jax.tree_util.tree_map(
+        lambda a: jnp.zeros((structure.chunk_steps,) + a.shape, a.dtype), template)
 
-    def masked_step(state, i):
-        return lax.cond(i < n_steps,
-                        lambda s: _step(structure, values, s),
-                        lambda s: (s, jax.tree_util.tree_map(
-                            lambda a: jnp.zeros(a.shape, a.dtype), template)),
-                        state)
+    def one_step(j, carry):
+        state, block_counts, recorded, first = carry
+        state, counts, out = _step(structure, values, state)
+        recorded = jax.tree_util.tree_map(lambda buf, x: buf.at[first + j].set(x), recorded, out)
+        return state, block_counts.at[j].set(counts), recorded, first
 
-    return lax.scan(masked_step, state, jnp.arange(structure.chunk_steps))
+    def one_block(carry):
+        state, recorded, done = carry
+        n_block = jnp.minimum(block, n_steps - done)
+        first_step = state["step"]
+        block_counts = jnp.zeros((block, structure.n_cells), jnp.int32)
+        state, block_counts, recorded, _ = lax.fori_loop(
+            0, n_block, one_step, (state, block_counts, recorded, done))
+        state = _deliver_static(structure, values, state, block_counts, first_step)
+        return state, recorded, done + n_block
+
+    state, recorded, _ = lax.while_loop(lambda c: c[2] < n_steps, one_block,
+                                        (state, recorded, jnp.int32(0)))
+    return state, recorded
 
 
 def initial_amplitudes(structure, values, step):

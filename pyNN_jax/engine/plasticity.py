@@ -36,6 +36,8 @@ is applied when it happens, so weights read between runs already include it.
 import jax.numpy as jnp
 from jax import lax
 
+from .compact import first_true
+
 KINDS = ("stdp", "stdp_vogels")
 PAIR_PARAMETERS = ("A_plus", "A_minus", "w_min", "w_max", "mu_plus", "mu_minus")
 VOGELS_PARAMETERS = ("eta", "alpha", "w_min", "w_max")
@@ -71,7 +73,7 @@ def depress(kind, v, w, positions, trace):
 
 def _compact(pending, rows_per_pass):
     n = pending.shape[0]
-    rows = jnp.nonzero(pending, size=rows_per_pass, fill_value=n)[0]
+    rows = first_true(pending, rows_per_pass)
     valid = rows < n
     return rows, valid, jnp.where(valid, rows, 0)
 

@@ -6,11 +6,12 @@ the table holds the flat ``target`` (port * n_cells + post index), ``delay`` (st
 ``weight``. A cell with many targets owns several rows, a cell with none owns none, so memory
 is O(connections + cells) and no dense N x N matrix exists.
 
-Delivery in step k: the spike counts of the owners are gathered per row; the rows with spikes
-are compacted ``rows_per_pass`` at a time (``jnp.nonzero`` with a static size) and their
-weights scatter-added into the ring buffer at slot (k + delay) mod n_slots. A
-``lax.while_loop`` repeats this until no spiking row is left, so a step with more spikes than
-one pass holds loses nothing.
+Delivery of the spikes of steps k ... k + n_block - 1 (one step, or for static tables a block of
+steps whose spikes cannot arrive within the block): the spike counts of the owners are gathered
+per (step, row); the entries with spikes are compacted ``rows_per_pass`` at a time
+(:func:`.compact.first_true`, a static size) and their weights scatter-added into the ring buffer at
+slot (k + j + delay) mod n_slots. The entries with spikes are counted first and a loop makes
+as many passes as they need, so a step with more spikes than one pass holds loses nothing.
 
 Kinds:
 - ``static``: the weight is delivered as is (times the spike multiplicity).
@@ -26,6 +27,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import plasticity, stochastic_synapses
+from .compact import first_true
 
 KINDS = ("static", "tsodyks_markram") + plasticity.KINDS + stochastic_synapses.KINDS
 TSODYKS_PARAMETERS = ("U", "tau_rec", "tau_facil", "tau_psc")
@@ -52,6 +54,10 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
     columns : dict of arrays (n_conn,) weight and other per-connection values
     n_cells : int                      number of cells in the network
 
+    When no cell needs more than one row and at least half of the cells have connections,
+    every cell gets one row (empty rows for the others): row r belongs to cell r
+    (:func:`rows_are_cells`).
+
     Returns
     -------
     table : dict of arrays (n_rows, width), plus ``row_owner`` (n_rows,)
@@ -61,6 +67,8 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
     out_degree = np.bincount(pre, minlength=n_cells)
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
+    if rows_per_cell.max(initial=0) == 1 and 2 * rows_per_cell.sum() >= n_cells:
+        rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows
     n_rows = max(int(rows_per_cell.sum()), 1)
     first_row = np.concatenate([[0], np.cumsum(rows_per_cell)[:-1]])
     order = np.argsort(pre, kind="stable")
@@ -84,6 +92,20 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
         fill = 1.0 if name in ("tau_rec", "tau_psc", "x") else 0.0
         table[name] = lay_out(values, fill, np.float64)
     return table, flat
+
+
+def wrap_slot(slot, n_slots):
+    """``slot mod n_slots`` for non-negative ``slot``: a bit mask when n_slots is a power of
+    two (the ring buffers are sized so), which XLA computes far faster than a remainder."""
+    if n_slots & (n_slots - 1) == 0:
+        return slot & (n_slots - 1)
+    return slot % n_slots
+
+
+def rows_are_cells(table, n_cells):
+    """True when row r of ``table`` holds the connections of cell r, for every cell."""
+    return bool(table["row_owner"].shape[0] == n_cells
+                and np.array_equal(table["row_owner"], np.arange(n_cells)))
 
 
 def _tsodyks_markram(v, s, rows, spike_step, dt):
@@ -110,12 +132,17 @@ def _tsodyks_markram(v, s, rows, spike_step, dt):
 
 
 def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_per_pass, dt,
-            key=None, axonal=False):
-    """Add the spikes of ``counts`` (n_cells,) to the flat ring buffer; return (ring, state).
-    ``key`` (PRNG key) is used by the stochastic kinds only; ``axonal`` says that a plastic
-    table has axonal delays (see :mod:`.plasticity`)."""
+            key=None, axonal=False, cell_rows=False):
+    """Add the spikes of ``counts`` to the flat ring buffer; return (ring, state).
+
+    ``counts`` is (n_cells,), the spikes of step ``step``, or, for the static kind only,
+    (n_block, n_cells): row j holds the spikes of step ``step + j``. ``key`` (PRNG key) is used
+    by the stochastic kinds only; ``axonal`` says that a plastic table has axonal delays (see
+    :mod:`.plasticity`); ``cell_rows`` that row r belongs to cell r (:func:`rows_are_cells`)."""
     n_rows = v["row_owner"].shape[0]
-    pending = counts[v["row_owner"]]
+    block_counts = counts if counts.ndim == 2 else counts[None]
+    pending = (block_counts if cell_rows
+               else block_counts[:, v["row_owner"]]).reshape(-1)    # (n_block * n_rows,)
     plastic = kind in plasticity.KINDS
     if plastic:
         s = plasticity.before_delivery(kind, v, s, counts, step, n_slots, n_cells,
@@ -125,12 +152,15 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
                                                 slot_stride, rows_per_pass)
             return ring, plasticity.after_delivery(s, counts)
 
-    def one_pass(carry):
-        ring, pending, s, n_pass = carry
-        rows = jnp.nonzero(pending > 0, size=rows_per_pass, fill_value=n_rows)[0]
-        valid = rows < n_rows
-        rows_c = jnp.where(valid, rows, 0)
-        multiplicity = jnp.where(valid, pending[rows_c], 0).astype(ring.dtype)
+    def one_pass(n_pass, carry):
+        ring, pending, s = carry
+        entries = first_true(pending > 0, rows_per_pass)
+        valid = entries < pending.size
+        entries_c = jnp.where(valid, entries, 0)
+        step_offset = lax.div(entries_c, jnp.int32(n_rows))
+        rows_c = entries_c - step_offset * n_rows
+        rows = jnp.where(valid, rows_c, n_rows)                 # n_rows: no row (dropped)
+        multiplicity = jnp.where(valid, pending[entries_c], 0).astype(ring.dtype)
         if plastic:
             weight, s = plasticity.on_presynaptic_spikes(kind, v, s, rows, rows_c, step,
                                                          n_slots, n_cells)
@@ -144,14 +174,14 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
             factor, s = stochastic_synapses.transmit(kind, v, s, rows, rows_c, step, dt,
                                                      jax.random.fold_in(key, n_pass))
             weight = weight * factor
-        slots = (step + v["delay"][rows_c]) % n_slots
+        slots = wrap_slot(step % n_slots + step_offset[:, None] + v["delay"][rows_c], n_slots)
         index = slots * slot_stride + v["target"][rows_c]
         ring = ring.at[index.reshape(-1)].add((weight * multiplicity[:, None]).reshape(-1))
-        pending = pending.at[rows].set(0, mode="drop")
-        return ring, pending, s, n_pass + 1
+        pending = pending.at[entries].set(0, mode="drop")
+        return ring, pending, s
 
-    ring, _, s, _ = lax.while_loop(lambda c: jnp.any(c[1] > 0), one_pass,
-                                   (ring, pending, s, jnp.int32(0)))
+    n_passes = (jnp.sum(pending > 0, dtype=jnp.int32) + rows_per_pass - 1) // rows_per_pass
+    ring, _, s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
     if plastic:
         s = plasticity.after_delivery(s, counts)
     return ring, s

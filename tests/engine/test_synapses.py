@@ -1,6 +1,7 @@
 """Connectivity tables and event-driven delivery."""
 import numpy as np
 import jax.numpy as jnp
+import pytest
 
 from pyNN_jax.engine import synapses
 
@@ -64,6 +65,40 @@ def test_multiplicity_and_silence():
     np.testing.assert_allclose(deliver_all(counts, table, 6, n_cells, 8),
                                expected_ring(pre, post, weight, delay, counts, 6, n_cells),
                                rtol=1e-5)
+
+
+def test_one_row_per_cell_when_no_cell_needs_more():
+    n_cells = 400
+    pre, post, weight, delay = random_connections(n_cells, 8000, seed=3)
+    table, flat = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells, width=64)
+    assert synapses.rows_are_cells(table, n_cells)
+    np.testing.assert_array_equal(flat // 64, pre)
+    pre[0] = 399                    # a second source cell with many targets: row-split again
+    pre[:200] = 5
+    table, _ = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells, width=64)
+    assert not synapses.rows_are_cells(table, n_cells)
+
+
+@pytest.mark.parametrize("cell_rows", [True, False])
+def test_block_of_steps_delivered_at_once_equals_step_by_step(cell_rows):
+    """The spikes of steps k .. k+B-1 delivered in one call land where B single-step
+    deliveries put them, also when they need several passes."""
+    n_cells, n_slots, n_block, step = 300, 16, 4, 13
+    pre, post, weight, delay = random_connections(n_cells, 6000, seed=4)
+    delay = delay + n_block                     # every delay at least the block
+    table, _ = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells,
+                                    width=None if cell_rows else 8)
+    assert synapses.rows_are_cells(table, n_cells) == cell_rows
+    rng = np.random.default_rng(5)
+    block_counts = (rng.random((n_block, n_cells)) < 0.1).astype(np.int32)
+    block_counts[2, 7] = 3
+    values = {k: jnp.asarray(v) for k, v in table.items()}
+    ring, _ = synapses.deliver("static", values, {}, jnp.asarray(block_counts),
+                               jnp.zeros(n_slots * n_cells), jnp.int32(step), n_slots, n_cells,
+                               n_cells, 8, 0.1, cell_rows=cell_rows)
+    expected = sum(expected_ring(pre, post, weight, delay, block_counts[j], n_slots, n_cells,
+                                 step=step + j) for j in range(n_block))
+    np.testing.assert_allclose(np.asarray(ring).reshape(n_slots, n_cells), expected, rtol=1e-5)
 
 
 def test_tsodyks_markram_depression_closed_form():

@@ -41,6 +41,7 @@ class NeuronModel:
     integer_state_names = ("refractory", "next_spike", "phase")   # counters, not reals
     random_initial_state = False     # True if initial_state() draws random numbers
     state_follows_parameters = False  # True if resume_state() reads parameter values
+    multiple_spikes_per_step = False  # True if step() may return counts above one
 
     @property
     def n_ports(self):

@@ -72,6 +72,7 @@ def log_survival(a, x):
 
 class SpikeSourceInhGamma(NeuronModel):
     name = "SpikeSourceInhGamma"
+    multiple_spikes_per_step = True
     parameter_names = ("a", "b", "tbins", "start", "duration")
     state_names = ("last_spike",)
     integer_state_names = NeuronModel.integer_state_names + ("last_spike",)

@@ -56,6 +56,7 @@ class SpikeSourceArray(NeuronModel):
     delivered as one event of that multiplicity, as NEST does). A spike at t = 0 is emitted in
     the first step.
     """
+    multiple_spikes_per_step = True
     name = "SpikeSourceArray"
     parameter_names = ("spike_steps", "multiplicity")
     state_follows_parameters = True
@@ -108,6 +109,7 @@ class SpikeSourcePoisson(NeuronModel):
     are one event of that multiplicity, as from NEST's poisson_generator), so the rate is exact
     at any rate.
     """
+    multiple_spikes_per_step = True
     name = "SpikeSourcePoisson"
     parameter_names = ("rate", "start", "duration")
     state_names = ()
@@ -128,6 +130,7 @@ class SpikeSourcePoissonRefractory(NeuronModel):
     After the dead time the hazard is rate / (1 - rate tau_refrac), so that the mean rate is
     ``rate`` (the same correction as NEST's ``poisson_generator_ps``).
     """
+    multiple_spikes_per_step = True
     name = "SpikeSourcePoissonRefractory"
     parameter_names = ("rate", "tau_refrac", "start", "duration")
     state_names = ("refractory",)
@@ -153,6 +156,7 @@ class SpikeSourceGamma(NeuronModel):
     ``gamma_sup_generator``. The events of a step are a Poisson count, so rates are exact. The
     phase (events since the last spike) starts uniformly random, so the process is stationary
     from t = 0."""
+    multiple_spikes_per_step = True
     name = "SpikeSourceGamma"
     parameter_names = ("alpha", "beta", "start", "duration")
     state_names = ("phase",)
