@@ -149,9 +149,9 @@ class Placement:
         n_neurons = sum(len(c) for c in self.circuits.values())
         rows = self.rows_used()
         return {"circuits": n_neurons / N_CIRCUITS,
-                "synapse_rows": rows.sum() / (N_HEMISPHERES * ROWS_PER_HEMISPHERE),
+                "synapse_rows": float(rows.sum() / (N_HEMISPHERES * ROWS_PER_HEMISPHERE)),
                 "synapses": sum(p.n_synapses for p in self.projections) / SYNAPSES_PER_CHIP,
-                "busiest_padi_bus": rows.max(initial=0) / ROWS_PER_PADI_BUS}
+                "busiest_padi_bus": float(rows.max(initial=0) / ROWS_PER_PADI_BUS)}
 
     def __str__(self):
         n_neurons = sum(len(c) for c in self.circuits.values())

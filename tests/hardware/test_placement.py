@@ -92,6 +92,15 @@ def test_in_degree_256_fits_257_does_not():
         place(neurons, fits + [all_to_all([1000], [0], label="extra")])
 
 
+def test_the_whole_synapse_array_fits_exactly():
+    neurons = [NeuronBlock("all", 512)]
+    placement = place(neurons, [all_to_all(256, range(512))])
+    assert placement.utilisation() == {"circuits": 1.0, "synapse_rows": 1.0, "synapses": 1.0,
+                                       "busiest_padi_bus": 1.0}
+    with pytest.raises(PlacementError, match=r"in-degree .* 257 synapse rows"):
+        place(neurons, [all_to_all(256, range(512)), all_to_all([999], [511], label="more")])
+
+
 def test_parallel_synapses_count_towards_in_degree():
     neurons = [NeuronBlock("out", 1)]
     # 128 sources, weight 126 steps each: 2 synapses per connection = 256 rows: fits
