@@ -7,7 +7,7 @@ and ``benchmarks/va_benchmark.py`` run the same functions on pyNN.jax and pyNN.n
 
 - :func:`vogels_abbott`: Brette et al. (2007) benchmarks 1 (COBA) and 2 (CUBA), the network of
   PyNN's ``examples/VAbenchmarks.py``, with either a fixed connection probability (2 %) or a
-  fixed number of inputs per cell (for sizes where N^2 synapses do not fit).
+  fixed mean number of inputs per cell (for sizes where N^2 synapses do not fit).
 - :func:`brunel`: Brunel (2000), the network of NEST's ``brunel_delta_nest.py`` example
   (delta synapses, per-cell Poisson drive).
 - :func:`lif_population`: one Population of IF_curr_exp cells driven by constant currents, no
@@ -115,8 +115,13 @@ def vogels_abbott(sim, model, n_cells, seed, indegree=None, stimulus="array", re
         Seeds the initial potentials, every connector and the stimulus.
     indegree : int, optional
         None: each pair connected with probability 2 % (the published benchmark: N^2 synapses).
-        An int K: every cell receives exactly 0.8 K excitatory and 0.2 K inhibitory inputs
-        (FixedNumberPreConnector), so synapses grow as N; K = 80 is 2 % of 4000.
+        An int K: K inputs per cell on average, so that synapses grow as N: each cell draws
+        its number of excitatory (inhibitory) inputs from Binomial(n_pre, K / n_cells), the
+        in-degree distribution of connection probability K / n_cells, and draws that many
+        sources with replacement (FixedNumberPreConnector; O(K) per cell, whereas PyNN's draw
+        without replacement permutes all sources for every cell; a repeated source is as rare
+        as in NEST's fixed_indegree rule). K = 80 at 4000 cells is the 2 % network. (An exact
+        in-degree of K, without the binomial spread, lets the COBA activity die out.)
     stimulus : {"array", "poisson"}
         COBA only: the 20 stimulus sources as SpikeSourceArray trains drawn here with numpy
         (identical input on every backend) or as each backend's SpikeSourcePoisson.
@@ -142,22 +147,26 @@ def vogels_abbott(sim, model, n_cells, seed, indegree=None, stimulus="array", re
     def rng(k):
         return NumpyRNG(seed=seed + 1000 + k, parallel_safe=True)
 
-    def connector(k, fraction):
+    def connector(k, fraction, pre):
         if indegree is None:
             return sim.FixedProbabilityConnector(VA_PCONN, rng=rng(k))
-        return sim.FixedNumberPreConnector(round(indegree * fraction), rng=rng(k))
+        # the in-degree distribution of connection probability indegree / n_cells, drawn
+        # without forming the N^2 pairs
+        n_inputs = RandomDistribution("binomial", (pre.size, indegree * fraction / pre.size),
+                                      rng=rng(k + 100))
+        return sim.FixedNumberPreConnector(n_inputs, with_replacement=True, rng=rng(k))
 
     exc_syn = sim.StaticSynapse(weight=w_exc, delay=VA_DELAY)
     inh_syn = sim.StaticSynapse(weight=w_inh, delay=VA_DELAY)
     inh_fraction = 1.0 - VA_EXC_FRACTION
     projections = {
-        "e2e": sim.Projection(exc, exc, connector(0, VA_EXC_FRACTION), exc_syn,
+        "e2e": sim.Projection(exc, exc, connector(0, VA_EXC_FRACTION, exc), exc_syn,
                               receptor_type="excitatory"),
-        "e2i": sim.Projection(exc, inh, connector(1, VA_EXC_FRACTION), exc_syn,
+        "e2i": sim.Projection(exc, inh, connector(1, VA_EXC_FRACTION, exc), exc_syn,
                               receptor_type="excitatory"),
-        "i2e": sim.Projection(inh, exc, connector(2, inh_fraction), inh_syn,
+        "i2e": sim.Projection(inh, exc, connector(2, inh_fraction, inh), inh_syn,
                               receptor_type="inhibitory"),
-        "i2i": sim.Projection(inh, inh, connector(3, inh_fraction), inh_syn,
+        "i2i": sim.Projection(inh, inh, connector(3, inh_fraction, inh), inh_syn,
                               receptor_type="inhibitory"),
     }
     if model == "coba":

@@ -67,6 +67,7 @@ def peak_rss_mb():
 
 
 def build_network(sim, args):
+    """The network of ``args.case`` at ``args.size`` cells, on the backend module ``sim``."""
     if args.case in ("va_coba", "va_cuba"):
         return vogels_abbott(sim, args.case[3:], args.size, args.seed,
                              indegree=args.indegree or None)
@@ -114,14 +115,17 @@ def run_worker(args):
     total_ms = 2 * args.warmup_ms + args.bio_ms
     spikes = {k: sum(len(st) for st in block.segments[0].spiketrains)
               for k, block in blocks.items()}
+    out_degree = {k: network.out_degree(k) for k in spikes}
     rate_pop = network.recorded[network.rate_label]
-    events = sum(n * network.out_degree(k) for k, n in spikes.items())
     result = {
         "timings": timings,
         "spikes": int(sum(spikes.values())),
+        "spikes_per_population": spikes,
+        "out_degree": out_degree,
         "rate_hz": spikes[network.rate_label] / rate_pop.size / (total_ms / 1000.0),
         "synapses": int(sum(int(p.size()) for p in network.projections.values())),
-        "syn_events_per_bio_s": events / (total_ms / 1000.0),
+        "syn_events_per_bio_s": sum(n * out_degree[k] for k, n in spikes.items())
+        / (total_ms / 1000.0),
         "n_cells": int(sum(p.size for p in network.recorded.values())),
         "steps_per_bio_s": round(1000.0 / SETUP[args.case]["timestep"]),
         "info": info,
