@@ -307,15 +307,17 @@ def _values_of_sets(values, batched, members):
 # ---- running ---------------------------------------------------------------------------------
 
 @lru_cache(maxsize=16)
-def _mapped_chunk(structure, axes_treedef, axes_leaves):
+def _mapped_chunk(structure, axes_treedef, axes_leaves, state_axes):
     """``engine.run_chunk`` of ``structure`` mapped over the sets, compiled once per structure
-    and choice of swept values."""
+    and choice of swept values. ``state_axes``: (name, 0 or None) per entry of the state."""
     value_axes = jax.tree_util.tree_unflatten(axes_treedef, axes_leaves)
+    state_axes = dict(state_axes)
 
     def one_set(values, state, n_steps):
         return engine.run_chunk(structure, values, state, n_steps)
 
-    return jax.jit(jax.vmap(one_set, in_axes=(value_axes, 0, None)))
+    return jax.jit(jax.vmap(one_set, in_axes=(value_axes, state_axes, None),
+                            out_axes=(state_axes, 0)))
 
 
 def _recorded_bytes_per_step(network):
@@ -337,9 +339,14 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
     structure = replace(network.structure, chunk_steps=chunk_steps)
     values, axes = _values_of_sets(network.values, batched, members)
     leaves, treedef = jax.tree_util.tree_flatten(axes, is_leaf=lambda x: x is None)
-    mapped_chunk = _mapped_chunk(structure, treedef, tuple(leaves))
-    state = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n,) + a.shape),
-                                   network.device_state)
+    # every set is at the same step: the counter (and what derives from it, such as the
+    # step's PRNG key when seeds are not swept) stays shared
+    state_axes = {name: (None if name == "step" else 0) for name in network.device_state}
+    mapped_chunk = _mapped_chunk(structure, treedef, tuple(leaves),
+                                 tuple(sorted(state_axes.items())))
+    state = {name: (value if state_axes[name] is None else jax.tree_util.tree_map(
+        lambda a: jnp.broadcast_to(a, (n,) + a.shape), value))
+        for name, value in network.device_state.items()}
     for recording in recordings:
         with recording.installed():
             network._record_initial_samples()
