@@ -9,6 +9,7 @@ group, projections of one synapse kind into one connectivity table.
 """
 import numpy as np
 import jax
+from pyNN import errors
 
 from .engine import network as engine
 from .engine import plasticity
@@ -139,6 +140,9 @@ class EngineNetwork:
                     self.pull_state()       # pushed again with resume_state() below
                 self.host_groups = self._group_values(self.layout)
                 self.values = self.placement.values({**self.values, "groups": self.host_groups})
+                if self._block_steps(self.structure.tables) < self.structure.block_steps:
+                    self.pull_state()       # a shorter refractory period: shorter blocks
+                    self._assemble()
                 self.record_map["exact_spikes"] = [self._given_spike_times(rec, ids)
                                                    for rec, ids, *_ in
                                                    self.record_map["exact_spikes"]]
@@ -182,13 +186,33 @@ class EngineNetwork:
 
     def _block_steps(self, specs):
         """Steps the cells can advance before spikes must be delivered: the shortest delay of
-        any connection of a static table (MAX_BLOCK_STEPS without static connections)."""
-        delays = [int(table["delay"].reshape(-1)[prj._table_positions].min())
+        any connection of a static table (MAX_BLOCK_STEPS without static connections); with
+        the block method also at most the shortest refractory period (steps) + 1 of any
+        time-parallel cell, so that no cell fires twice in a block."""
+        bounds = [int(table["delay"].reshape(-1)[prj._table_positions].min())
                   for table, spec, (_, projections) in zip(self.host_tables, specs,
                                                            self._table_members)
                   if spec.kind == "static" for prj in projections
                   if prj._table_positions.size]
-        return min(delays + [MAX_BLOCK_STEPS])
+        if self.sim.block_method:
+            bounds += [int(np.min(values["d"]["ref_steps"], initial=MAX_BLOCK_STEPS)) + 1
+                       for (model, _), values in zip(self.layout.groups, self.host_groups)
+                       if model.time_parallel]
+        return min(bounds + [MAX_BLOCK_STEPS])
+
+    def _check_block_method(self, tables):
+        """setup(block_method=True) needs static tables and time-parallel neuron models."""
+        for spec, (kind, projections) in zip(tables, self._table_members):
+            if spec.kind != "static":
+                raise errors.InvalidParameterValueError(
+                    f"setup(block_method=True) needs static synapses; projection "
+                    f"{projections[0].label!r} uses {type(projections[0].synapse_type).__name__}"
+                    f" (engine kind {kind!r}): use block_method=False")
+        for model, pops in self.layout.groups:
+            if model.n_ports and not model.time_parallel:
+                raise errors.InvalidParameterValueError(
+                    f"setup(block_method=True) supports IF_curr_exp and IF_curr_delta cells; "
+                    f"population {pops[0].label!r} is {model.name}: use block_method=False")
 
     def _delay_steps(self, projection):
         """Delays in steps: rounded to dt as NEST does, at least one step."""
@@ -204,6 +228,8 @@ class EngineNetwork:
         self.layout = layout
         tables, table_values, table_members, max_delay_steps = self._assemble_tables(dtype)
         self._table_members = table_members
+        if sim.block_method:
+            self._check_block_method(tables)
         block_steps = self._block_steps(tables)
         current_kinds, current_values = self._assemble_currents(dtype)
         record_spec, record_values = self._assemble_recording()
@@ -216,7 +242,7 @@ class EngineNetwork:
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
             n_ports=layout.n_ports, n_slots=_next_pow2(max_delay_steps + 1), dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
-            block_steps=min(block_steps, chunk_steps))
+            block_steps=min(block_steps, chunk_steps), block_method=sim.block_method)
         self.values = self.placement.values({
             "groups": group_values, "tables": table_values, "currents": current_values,
             "record": record_values, **self._segment_keys()})

@@ -28,6 +28,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         Seed of every random process of the engine (Poisson sources, noise) and of NativeRNG.
     chunk_steps : int
         Steps per compiled chunk (default: chosen from the recording size, at most 1000).
+    block_method : bool
+        Opt-in block method (Taylor, King & Harper 2023) for networks of IF_curr_exp and
+        IF_curr_delta cells with static synapses: blocks as long as the shortest refractory
+        period plus one step (and at most the shortest delay) are advanced time-parallel,
+        at most one spike per cell per block. Same spikes as step by step up to floating-point
+        rounding; see the engine page of the documentation.
     devices : int, "all" or sequence of jax.Device
         Devices the network is spread over (default: JAX's default device, no sharding): the
         first N devices of JAX's default backend, all of them, or the ones given. Cells and
@@ -57,6 +63,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         raise errors.InvalidParameterValueError(
             f"chunk_steps = {chunk_steps!r}; chunk_steps must be a positive integer")
     state.chunk_steps = None if chunk_steps is None else int(chunk_steps)
+    state.block_method = bool(extra_params.get("block_method", False))
     try:
         state.devices = sharding.resolve_devices(extra_params.get("devices"))
     except ValueError as error:

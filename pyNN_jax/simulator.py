@@ -36,6 +36,7 @@ class State(common.control.BaseState):
         self.seed = 0
         self.dtype = "float32"
         self.chunk_steps = None
+        self.block_method = False
         self.clear()
 
     @property

@@ -15,6 +15,11 @@ the ring buffer as it is, and the spikes of the whole block are delivered at its
 event-driven pass. Tables with per-connection dynamics (plastic, depressing, stochastic) are
 delivered every step, inside the block.
 
+Block method (``block_method``, opt-in; Taylor, King & Harper 2023, see :mod:`.models.block`):
+when every table is static and ``block_steps`` is also at most the refractory period plus one
+step of every LIF cell, a full block is advanced at once, without a loop over its steps:
+models with a ``step_block`` solve it time-parallel, spike sources scan their steps.
+
 Order within step k (t = k dt -> (k+1) dt), NEST's:
 1. read and clear the ring-buffer slot k mod n_slots: the weights arriving in this step;
 2. injected currents of step k;
@@ -78,6 +83,7 @@ class Structure:
     record: RecordSpec
     dtype: str = "float32"
     block_steps: int = 1        # <= the shortest delay of any static table, in steps
+    block_method: bool = False  # full blocks advanced time-parallel (models' step_block)
 
     @property
     def n_cells(self):
@@ -96,6 +102,12 @@ def derive_constants(model, params, dt, dtype):
             for k, v in derived.items()}
 
 
+def _context(structure, values, k, g_index):
+    """Step k of group g_index: its time and its random key."""
+    step_key = jax.random.fold_in(values["key"], k)
+    return StepContext(k, structure.dt, jax.random.fold_in(step_key, g_index))
+
+
 def _step(structure, values, state):
     """Advance every cell by one step and deliver the tables with per-step dynamics; return
     (new_state, spike counts (n_cells,), recorded values)."""
@@ -112,7 +124,7 @@ def _step(structure, values, state):
                                           values["noise_key"], n_cells, dtype)
     new_groups, counts = [], []
     for g_index, g in enumerate(structure.groups):
-        ctx = StepContext(k, dt, jax.random.fold_in(step_key, g_index))
+        ctx = _context(structure, values, k, g_index)
         syn_in = arriving[:g.model.n_ports, g.offset:g.offset + g.size]
         gv = values["groups"][g_index]
         s, c = g.model.step(gv["p"], gv["d"], state["groups"][g_index], syn_in,
@@ -132,6 +144,44 @@ def _step(structure, values, state):
             t_spec.cell_rows)
     new_state = {"groups": new_groups, "tables": new_tables, "ring": ring, "step": k + 1}
     return new_state, counts, _record(structure, values, new_state, counts, k + 1)
+
+
+def _parallel_block(structure, values, state):
+    """Block method: advance ``block_steps`` steps at once (every table static, every
+    neuron model time-parallel); return (new_state, recorded values stacked per step)."""
+    n_block, n_cells, k = structure.block_steps, structure.n_cells, state["step"]
+    ring = state["ring"].reshape(structure.n_slots, structure.n_ports, n_cells)
+    slots = (k + jnp.arange(n_block)) % structure.n_slots
+    arriving = ring[slots]                                  # (n_block, n_ports, n_cells)
+    ring = ring.at[slots].set(0).reshape(-1)
+    i_ext = jax.vmap(lambda j: currents_mod.injected_current(
+        structure.current_kinds, values["currents"], k + j, structure.dt, values["noise_key"],
+        n_cells, ring.dtype))(jnp.arange(n_block))
+    trajectories, counts = [], []
+    for g_index, g in enumerate(structure.groups):
+        gv, cells = values["groups"][g_index], slice(g.offset, g.offset + g.size)
+        syn_in = arriving[:, :g.model.n_ports, cells]
+        if g.model.time_parallel:
+            trajectory, c = g.model.step_block(gv["p"], gv["d"], state["groups"][g_index],
+                                               syn_in, i_ext[:, cells],
+                                               _context(structure, values, k, g_index))
+        else:                                               # spike sources: no input
+            def one_step(s, inputs, g=g, gv=gv, g_index=g_index):
+                j, syn, current = inputs
+                s, c = g.model.step(gv["p"], gv["d"], s, syn, current,
+                                    _context(structure, values, k + j, g_index))
+                return s, (s, c)
+            _, (trajectory, c) = lax.scan(one_step, state["groups"][g_index],
+                                          (jnp.arange(n_block), syn_in, i_ext[:, cells]))
+        trajectories.append(trajectory)
+        counts.append(c)
+    counts = jnp.concatenate(counts, axis=1)
+    new_state = {"groups": [jax.tree_util.tree_map(lambda x: x[-1], t) for t in trajectories],
+                 "tables": state["tables"], "ring": ring, "step": k + n_block}
+    recorded = jax.vmap(lambda groups, c, j: _record(
+        structure, values, {"groups": groups, "ring": ring}, c, k + j + 1))(
+        trajectories, counts, jnp.arange(n_block))
+    return _deliver_static(structure, values, new_state, counts, k), recorded
 
 
 def _deliver_static(structure, values, state, block_counts, first_step):
@@ -194,7 +244,7 @@ def run_chunk(structure, values, state, n_steps):
         recorded = jax.tree_util.tree_map(lambda buf, x: buf.at[first + j].set(x), recorded, out)
         return state, block_counts.at[j].set(counts), recorded, first
 
-    def one_block(carry):
+    def step_by_step_block(carry):
         state, recorded, done = carry
         n_block = jnp.minimum(block, n_steps - done)
         first_step = state["step"]
@@ -203,6 +253,19 @@ def run_chunk(structure, values, state, n_steps):
             0, n_block, one_step, (state, block_counts, recorded, done))
         state = _deliver_static(structure, values, state, block_counts, first_step)
         return state, recorded, done + n_block
+
+    def parallel_block(carry):
+        state, recorded, done = carry
+        state, out = _parallel_block(structure, values, state)
+        recorded = jax.tree_util.tree_map(
+            lambda buf, x: lax.dynamic_update_slice_in_dim(buf, x.astype(buf.dtype), done, 0),
+            recorded, out)
+        return state, recorded, done + block
+
+    def one_block(carry):
+        if not structure.block_method:
+            return step_by_step_block(carry)
+        return lax.cond(n_steps - carry[2] >= block, parallel_block, step_by_step_block, carry)
 
     state, recorded, _ = lax.while_loop(lambda c: c[2] < n_steps, one_block,
                                         (state, recorded, jnp.int32(0)))

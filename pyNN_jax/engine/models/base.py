@@ -81,6 +81,20 @@ class NeuronModel:
         """
         raise NotImplementedError
 
+    def step_block(self, p, d, s, syn_in, i_ext, ctx):
+        """Advance a block of steps at once (block method, :mod:`.block`); optional.
+
+        ``syn_in`` is (n_block, n_ports, n), ``i_ext`` (n_block, n), ``ctx`` the context of
+        the block's first step; ``d["ref_steps"]`` is at least n_block - 1. Returns (states
+        after each step: dict of (n_block, n) arrays, spike counts (n_block, n)).
+        """
+        raise NotImplementedError
+
+    @property
+    def time_parallel(self):
+        """True if the model implements :meth:`step_block`."""
+        return type(self).step_block is not NeuronModel.step_block
+
     def __repr__(self):
         return f"<engine model {self.name}>"
 

@@ -13,6 +13,9 @@ v_reset and held there for tau_refrac rounded to steps (:mod:`..time_grid`). The
 - ``IF_curr_delta`` (NEST ``iaf_psc_delta``): a spike of weight w (mV) makes v jump by w; input
   arriving during the refractory period is discarded, as in NEST.
 
+IF_curr_exp and IF_curr_delta also advance a whole block of steps at once (``step_block``, the
+block method of :mod:`.block`, opt-in with ``setup(block_method=True)``).
+
 Integration is exact for piecewise-constant injected current (Rotter & Diesmann 1999): the
 state is multiplied by precomputed propagators (see :mod:`.propagators`), the order of
 operations within a step is NEST's (membrane update with the synaptic current at the start of
@@ -24,6 +27,7 @@ import jax.numpy as jnp
 from ..time_grid import to_steps
 from . import propagators as prop
 from .base import NeuronModel
+from .block import free_steps, linear_recurrence, threshold_in_block
 
 LIF_PARAMETERS = ("tau_m", "cm", "v_rest", "v_thresh", "v_reset", "tau_refrac", "i_offset")
 
@@ -69,6 +73,20 @@ class IFCurrExp(NeuronModel):
         v, refractory, spikes = threshold_and_reset(p, v, refractory, d["ref_steps"])
         return {"v": v, "isyn_exc": isyn_exc, "isyn_inh": isyn_inh,
                 "refractory": refractory}, spikes
+
+    def step_block(self, p, d, s, syn_in, i_ext, ctx):
+        """Block method (:mod:`.block`): the synaptic currents and the membrane are linear
+        recurrences over the block, v relative to v_rest as in :meth:`step`."""
+        free = free_steps(s["refractory"], syn_in.shape[0])
+        isyn_exc = linear_recurrence(d["P11e"], syn_in[:, 0], s["isyn_exc"])
+        isyn_inh = linear_recurrence(d["P11i"], syn_in[:, 1], s["isyn_inh"])
+        drive = (d["P21e"] * isyn_exc[:-1] + d["P21i"] * isyn_inh[:-1]
+                 + d["P20"] * (p["i_offset"] + i_ext))
+        u = linear_recurrence(jnp.where(free, d["P22"], 1.0), jnp.where(free, drive, 0.0),
+                              s["v"] - p["v_rest"])
+        counts, v, refractory = threshold_in_block(p, d, s["refractory"], p["v_rest"] + u[1:])
+        return {"v": v, "isyn_exc": isyn_exc[1:], "isyn_inh": isyn_inh[1:],
+                "refractory": refractory}, counts
 
 
 class IFCurrAlpha(NeuronModel):
@@ -131,3 +149,12 @@ class IFCurrDelta(NeuronModel):
         refractory = jnp.where(free, 0, s["refractory"] - 1)
         v, refractory, spikes = threshold_and_reset(p, v, refractory, d["ref_steps"])
         return {"v": v, "refractory": refractory}, spikes
+
+    def step_block(self, p, d, s, syn_in, i_ext, ctx):
+        """Block method (:mod:`.block`); input arriving while refractory is discarded."""
+        free = free_steps(s["refractory"], syn_in.shape[0])
+        drive = d["P30"] * (p["i_offset"] + i_ext) + syn_in[:, 0] + syn_in[:, 1]
+        u = linear_recurrence(jnp.where(free, d["P33"], 1.0), jnp.where(free, drive, 0.0),
+                              s["v"] - p["v_rest"])
+        counts, v, refractory = threshold_in_block(p, d, s["refractory"], p["v_rest"] + u[1:])
+        return {"v": v, "refractory": refractory}, counts
