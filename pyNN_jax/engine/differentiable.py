@@ -1,0 +1,279 @@
+"""Differentiable dynamics of networks of current-based LIF cells (``IF_curr_exp``).
+
+Two forward models, both pure functions of a parameter pytree that ``jax.grad`` differentiates:
+
+- :func:`simulate_discrete`: the time-discrete network, stepped with the same exact
+  propagators, order of operations and delivery rule as the engine's ``IF_curr_exp``
+  (:mod:`.models.lif_current`): its spikes are the engine's spikes. The threshold is a
+  Heaviside step in the forward pass; its derivative is replaced by the SuperSpike surrogate
+  (fast sigmoid, Zenke & Ganguli 2018), as in jaxsnn.discrete and Spyx.
+- :func:`first_spike_times`: exact, event-based first spike times of a feed-forward network
+  with tau_m = 2 tau_syn, from the closed form of the threshold crossing (Goltz et al. 2021,
+  "Fast and energy-efficient neuromorphic deep learning with first-spike times"). Gradients
+  are those of the closed form, i.e. of the implicit function V(t*) = theta (no surrogate).
+
+A network is a :class:`NetworkSpec` (static: population sizes, which population is the
+input, connections) and a parameter pytree ``{"weights": [...], "cells": [...]}``: one
+(n_pre, n_post) weight matrix (nA) per connection, zero where there is no synapse, and one dict
+of IF_curr_exp parameters (arrays (n,), PyNN units) per population (empty for the input).
+"""
+from functools import partial
+from typing import NamedTuple, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .models.lif_current import IFCurrExp
+
+_LIF = IFCurrExp()
+
+
+class Connection(NamedTuple):
+    """A weight matrix from population ``pre`` to ``post`` onto ``port`` (0 excitatory,
+    1 inhibitory). ``uniform_delay`` (steps) when every synapse has the same delay, else None
+    (delays are then read from ``delay_steps`` per synapse)."""
+    pre: int
+    post: int
+    port: int
+    uniform_delay: Optional[int]
+
+
+class NetworkSpec(NamedTuple):
+    """Static description of a network: ``sizes`` of the populations, index of the ``input``
+    population (spike times given per sample), ``connections`` and the longest delay
+    ``max_delay`` (steps) of the discrete model."""
+    sizes: Tuple[int, ...]
+    input: int
+    connections: Tuple[Connection, ...]
+    max_delay: int
+
+
+# --- surrogate spike function ------------------------------------------------------------
+
+@partial(jax.custom_jvp, nondiff_argnums=(1,))
+def spike_function(x, slope):
+    """Heaviside step H(x) (x >= 0 spikes); derivative replaced by 1 / (1 + slope |x|)^2."""
+    return (x >= 0).astype(x.dtype)
+
+
+@spike_function.defjvp
+def _spike_function_jvp(slope, primals, tangents):
+    (x,), (x_dot,) = primals, tangents
+    return spike_function(x, slope), x_dot / (1.0 + slope * jnp.abs(x)) ** 2
+
+
+# --- time-discrete model -------------------------------------------------------------------
+
+def spike_raster(spike_times, n_steps, dt):
+    """Input spike times (ms), shape (..., n, m) padded with inf, to counts per step
+    (..., n_steps, n), with the engine's rule: a spike at t is emitted in the step
+    k dt < t <= (k+1) dt (t = 0 in the first step)."""
+    steps = jnp.maximum(jnp.ceil(spike_times / dt - 1e-6) - 1, 0)
+    steps = jnp.where(jnp.isfinite(spike_times), steps, n_steps).astype(jnp.int32)
+    one_hot = jax.nn.one_hot(steps, n_steps, dtype=spike_times.dtype)      # (..., n, m, n_steps)
+    return jnp.swapaxes(one_hot.sum(axis=-2), -1, -2)
+
+
+def _arriving(spec, weights, delay_steps, history, step):
+    """Synaptic input (n_ports, n) arriving at every population in ``step``."""
+    arriving = [jnp.zeros((2, n)) for n in spec.sizes]
+    n_slots = spec.max_delay + 1
+    for c, w, d in zip(spec.connections, weights, delay_steps):
+        if c.uniform_delay is not None:
+            pre_spikes = history[c.pre][(step - c.uniform_delay) % n_slots]
+            current = pre_spikes @ w
+        else:
+            rows = (step - d) % n_slots                                   # (n_pre, n_post)
+            pre_spikes = history[c.pre][rows, jnp.arange(w.shape[0])[:, None]]
+            current = (pre_spikes * w).sum(axis=0)
+        arriving[c.post] = arriving[c.post].at[c.port].add(current)
+    return arriving
+
+
+def simulate_discrete(spec, params, delay_steps, input_raster, dt, slope=1.0):
+    """Run the time-discrete network on one sample.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    params : dict
+        ``{"weights": [(n_pre, n_post)], "cells": [dict of (n,) arrays]}`` (nA, PyNN units).
+    delay_steps : list of int arrays (n_pre, n_post)
+        Delay of each synapse in steps (>= 1).
+    input_raster : array (n_steps, n_input)
+        Spikes emitted by the input population in each step.
+    dt : float
+        Time step (ms).
+    slope : float
+        Steepness (1/mV) of the surrogate derivative.
+
+    Returns
+    -------
+    list, per population, of ``{"spikes": (n_steps, n), "v": (n_steps, n)}`` (v in mV after
+    each step, as the engine records it; None for the input population).
+    """
+    derived = [None if i == spec.input else _LIF.derive(p, dt, jnp)
+               for i, p in enumerate(params["cells"])]
+    n_slots = spec.max_delay + 1
+
+    def initial(i, n):
+        if i == spec.input:
+            return None
+        p = params["cells"][i]
+        zero = jnp.zeros(n)
+        return {"v": p["v_rest"] * jnp.ones(n), "isyn_exc": zero, "isyn_inh": zero,
+                "refractory": jnp.zeros(n, jnp.int32)}
+
+    state0 = [initial(i, n) for i, n in enumerate(spec.sizes)]
+    history0 = [jnp.zeros((n_slots, n)) for n in spec.sizes]
+
+    def step(carry, inputs):
+        states, history = carry
+        k, input_spikes = inputs
+        arriving = _arriving(spec, params["weights"], delay_steps, history, k)
+        new_states, spikes, record = [], [], []
+        for i, s in enumerate(states):
+            if i == spec.input:
+                new_states.append(None)
+                spikes.append(input_spikes)
+                record.append(None)
+                continue
+            s, out = _lif_step(params["cells"][i], derived[i], s, arriving[i], slope)
+            new_states.append(s)
+            spikes.append(out)
+            record.append({"spikes": out, "v": s["v"]})
+        history = [h.at[k % n_slots].set(z) for h, z in zip(history, spikes)]
+        return (new_states, history), record
+
+    n_steps = input_raster.shape[0]
+    _, recorded = lax.scan(step, (state0, history0), (jnp.arange(n_steps), input_raster))
+    return recorded
+
+
+def _lif_step(p, d, s, syn_in, slope):
+    """One IF_curr_exp step as :meth:`IFCurrExp.step`, with a surrogate-gradient threshold.
+    The reset does not carry gradient (the spike is detached there), as usual for surrogate
+    training; the spike itself does."""
+    free = s["refractory"] == 0
+    v_free = (p["v_rest"] + d["P22"] * (s["v"] - p["v_rest"])
+              + d["P21e"] * s["isyn_exc"] + d["P21i"] * s["isyn_inh"]
+              + d["P20"] * p["i_offset"])
+    v = jnp.where(free, v_free, s["v"])
+    refractory = jnp.where(free, 0, s["refractory"] - 1)
+    isyn_exc = s["isyn_exc"] * d["P11e"] + syn_in[0]
+    isyn_inh = s["isyn_inh"] * d["P11i"] + syn_in[1]
+    spikes = spike_function(v - p["v_thresh"], slope)
+    fired = lax.stop_gradient(spikes) > 0
+    v = jnp.where(fired, p["v_reset"], v)
+    refractory = jnp.where(fired, d["ref_steps"], refractory)
+    return {"v": v, "isyn_exc": isyn_exc, "isyn_inh": isyn_inh,
+            "refractory": refractory}, spikes
+
+
+# --- exact first spike times ---------------------------------------------------------------
+
+def topological_order(spec):
+    """Populations in an order where every connection goes forward; ValueError if the
+    network has a cycle (first spike times need a feed-forward network)."""
+    incoming = {i: {c.pre for c in spec.connections if c.post == i}
+                for i in range(len(spec.sizes))}
+    order, done = [], set()
+    while len(order) < len(spec.sizes):
+        ready = [i for i in range(len(spec.sizes)) if i not in done and incoming[i] <= done]
+        if not ready:
+            raise ValueError("the network is recurrent: exact first spike times need a "
+                             "feed-forward network")
+        order.extend(ready)
+        done.update(ready)
+    return order
+
+
+def lif_first_spike(in_times, weights, tau_syn, cm, theta):
+    """First threshold crossing of LIF cells with tau_m = 2 tau_syn, starting at rest.
+
+    Parameters
+    ----------
+    in_times : array (n_in, n)
+        Arrival time (ms) of each input at each cell (inf: none).
+    weights : array (n_in, n)
+        Synaptic weights (nA; negative inhibitory, 0 none).
+    tau_syn, cm, theta : arrays (n,)
+        Synaptic time constant (ms), capacitance (nF), threshold above rest (mV).
+
+    Returns
+    -------
+    array (n,): the first spike time (ms), inf for cells that stay below threshold.
+
+    Notes
+    -----
+    With x = exp(-t/tau_m), after the inputs i <= k have arrived the membrane is
+    v(t) - v_rest = (tau_m/cm) (a_k x - b_k x^2), a_k = sum_i w_i exp(t_i/tau_m),
+    b_k = sum_i w_i exp(t_i/tau_syn). The upward crossing of theta is the larger root of
+    b x^2 - a x + theta cm/tau_m = 0: t = tau_m ln(2 b / (a + sqrt(a^2 - 4 b theta cm/tau_m))).
+    It is the spike if it lies between the k-th and (k+1)-th arrival; the first such k counts.
+    Times are shifted by the first arrival so that exp(t/tau_syn) stays finite.
+    """
+    tau_m = 2.0 * tau_syn
+    order = jnp.argsort(in_times, axis=0)
+    times = jnp.take_along_axis(in_times, order, axis=0)
+    w = jnp.take_along_axis(weights, order, axis=0)
+    arrived = jnp.isfinite(times)
+    origin = jnp.where(arrived[0], times[0], 0.0)
+    rel = jnp.where(arrived, times - origin, 0.0)
+    w = jnp.where(arrived, w, 0.0)
+    a = jnp.cumsum(w * jnp.exp(rel / tau_m), axis=0)
+    b = jnp.cumsum(w * jnp.exp(rel / tau_syn), axis=0)
+    discriminant = a ** 2 - 4.0 * b * theta * cm / tau_m
+    ratio_ok = (discriminant >= 0) & (b > 0)
+    safe_disc = jnp.where(ratio_ok, discriminant, 1.0)
+    safe_b = jnp.where(ratio_ok, b, 1.0)
+    denominator = a + jnp.sqrt(safe_disc)
+    ratio_ok &= denominator > 0
+    ratio = jnp.where(ratio_ok, 2.0 * safe_b / jnp.where(ratio_ok, denominator, 1.0), 1.0)
+    t = tau_m * jnp.log(ratio)
+    next_rel = jnp.concatenate([rel[1:], jnp.full_like(rel[:1], jnp.inf)], axis=0)
+    next_rel = jnp.where(jnp.concatenate([arrived[1:], jnp.zeros_like(arrived[:1])], 0),
+                         next_rel, jnp.inf)
+    valid = ratio_ok & arrived & (t >= rel) & (t <= next_rel)
+    t = jnp.where(valid, t, jnp.inf)
+    return jnp.min(t, axis=0) + origin
+
+
+def first_spike_times(spec, params, delays, input_times):
+    """Exact first spike times of every population of a feed-forward network, one sample.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    params : dict
+        As for :func:`simulate_discrete`; cells need ``tau_syn_E`` (= ``tau_syn_I``, and
+        tau_m = 2 tau_syn: the caller checks), ``cm``, ``v_thresh``, ``v_rest``.
+    delays : list of arrays (n_pre, n_post)
+        Synaptic delays (ms), one per connection.
+    input_times : array (n_input,)
+        Spike time (ms) of each input cell, inf for none.
+
+    Returns
+    -------
+    list, per population, of first spike times (n,) (ms, inf: no spike).
+    """
+    times = [None] * len(spec.sizes)
+    times[spec.input] = input_times
+    for i in topological_order(spec):
+        if i == spec.input:
+            continue
+        arrivals, weights = [], []
+        for c, w, d in zip(spec.connections, params["weights"], delays):
+            if c.post == i:
+                arrivals.append(times[c.pre][:, None] + d)
+                weights.append(w)
+        p = params["cells"][i]
+        n = spec.sizes[i]
+        if not arrivals:
+            times[i] = jnp.full(n, jnp.inf)
+            continue
+        times[i] = lif_first_spike(jnp.concatenate(arrivals), jnp.concatenate(weights),
+                                   p["tau_syn_E"] * jnp.ones(n), p["cm"] * jnp.ones(n),
+                                   (p["v_thresh"] - p["v_rest"]) * jnp.ones(n))
+    return times
