@@ -7,6 +7,8 @@ Host side (numpy) each Population keeps its parameters (``_parameters``), curren
 when something must change it (``pull_state``). Cells of one model are stacked into one engine
 group, projections of one synapse kind into one connectivity table.
 """
+import dataclasses
+
 import numpy as np
 import jax
 from pyNN import errors
@@ -24,6 +26,12 @@ MAX_BLOCK_STEPS = 64                 # steps per block when no static table limi
 
 def _next_pow2(x):
     return 1 << int(np.ceil(np.log2(max(x, 1))))
+
+
+def _rows_per_pass(n_entries):
+    """Rows one delivery pass scatters, for ``n_entries`` (step, row) pairs per delivery:
+    about 1/512 of them (a few kHz of firing), between 8 and 512."""
+    return int(np.clip(_next_pow2(n_entries / 512), 8, 512))
 
 
 class Layout:
@@ -230,7 +238,6 @@ class EngineNetwork:
         self._table_members = table_members
         if sim.block_method:
             self._check_block_method(tables)
-        block_steps = self._block_steps(tables)
         current_kinds, current_values = self._assemble_currents(dtype)
         record_spec, record_values = self._assemble_recording()
         bytes_per_step = (2 * record_spec.n_spike_cells + record_spec.n_spike_bit_cells / 8
@@ -238,11 +245,15 @@ class EngineNetwork:
                           + dtype.itemsize * len(record_spec.currents))
         chunk_steps = sim.chunk_steps or int(np.clip(
             RECORD_BUFFER_BYTES // max(bytes_per_step, 1), 10, MAX_CHUNK_STEPS))
+        block_steps = min(self._block_steps(tables), chunk_steps)
+        # a pass holds the spiking rows expected in one delivery: static tables deliver a block
+        tables = [dataclasses.replace(spec, rows_per_pass=_rows_per_pass(
+            spec.n_rows * (block_steps if spec.kind == "static" else 1))) for spec in tables]
         self.structure = engine.Structure(
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
             n_ports=layout.n_ports, n_slots=_next_pow2(max_delay_steps + 1), dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
-            block_steps=min(block_steps, chunk_steps), block_method=sim.block_method)
+            block_steps=block_steps, block_method=sim.block_method)
         self.values = self.placement.values({
             "groups": group_values, "tables": table_values, "currents": current_values,
             "record": record_values, **self._segment_keys()})
@@ -279,7 +290,6 @@ class EngineNetwork:
                 prj._table_positions = flat[a:b]
                 prj._table_index = len(tables)
             n_rows, width = table["target"].shape
-            rows_per_pass = int(np.clip(_next_pow2(n_rows / 256), 8, 512))
             if kind in plasticity.KINDS:
                 table.update({name: np.asarray(value, dtype=float) for name, value in constants})
                 post = np.concatenate(target) % layout.n_cells
@@ -290,7 +300,7 @@ class EngineNetwork:
             axonal = bool(kind in plasticity.KINDS
                           and (table["dendritic_delay"] < table["delay"]).any())
             tables.append(engine.TableSpec(
-                kind, n_rows, width, rows_per_pass, axonal,
+                kind, n_rows, width, _rows_per_pass(n_rows), axonal,
                 engine_synapses.rows_are_cells(table, layout.n_cells)))
             host_tables.append(table)
             table_values.append({k: (v.astype(dtype) if v.dtype.kind == "f" else v)
