@@ -174,6 +174,11 @@ def _number_of_sets(changes, seeds):
     counts = {f"{name} of {_describe(target)}": values.shape[0]
               for target, name, values in changes}
     if seeds is not None:
+        seeds = np.asarray(seeds)
+        if seeds.ndim != 1 or seeds.dtype.kind not in "iu" or (seeds < 0).any():
+            raise errors.InvalidParameterValueError(
+                f"seeds = {seeds.tolist()!r}; the seeds must be non-negative integers, one per "
+                "set")
         counts["seeds"] = len(seeds)
     if not counts:
         raise errors.InvalidParameterValueError(
@@ -251,10 +256,13 @@ def _batched_values(network, changes, seeds, n_sets):
                      or set(_root_populations(projection.post)) & swept_populations})
     per_set = []
     for index in range(n_sets):
-        with _values_applied(network, changes, index):
-            group_values = network._group_values(layout) if groups else []
-            one = {"groups": {g: group_values[g] for g in groups},
-                   "tables": {t: _table_columns(network, t, dtype) for t in tables}}
+        try:
+            with _values_applied(network, changes, index):
+                group_values = network._group_values(layout) if groups else []
+                one = {"groups": {g: group_values[g] for g in groups},
+                       "tables": {t: _table_columns(network, t, dtype) for t in tables}}
+        except (errors.InvalidParameterValueError, errors.ConnectionError) as error:
+            raise type(error)(f"set {index}: {error}") from error
         if seeds is not None:
             with _seed_applied(network.sim, seeds[index]):
                 one.update(network._segment_keys())
