@@ -1,4 +1,6 @@
 """setup(), run(), reset() and friends."""
+import os
+
 import jax
 
 from pyNN import common, errors
@@ -9,6 +11,18 @@ from . import simulator
 from .engine import sharding
 
 PRECISIONS = ("float32", "float64")
+
+
+DEFAULT_COMPILATION_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pyNN_jax", "xla")
+
+
+def _use_compilation_cache(directory):
+    """Keep compiled chunks on disk (JAX's persistent compilation cache), so that the next
+    process running the same network structure loads them instead of compiling."""
+    if directory:
+        jax.config.update("jax_compilation_cache_dir", os.fspath(directory))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -34,6 +48,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         period plus one step (and at most the shortest delay) are advanced time-parallel,
         at most one spike per cell per block. Same spikes as step by step up to floating-point
         rounding; see the engine page of the documentation.
+    compilation_cache : str, path or None
+        Directory of JAX's persistent compilation cache (default: the environment variable
+        ``PYNN_JAX_COMPILATION_CACHE``, else ``~/.cache/pyNN_jax/xla``; ``None`` or ``""``:
+        off). A network structure compiled once is loaded, not compiled, by later processes.
+        This is a process-wide JAX setting.
     devices : int, "all" or sequence of jax.Device
         Devices the network is spread over (default: JAX's default device, no sharding): the
         first N devices of JAX's default backend, all of them, or the ones given. Cells and
@@ -64,6 +83,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"chunk_steps = {chunk_steps!r}; chunk_steps must be a positive integer")
     state.chunk_steps = None if chunk_steps is None else int(chunk_steps)
     state.block_method = bool(extra_params.get("block_method", False))
+    _use_compilation_cache(extra_params.get(
+        "compilation_cache", os.environ.get("PYNN_JAX_COMPILATION_CACHE",
+                                            DEFAULT_COMPILATION_CACHE)))
     try:
         state.devices = sharding.resolve_devices(extra_params.get("devices"))
     except ValueError as error:

@@ -65,3 +65,26 @@ def test_float64_precision_option():
     assert sim.simulator.state.network.device_state["ring"].dtype == np.float64
     sim.setup(precision="float32")
     sim.end()
+
+
+COMPILE_AND_RUN = """
+import pyNN.jax as sim
+sim.setup(timestep=0.1)
+cells = sim.Population(20, sim.IF_curr_exp(i_offset=2.0))
+cells.record("spikes")
+sim.run(50.0)
+print(sum(cells.get_spike_counts().values()))
+"""
+
+
+def test_compiled_chunks_are_kept_in_the_persistent_cache(tmp_path):
+    """A second process with the same network loads the compiled chunk from the cache
+    directory (PYNN_JAX_COMPILATION_CACHE) and gives the same spikes."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "PYNN_JAX_COMPILATION_CACHE": str(tmp_path)}
+    outputs = [subprocess.run([sys.executable, "-c", COMPILE_AND_RUN], env=env, check=True,
+                              capture_output=True, text=True).stdout for _ in range(2)]
+    assert any("run_chunk" in name for name in os.listdir(tmp_path))
+    assert int(outputs[0]) > 20 and outputs[0] == outputs[1]
