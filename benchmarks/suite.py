@@ -225,12 +225,13 @@ def connectivity(row):
 
 
 def main_table(rows):
-    header = ["case", "N", "conn.", "synapses", "backend"] + [c for c, _ in MAIN_COLUMNS]
+    header = ["case", "N", "conn.", "T (ms)", "synapses", "backend"] + [c for c, _ in MAIN_COLUMNS]
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] * 3 + ["---:", "---"] + ["---:"] * len(MAIN_COLUMNS)) + "|"]
+             "|" + "|".join(["---", "---:", "---", "---:", "---:", "---"]
+                            + ["---:"] * len(MAIN_COLUMNS)) + "|"]
     for row in rows:
         r = row["result"]
-        cells = [row["case"], str(row["size"]), connectivity(row)]
+        cells = [row["case"], str(row["size"]), connectivity(row), fmt(row["bio_ms"])]
         if r["status"] == "ok":
             cells += [str(r["synapses"]), row["backend"]]
             cells += [fmt(get(dict(r, backend=row["backend"]))) for _, get in MAIN_COLUMNS]
@@ -266,7 +267,8 @@ def ratio_table(rows):
              "|---|---:|---|---:|---:|---:|---:|"]
     for case, size, conn, j, n in pairs(rows):
         rate = j["rate_hz"] / n["rate_hz"] if n["rate_hz"] else None
-        lines.append(f"| {case} | {size} | {conn} | {fmt(n['timings']['build'] / j['timings']['build'])}"
+        build = n["timings"]["build"] / j["timings"]["build"]
+        lines.append(f"| {case} | {size} | {conn} | {fmt(build)}"
                      f" | {fmt(n['first_run_s'] / j['first_run_s'])}"
                      f" | {fmt(n['run_per_bio_s'] / j['run_per_bio_s'])} | {fmt(rate, 4)} |")
     return "\n".join(lines)
@@ -329,7 +331,8 @@ def target_lines(rows):
     return out
 
 
-def machine_lines(rows, args, meta):
+def machine_lines(rows, runs):
+    """The machine, versions, and per run its date, source, command and times."""
     try:
         with open("/proc/meminfo") as f:
             ram = f"{int(f.readline().split()[1]) / 2 ** 20:.1f} GiB RAM"
@@ -343,26 +346,29 @@ def machine_lines(rows, args, meta):
     except Exception:
         pass
     loads = [r["result"]["other_load"] for r in rows if r["result"].get("other_load") is not None]
-    return [
-        f"- date: {meta['date']}",
+    lines = [
         f"- machine: {cpu_model()}, {os.cpu_count()} cores"
         f" ({len(os.sched_getaffinity(0))} usable), {ram}, {platform.system()}"
         f" {platform.release()}, Python {platform.python_version()}",
-        "- versions: " + ", ".join(versions),
-        f"- pyNN.jax source: {git_description()}",
-        "- command: `python benchmarks/suite.py " + " ".join(meta["argv"]) + "`",
-        f"- T = {args.bio_ms:g} ms (lif1m: {args.lif_bio_ms:g} ms), W = {args.warmup_ms:g} ms,"
-        f" dt = 0.1 ms, seed {args.seed}, worker timeout {args.timeout:g} s",
-        (f"- other processes used up to {max(loads):.2f} cores while workers ran"
-         " (column 'other load'): timings are inflated where it is above ~0.25."
-         if loads else "- load of other processes: unknown"),
-    ]
+        "- versions: " + ", ".join(versions)]
+    for meta, args in runs:
+        lines += [
+            f"- run of {meta['date']}, pyNN.jax source: {meta.get('source', 'unknown')};"
+            " command: `python benchmarks/suite.py " + " ".join(meta["argv"]) + "`;"
+            f" W = {args.warmup_ms:g} ms, dt = 0.1 ms, seed {args.seed}, worker timeout"
+            f" {args.timeout:g} s"]
+    lines.append(f"- other processes used up to {max(loads):.2f} cores while workers ran"
+                 " (column 'other load'): timings are inflated where it is above ~0.25."
+                 if loads else "- load of other processes: unknown")
+    return lines
 
 
-def report(rows, args, meta, markdown):
+def report(rows, runs, markdown):
+    """The tables and targets of ``rows``; with ``markdown``, the heading and the machine
+    and runs above them. ``runs``: (meta, parsed arguments) of each run the rows come from."""
     parts = []
     if markdown:
-        parts += ["## Benchmark suite", ""] + machine_lines(rows, args, meta) + [""]
+        parts += ["## Benchmark suite", ""] + machine_lines(rows, runs) + [""]
     parts += [main_table(rows), "", ratio_table(rows), ""]
     parts += [f"- {line}" for line in target_lines(rows)]
     return "\n".join(parts)
@@ -419,8 +425,9 @@ def parse_args(argv):
                         help="replace the suite's section of RESULTS.md (or FILE)")
     parser.add_argument("--json", metavar="FILE",
                         help="write the raw results to FILE (rewritten after every worker)")
-    parser.add_argument("--from-json", metavar="FILE",
-                        help="run nothing: print the tables of results saved with --json")
+    parser.add_argument("--from-json", metavar="FILE[,FILE...]",
+                        help="run nothing: print the tables of results saved with --json"
+                             " (several files: one table)")
     parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -438,9 +445,17 @@ def main(argv=None):
         run_worker(args)
         return
     if args.from_json:
-        with open(args.from_json) as f:
-            saved = json.load(f)
-        text = report(saved["rows"], parse_args(saved["argv"]), saved, args.markdown)
+        rows, runs = [], []
+        for path in args.from_json.split(","):
+            with open(path) as f:
+                saved = json.load(f)
+            saved_args = parse_args(saved["argv"])
+            bio_ms = {(case, size): t for case, size, _, t in plan(saved_args)}
+            for row in saved["rows"]:
+                row.setdefault("bio_ms", bio_ms.get((row["case"], row["size"])))
+            rows += saved["rows"]
+            runs.append((saved, saved_args))
+        text = report(rows, runs, args.markdown)
         print(text)
         if args.write_results:
             write_results(args.write_results, text)
@@ -452,11 +467,13 @@ def main(argv=None):
         else:
             print("pyNN.nest is not importable: pyNN.jax only", file=sys.stderr)
     meta = {"argv": sys.argv[1:] if argv is None else list(argv),
-            "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}"}
+            "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}",
+            "source": git_description()}
     rows, nest_timeout = [], {}
     for case, size, indegree, bio_ms in plan(args):
         for backend in backends:
-            row = {"case": case, "size": size, "indegree": indegree, "backend": backend}
+            row = {"case": case, "size": size, "indegree": indegree, "bio_ms": bio_ms,
+                   "backend": backend}
             if backend == "nest" and case in nest_timeout:
                 row["result"] = {"status": "skipped",
                                  "why": f"timeout at N={nest_timeout[case]}"}
@@ -471,7 +488,7 @@ def main(argv=None):
             if args.json:
                 with open(args.json, "w") as f:
                     json.dump(dict(meta, rows=rows), f, indent=1)
-    text = report(rows, args, meta, args.markdown)
+    text = report(rows, [(meta, args)], args.markdown)
     print(text)
     if args.write_results:
         write_results(args.write_results, text)

@@ -416,9 +416,13 @@ def section(model, args, results, simulators):
     return "\n".join(body)
 
 
-RESULTS_HEADER = """# Vogels-Abbott benchmark: pyNN.jax vs pyNN.nest
+RESULTS_HEADER = """# Benchmark results: pyNN.jax vs pyNN.nest
 
-Written by `benchmarks/va_benchmark.py` (see `benchmarks/README.md`). Each simulator runs in its
+The sections COBA and CUBA are written by `benchmarks/va_benchmark.py`, the section "Benchmark
+suite" by `benchmarks/suite.py --write-results` (see `benchmarks/README.md`); each script
+replaces only its own sections.
+
+In the COBA and CUBA sections (Vogels-Abbott, 4000 cells), each simulator runs in its
 own subprocess; "run 1" is the first `run(time)` (for JAX it includes tracing and XLA
 compilation), "run 2" a second `run(time)` continuing the same network (warm: no compilation).
 "build" is setup + populations + projections + record; "process total" is measured inside the
