@@ -85,7 +85,8 @@ def run_worker(args):
         jax.monitoring.register_event_duration_secs_listener(counter)
         import pyNN.jax as sim
         info["version"] = f"jax {jax.__version__} ({jax.default_backend()}, {args.precision})"
-        extra = {"precision": args.precision}
+        # no persistent compilation cache unless asked: "compile" is a compilation
+        extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None}
     else:
         import nest
         import pyNN.nest as sim
@@ -160,7 +161,8 @@ def run_case(backend, case, size, indegree, bio_ms, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", backend, "--case", case,
            "--size", str(size), "--indegree", str(indegree or 0), "--bio-ms", str(bio_ms),
            "--warmup-ms", str(args.warmup_ms), "--seed", str(args.seed),
-           "--precision", args.precision, "--threads", str(args.threads)]
+           "--precision", args.precision, "--threads", str(args.threads),
+           "--compile-cache", args.compile_cache]
     busy0, own0 = cpu_busy_seconds(), children_cpu_seconds()
     start = time.perf_counter()
     try:
@@ -418,6 +420,10 @@ def parse_args(argv):
                         help="seconds per worker, either backend (default 600)")
     parser.add_argument("--precision", default="float32", choices=["float32", "float64"])
     parser.add_argument("--threads", type=int, default=1, help="NEST threads (default 1)")
+    parser.add_argument("--compile-cache", default="", metavar="DIR",
+                        help="pyNN.jax's persistent compilation cache directory (default: off,"
+                             " so that 'compile' is a compilation; with DIR, a second run of"
+                             " the suite measures loading compiled chunks from it)")
     parser.add_argument("--seed", type=int, default=98765)
     parser.add_argument("--markdown", action="store_true",
                         help="print the machine, versions and date above the tables")
