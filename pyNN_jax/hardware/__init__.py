@@ -28,13 +28,14 @@ from ..standardmodels.synapses import StaticSynapse                # noqa: F401
 from . import bss2
 from .backend import Assembly, Population, PopulationView, Projection, chip  # noqa: F401
 from .mock import NonIdealities                                     # noqa: F401
+from .partition import PartitionedPlacement                        # noqa: F401
 from .placement import Placement, PlacementError                   # noqa: F401
 
 TARGETS = ("mock", "bss2")
 
 
 def setup(timestep=0.1, min_delay="timestep", target="mock", seed=0, non_idealities=None,
-          neuron_permutation=None, parallel_synapses=True, **extra_params):
+          neuron_permutation=None, parallel_synapses=True, partition=False, **extra_params):
     """Start a new BrainScaleS-2 network; any existing network (of pyNN.jax too) is destroyed.
 
     Parameters
@@ -56,6 +57,9 @@ def setup(timestep=0.1, min_delay="timestep", target="mock", seed=0, non_idealit
     parallel_synapses : bool
         Realise a weight above 63 steps (only with a fixed ``weight_scale``) by parallel
         synapses; if False it saturates at 63.
+    partition : bool
+        A feed-forward network larger than one chip is partitioned over several runs of it
+        (the mock runs them as one simulation); if False (default) it raises PlacementError.
     """
     if target not in TARGETS:
         raise errors.InvalidParameterValueError(f"target = {target!r}; it must be one of {TARGETS}")
@@ -66,7 +70,8 @@ def setup(timestep=0.1, min_delay="timestep", target="mock", seed=0, non_idealit
         min_delay = timestep
     extra_params.pop("rng_seed", None)
     result = jax_control.setup(timestep, min_delay, rng_seed=seed, **extra_params)
-    chip.configure(target, int(seed), config, neuron_permutation, bool(parallel_synapses))
+    chip.configure(target, int(seed), config, neuron_permutation, bool(parallel_synapses),
+                   bool(partition))
     return result
 
 

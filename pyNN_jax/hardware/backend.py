@@ -19,7 +19,8 @@ from ..standardmodels import cells as jax_cells
 from ..standardmodels.synapses import StaticSynapse
 from . import mock
 from .parameters import check_neuron_parameters, quantise_to_clock
-from .placement import ConnectionBlock, NeuronBlock, place
+from .partition import place_partitioned
+from .placement import ConnectionBlock, NeuronBlock, PlacementError, place
 
 NEURON_TYPES = (jax_cells.IF_curr_exp, jax_cells.IF_cond_exp, jax_cells.EIF_cond_exp_isfa_ista)
 SOURCE_TYPES = (jax_cells.SpikeSourceArray, jax_cells.SpikeSourcePoisson)
@@ -32,8 +33,10 @@ class HardwareState:
     def __init__(self):
         self.configure("mock", 0, mock.NonIdealities(), None, True)
 
-    def configure(self, target, seed, non_idealities, neuron_permutation, parallel_synapses):
+    def configure(self, target, seed, non_idealities, neuron_permutation, parallel_synapses,
+                  partition=False):
         self.target = target
+        self.partition = partition
         self.seed = seed
         self.non_idealities = non_idealities
         self.neuron_permutation = neuron_permutation
@@ -76,9 +79,18 @@ class HardwareState:
             post_ids = np.asarray(prj.post.all_cells, dtype=np.int64)[prj._connections["post"]]
             blocks.append(ConnectionBlock(prj.label or f"projection{index}", pre_ids,
                                           neuron_of_id[post_ids], np.abs(weights),
-                                          prj.receptor_type == "inhibitory", prj.weight_scale))
-        placement = place([NeuronBlock(label, pop.size) for label, pop in zip(labels, neurons)],
-                          blocks, self.neuron_permutation, self.parallel_synapses)
+                                          prj.receptor_type == "inhibitory", prj.weight_scale,
+                                          neuron_of_id[pre_ids]))
+        placer = place_partitioned if self.partition else place
+        try:
+            placement = placer([NeuronBlock(label, pop.size)
+                                for label, pop in zip(labels, neurons)],
+                               blocks, self.neuron_permutation, self.parallel_synapses)
+        except PlacementError as error:
+            if self.partition:
+                raise
+            raise PlacementError(f"{error} (setup(partition=True) partitions a feed-forward "
+                                 f"network over several runs of the chip)") from None
         self._realise(placement, labels, neurons)
         self.placement = placement
         return placement

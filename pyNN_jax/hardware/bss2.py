@@ -123,6 +123,11 @@ def run_until(placement, state, tstop):
         raise errors.InvalidParameterValueError(
             f"run until {tstop:g} ms from t = {state.t:g} ms: the real chip keeps no state "
             f"between experiments; call reset() and run the whole duration at once")
+    if hasattr(placement, "runs"):
+        raise NotImplementedError(
+            f"the network is partitioned over {len(placement.runs)} runs of the chip; running "
+            f"partitioned networks on the real system is not implemented (target='mock' runs "
+            f"them)")
     pynn = require_stack()
     populations = translate(pynn, placement, state)
     pynn.run(float(to_hardware_ms(tstop)))

@@ -11,20 +11,24 @@ The chip's resources (constants below) and the model of them used here:
 - Weights are 6-bit, 0..63, times a per-projection scale (PyNN units per weight step). A
   weight above 63 steps is realised by ``ceil(w / 63)`` parallel synapses (each on its own row),
   or saturates at 63 when parallel synapses are off.
-- Routing, per hemisphere and sign: the presynaptic sources of all projections of that sign
-  into the hemisphere are cut, in the order of their IDs, into label groups of at most 64
-  sources (a synapse tells sources apart by a 6-bit label). A label group gets a block of rows,
-  as many as the largest number of its synapses (parallel ones counted) onto one neuron: the
-  k-th synapse of the group onto a neuron lies on the block's k-th row, in the neuron's column.
-  Rows are thus shared between projections of one sign and between the sources of a group,
-  and never hold two synapses in one column or more than 64 sources.
-- A block is cut into chunks of at most 64 rows and every chunk lies on one PADI bus (first-
-  fit decreasing): the events of a group enter the array through one bus per chunk.
+- Routing, per hemisphere and sign: the presynaptic sources are dealt into label groups of at
+  most 64 (a synapse tells the sources on its row apart by a 6-bit label). A label group gets
+  as many rows as the largest number of its synapses (parallel ones counted) onto one neuron:
+  the k-th synapse of the group onto a neuron lies on the group's k-th row, in the neuron's
+  column. Rows are thus shared by the projections of one sign; no row holds two synapses in
+  one column or more than 64 sources. Sources are dealt greedily, those with the most synapses
+  first, each to the group whose rows grow least.
+- PADI buses: each label group lies on one bus of 64 rows (its sources' events enter through
+  it), packed first-fit decreasing; a hemisphere has 256 rows. Where the groups do not fit the
+  buses, the sign with the largest group is dealt into one group more (smaller groups), until
+  they fit or no more groups can help.
 - A neuron's in-degree, summed over projections with parallel synapses, is at most 256 rows.
 
-Simplifications against the reference router (grenade): label groups follow the order of the
-source IDs (no search for groupings that need fewer rows), the crossbar's 12 outputs are not
-counted as a limit, merged circuits (multi-compartment, larger in-degree) are not offered.
+Simplifications against the reference router (grenade): label groups and buses are chosen
+greedily (no search for the assignment that needs fewest rows; a network the greedy dealing
+cannot fit may still fit), a label group's sources reach one bus (no duplication of events by
+the crossbar), the crossbar's 12 outputs are not counted as a limit, merged circuits
+(multi-compartment, larger in-degree) are not offered.
 """
 from dataclasses import dataclass, field
 
@@ -65,6 +69,8 @@ class ConnectionBlock:
     magnitude : |weight| of each connection, PyNN units
     inhibitory : whether the projection's receptor is inhibitory
     weight_scale : PyNN units per weight step, or None: chosen so that the largest |w| is 63
+    pre_neuron : global neuron index of each connection's presynaptic neuron, -1 for a spike
+        source (needed only to partition a network over several runs)
     """
     label: str
     pre: np.ndarray
@@ -72,6 +78,7 @@ class ConnectionBlock:
     magnitude: np.ndarray
     inhibitory: bool
     weight_scale: float = None
+    pre_neuron: np.ndarray = None
 
 
 @dataclass
@@ -81,7 +88,6 @@ class RowChunk:
     bus: int
     first_row: int       # row index within the hemisphere, 0..255
     n_rows: int
-    first_slot: int = 0  # for a label group's chunk: the block row it starts at
 
     @property
     def drivers(self):
@@ -120,7 +126,7 @@ class ProjectionPlacement:
 
 @dataclass
 class LabelGroup:
-    """Up to 64 sources sharing rows of one sign in one hemisphere."""
+    """Up to 64 sources sharing rows of one sign on one PADI bus."""
     hemisphere: int
     inhibitory: bool
     sources: np.ndarray                 # source IDs, told apart by the label 0..63
@@ -252,15 +258,14 @@ def place(neuron_blocks, connection_blocks, permutation=None, parallel_synapses=
                                  minlength=n_neurons).astype(np.int64)
     _check_in_degree(in_degree, neuron_blocks)
     synapses = _expand_synapses(projections, connection_blocks, circuit_of)
-    groups = _label_groups(synapses, projections)
-    _assign_rows(groups, synapses)
+    groups = _route(synapses, projections)
     for p, prj in enumerate(projections):
         mine = synapses["projection"] == p
         prj.synapses = {"connection": synapses["connection"][mine],
                         "hemisphere": synapses["hemisphere"][mine],
                         "row": synapses["row"][mine], "column": synapses["column"][mine]}
         prj.rows = _chunks_of_rows(prj.synapses["hemisphere"], prj.synapses["row"])
-    return Placement(circuits, projections, in_degree, [g for g, _ in groups])
+    return Placement(circuits, projections, in_degree, groups)
 
 
 def _expand_synapses(projections, connection_blocks, circuit_of):
@@ -282,69 +287,128 @@ def _expand_synapses(projections, connection_blocks, circuit_of):
     return synapses
 
 
-def _label_groups(synapses, projections):
-    """Label groups of each hemisphere and sign, with the slot (row within the group's block)
-    of each of their synapses; raises PlacementError when a hemisphere runs out of rows."""
-    groups = []                # (LabelGroup, indices of its synapses, their slots)
+def _route(synapses, projections):
+    """Label groups and PADI buses of each hemisphere, a row for every synapse (written into
+    ``synapses["row"]``). Returns the LabelGroups; raises PlacementError when a hemisphere or
+    its buses run out of rows."""
+    groups = []
     for h in range(N_HEMISPHERES):
+        chosen = np.flatnonzero(synapses["hemisphere"] == h)
+        if chosen.size:
+            groups.extend(_route_hemisphere(h, chosen, synapses, projections))
+    return groups
+
+
+def _route_hemisphere(h, chosen, synapses, projections):
+    # a source of one sign is one routing unit
+    keys, unit = np.unique(np.stack([synapses["sign"][chosen], synapses["source"][chosen]]),
+                           axis=1, return_inverse=True)
+    unit = unit.reshape(-1)
+    column = synapses["column"][chosen]
+    counts = _column_counts(unit, column, keys.shape[1])
+    unit_sign = keys[0]
+    n_units = [int((unit_sign == sign).sum()) for sign in (0, 1)]
+    n_groups = [-(-n // LABELS_PER_ROW) for n in n_units]
+    # however the sources are grouped, each sign needs its largest in-degree of a column
+    least_rows = int(sum(counts[unit_sign == sign].sum(axis=0).max(initial=0)
+                         for sign in (0, 1)))
+    if least_rows > ROWS_PER_HEMISPHERE:
+        _raise_out_of_rows(h, least_rows, [], chosen, synapses, projections)
+    least_rows = None
+    while True:
+        group_of_unit, group_rows, group_sign = np.empty(unit_sign.size, dtype=np.int64), [], []
         for sign in (0, 1):
-            chosen = np.flatnonzero((synapses["hemisphere"] == h) & (synapses["sign"] == sign))
-            if chosen.size == 0:
-                continue
-            sources = np.unique(synapses["source"][chosen])
-            group_of = np.searchsorted(sources, synapses["source"][chosen]) // LABELS_PER_ROW
-            for g in range(int(group_of.max()) + 1):
-                members = chosen[group_of == g]          # in projection/connection/copy order
-                column = synapses["column"][members]
-                order = np.argsort(column, kind="stable")
-                first = np.searchsorted(column[order], column[order])
-                slot = np.empty(members.size, dtype=np.int64)
-                slot[order] = np.arange(members.size) - first
-                group = LabelGroup(h, bool(sign), sources[g * LABELS_PER_ROW:
-                                                          (g + 1) * LABELS_PER_ROW],
-                                   int(slot.max()) + 1)
-                groups.append((group, members, slot))
-        need = sum(g.n_rows for g, _, _ in groups if g.hemisphere == h)
-        if need > ROWS_PER_HEMISPHERE:
-            names = sorted({projections[p].label for g, members, _ in groups
-                            if g.hemisphere == h
-                            for p in np.unique(synapses["projection"][members])})
-            n_groups = sum(1 for g, _, _ in groups if g.hemisphere == h)
-            raise PlacementError(
-                f"synapse rows of hemisphere {h} exhausted: the projections "
-                f"({', '.join(repr(n) for n in names)}) need {need} rows in {n_groups} label "
-                f"groups of at most {LABELS_PER_ROW} sources, the hemisphere has "
-                f"{ROWS_PER_HEMISPHERE}")
-    return [(g, (members, slot)) for g, members, slot in groups]
+            mine = np.flatnonzero(unit_sign == sign)
+            if mine.size:
+                dealt, rows = _deal_groups(counts[mine], n_groups[sign])
+                group_of_unit[mine] = dealt + len(group_rows)
+                group_rows.extend(rows)
+                group_sign.extend([sign] * len(rows))
+        bus_of_group, first_row = _pack(group_rows)
+        least_rows = min(sum(group_rows), least_rows or sum(group_rows))
+        if bus_of_group is not None:
+            break
+        # more, smaller label groups for the sign of the largest group, while that can help
+        widest = [g for g in np.argsort(group_rows)[::-1]
+                  if n_groups[group_sign[g]] < n_units[group_sign[g]]]
+        if not widest or sum(n_groups) >= ROWS_PER_HEMISPHERE:
+            _raise_out_of_rows(h, least_rows, group_rows, chosen, synapses, projections)
+        n_groups[group_sign[widest[0]]] += 1
+    result = []
+    for g, rows in enumerate(group_rows):
+        mine = chosen[group_of_unit[unit] == g]          # in projection/connection/copy order
+        slot = _slots(synapses["column"][mine])
+        synapses["row"][mine] = first_row[g] + slot
+        bus = int(bus_of_group[g])
+        result.append(LabelGroup(h, bool(group_sign[g]), keys[1][group_of_unit == g], rows,
+                                 [RowChunk(h, bus, int(first_row[g]), rows)]))
+    return result
 
 
-def _assign_rows(groups, synapses):
-    """Blocks cut into chunks of <= 64 rows, first-fit decreasing onto the PADI buses; the row
-    of every synapse is written into ``synapses["row"]``."""
-    free = np.full((N_HEMISPHERES, PADI_BUSES_PER_HEMISPHERE), ROWS_PER_PADI_BUS)
-    chunks = []                    # (n_rows, group index, first slot)
-    for index, (group, _) in enumerate(groups):
-        for first in range(0, group.n_rows, ROWS_PER_PADI_BUS):
-            chunks.append((min(ROWS_PER_PADI_BUS, group.n_rows - first), index, first))
-    for n_rows, index, first_slot in sorted(chunks, key=lambda c: -c[0]):
-        group = groups[index][0]
-        h = group.hemisphere
-        buses = np.flatnonzero(free[h] >= n_rows)
+def _raise_out_of_rows(h, least_rows, group_rows, chosen, synapses, projections):
+    """least_rows: the fewest rows any grouping tried needed; group_rows: the last grouping."""
+    names = ", ".join(repr(projections[p].label)
+                      for p in np.unique(synapses["projection"][chosen]))
+    if least_rows > ROWS_PER_HEMISPHERE:
+        raise PlacementError(
+            f"synapse rows of hemisphere {h} exhausted: the projections ({names}) need "
+            f"{least_rows} rows (in label groups of at most {LABELS_PER_ROW} sources), the "
+            f"hemisphere has {ROWS_PER_HEMISPHERE}")
+    raise PlacementError(
+        f"PADI bus rows of hemisphere {h} exhausted: the projections ({names}) need label "
+        f"groups of {sorted(group_rows, reverse=True)} rows, each on one bus, and the "
+        f"{PADI_BUSES_PER_HEMISPHERE} buses have {ROWS_PER_PADI_BUS} rows each")
+
+
+def _slots(column):
+    """Position of each synapse among the synapses onto the same column (in the given order)."""
+    order = np.argsort(column, kind="stable")
+    first = np.searchsorted(column[order], column[order])
+    slot = np.empty(column.size, dtype=np.int64)
+    slot[order] = np.arange(column.size) - first
+    return slot
+
+
+def _column_counts(unit, column, n_units):
+    """Synapses of each routing unit onto each column, array [unit, column]."""
+    return np.bincount(unit * CIRCUITS_PER_HEMISPHERE + column,
+                       minlength=n_units * CIRCUITS_PER_HEMISPHERE
+                       ).reshape(n_units, CIRCUITS_PER_HEMISPHERE)
+
+
+def _deal_groups(counts, n_groups):
+    """Deal sources (rows of ``counts``: synapses per column) into ``n_groups`` label groups
+    of at most 64: sources with the most synapses first, each to the group whose rows (its
+    largest number of synapses onto one column) grow least, ties to the group with fewest
+    sources. Returns the group of each source and the rows of each group."""
+    load = np.zeros((n_groups, CIRCUITS_PER_HEMISPHERE), dtype=np.int64)
+    size = np.zeros(n_groups, dtype=np.int64)
+    group_of = np.empty(counts.shape[0], dtype=np.int64)
+    for s in np.argsort(-counts.sum(axis=1), kind="stable"):
+        rows = np.where(size < LABELS_PER_ROW, (load + counts[s]).max(axis=1),
+                        np.iinfo(np.int64).max)
+        g = int(np.lexsort((size, rows))[0])
+        load[g] += counts[s]
+        size[g] += 1
+        group_of[s] = g
+    return group_of, load.max(axis=1).tolist()
+
+
+def _pack(group_rows):
+    """Label groups onto the PADI buses, each group on one bus, first-fit decreasing. Returns
+    (bus of each group, first row of each group) or (None, None) if they do not fit."""
+    free = np.full(PADI_BUSES_PER_HEMISPHERE, ROWS_PER_PADI_BUS)
+    bus_of = np.empty(len(group_rows), dtype=np.int64)
+    first_row = np.empty(len(group_rows), dtype=np.int64)
+    for g in np.argsort(group_rows, kind="stable")[::-1]:
+        buses = np.flatnonzero(free >= group_rows[g])
         if buses.size == 0:
-            raise PlacementError(
-                f"PADI bus rows of hemisphere {h} exhausted: a label group of "
-                f"{group.sources.size} sources needs a chunk of {n_rows} rows on one bus, the "
-                f"free rows of the {PADI_BUSES_PER_HEMISPHERE} buses are {free[h].tolist()} "
-                f"(capacity {ROWS_PER_PADI_BUS} each)")
+            return None, None
         bus = int(buses[0])
-        first_row = bus * ROWS_PER_PADI_BUS + ROWS_PER_PADI_BUS - int(free[h, bus])
-        free[h, bus] -= n_rows
-        group.rows.append(RowChunk(h, bus, first_row, n_rows, first_slot))
-    for group, (members, slot) in groups:
-        group.rows.sort(key=lambda c: c.first_slot)
-        for chunk in group.rows:
-            inside = (slot >= chunk.first_slot) & (slot < chunk.first_slot + chunk.n_rows)
-            synapses["row"][members[inside]] = chunk.first_row + slot[inside] - chunk.first_slot
+        first_row[g] = bus * ROWS_PER_PADI_BUS + ROWS_PER_PADI_BUS - free[bus]
+        free[bus] -= group_rows[g]
+        bus_of[g] = bus
+    return bus_of, first_row
 
 
 def _chunks_of_rows(hemisphere, row):

@@ -293,3 +293,29 @@ def test_synapse_mismatch_scales_each_synapse_and_get_reports_the_digital_weight
     v_plain = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
     np.testing.assert_allclose(v_chip, v_plain, atol=1e-5)
     assert np.abs(v_chip - v_plain).max() < 0.1 * np.abs(np.exp(0.2 * z) - 1).max()
+
+
+def test_a_feed_forward_network_larger_than_the_chip_is_partitioned(hw):
+    """600 neurons: without partitioning a PlacementError; with it, neurons 512..599 go to
+    circuits 0..87 of a second run and share those circuits' fixed pattern."""
+    def build(**setup):
+        hw.setup(timestep=0.1, seed=6, non_idealities={"trial_noise": False}, **setup)
+        cells = hw.Population(600, hw.IF_curr_exp(i_offset=0.9), label="cells")
+        readout = hw.Population(1, hw.IF_curr_exp(), label="readout")
+        hw.Projection(cells[:200], readout, hw.AllToAllConnector(),
+                      hw.StaticSynapse(weight=0.01))
+        cells.record("spikes")
+        return cells
+    build()
+    with pytest.raises(hw.PlacementError, match=r"neuron circuits.*601.*partition=True"):
+        hw.run(10.0)
+    cells = build(partition=True)
+    placement = hw.get_placement()
+    assert isinstance(placement, hw.PartitionedPlacement) and len(placement.runs) == 2
+    assert placement.circuits["cells"][512:].tolist() == list(range(88))
+    hw.run(200.0)
+    trains = spikes(cells)
+    assert sum(len(t) for t in trains) > 0
+    for i in range(88):
+        assert np.array_equal(trains[512 + i], trains[i])
+    assert not all(np.array_equal(trains[88 + i], trains[i]) for i in range(88))

@@ -174,3 +174,13 @@ def test_placement_is_checked_before_the_stack_is_called(fake_stack):
 
 def test_module_constants():
     assert bss2.STACK_MODULE == "pynn_brainscales.brainscales2"
+
+
+def test_partitioned_networks_are_not_sent_to_the_real_system(fake_stack):
+    import pyNN.jax.hardware as hw
+    hw.setup(target="bss2", partition=True)
+    hw.Population(600, hw.IF_curr_exp())
+    assert len(hw.get_placement().runs) == 2
+    with pytest.raises(NotImplementedError, match="partitioned over 2 runs"):
+        hw.run(10.0)
+    assert not any(call[0] == "run" for call in fake_stack.calls)
