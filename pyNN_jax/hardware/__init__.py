@@ -9,19 +9,19 @@ before anything runs. See docs/hardware.rst.
 import types
 
 from pyNN import common, errors, random, space                     # noqa: F401
+from pyNN.common.procedural_api import set                         # noqa: F401
 from pyNN.network import Network                                   # noqa: F401
+from pyNN.parameters import Sequence                               # noqa: F401
 from pyNN.random import NumpyRNG, GSLRNG, RandomDistribution       # noqa: F401
 from pyNN.recording import get_io
 from pyNN.space import Space                                       # noqa: F401
-from pyNN.parameters import Sequence                               # noqa: F401
 
 from .. import control as jax_control
-from .. import simulator as _jax_simulator
+from .. import simulator as jax_simulator
 from ..connectors import *                                          # noqa: F401,F403
-from pyNN.common.procedural_api import set                         # noqa: F401
+from ..connectors import FixedProbabilityConnector
 from ..random import NativeRNG                                      # noqa: F401
 from ..simulator import state                                      # noqa: F401
-from ..simulator import state as _state
 from ..standardmodels.cells import (                                # noqa: F401
     IF_curr_exp, IF_cond_exp, EIF_cond_exp_isfa_ista, SpikeSourceArray, SpikeSourcePoisson)
 from ..standardmodels.synapses import StaticSynapse                # noqa: F401
@@ -77,15 +77,16 @@ def setup(timestep=0.1, min_delay="timestep", target="mock", seed=0, non_idealit
 
 def end(compatible_output=True):
     """Write what ``record(..., to_file=...)`` asked for and release the network."""
-    for population, variables, filename in _state.write_on_end:
+    for population, variables, filename in state.write_on_end:
         population.write_data(get_io(filename), variables)
-    _state.write_on_end = []
+    state.write_on_end = []
 
 
 def get_placement():
     """Place and route the current network (if not done yet) and return the
-    :class:`Placement`: circuits per population, rows per projection, weight scales,
-    utilisation; ``print()`` it for a summary. Raises PlacementError if it does not fit."""
+    :class:`Placement` (a :class:`PartitionedPlacement` when partitioned over several runs):
+    circuits per population, rows per projection, weight scales, utilisation; ``print()`` it
+    for a summary. Raises PlacementError if it does not fit."""
     return chip.place()
 
 
@@ -94,19 +95,19 @@ class _Clock:
 
     @property
     def t(self):
-        return _state.t
+        return state.t
 
     @property
     def dt(self):
-        return _state.dt
+        return state.dt
 
     def run_until(self, tstop):
         placement = chip.place()
         if chip.target == "bss2":
-            bss2.run_until(placement, _state, tstop)
+            bss2.run_until(placement, state, tstop)
             return
         with chip.chip_parameters():
-            _state.run_until(tstop)
+            state.run_until(tstop)
 
 
 run, run_until = common.build_run(types.SimpleNamespace(state=_Clock()))
@@ -125,5 +126,5 @@ def list_standard_models():
 
 
 create = common.build_create(Population)
-connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)  # noqa: F405
-record = common.build_record(_jax_simulator)
+connect = common.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)
+record = common.build_record(jax_simulator)
