@@ -227,17 +227,21 @@ class Trainer:
                 "cells": [{**fixed, **trained} for fixed, trained in
                           zip(self._fixed_cells, params["cells"])]}
 
-    def _forward_all(self, params, input_times):
+    def _forward_all(self, params, input_times, measured=None):
         """Per population: first spike times (batch, n) (exact) or
-        ``{"spikes", "v"}`` (batch, n_steps, n) (surrogate); None for the input."""
+        ``{"spikes", "v"}`` (batch, n_steps, n) (surrogate); None for the input.
+        ``measured`` (exact): first spike times (batch, n) per population, measured on
+        another system, that replace the model's in the forward pass."""
         full = self.full_parameters(params)
         input_times = jnp.asarray(input_times, dtype=self.dtype)
         if self.method == "exact":
             if input_times.ndim != 2:
                 raise ValueError("method='exact' takes one spike time per input cell: "
                                  "input_times of shape (batch, n_input)")
-            return jax.vmap(lambda t: diff.first_spike_times(
-                self.spec, full, self._delays_ms, t))(input_times)
+            return jax.vmap(lambda t, m: diff.first_spike_times(
+                self.spec, full, self._delays_ms, t, m))(input_times, measured)
+        if measured is not None:
+            raise ValueError("measured spike times need method='exact'")
         if input_times.ndim == 2:
             input_times = input_times[..., None]
         raster = diff.spike_raster(input_times, self.n_steps, self.dt)
@@ -297,7 +301,7 @@ class Trainer:
                                       for c, w in zip(self._connections, params["weights"])]}
 
     def fit(self, input_times, labels, epochs, batch_size=32, optimizer=None, seed=0,
-            bump=0.0, callback=None):
+            bump=0.0, callback=None, measure=None):
         """Train on (input_times, labels) with mini-batches; update ``self.params``.
 
         Parameters
@@ -319,6 +323,12 @@ class Trainer:
             Goltz et al. 2021).
         callback : callable(epoch, trainer, mean_loss), optional
             Called after every epoch.
+        measure : callable(trainer, input_times) -> list, optional
+            Exact method, in-the-loop training: runs a batch on another system (hardware, its
+            mock, another simulator) with the current ``trainer.params`` and returns the
+            first spike times (batch, n) per population (None for the input). The loss is then
+            taken on the measured times and the gradient from the exact model at the measured
+            times (:func:`pyNN_jax.engine.differentiable.first_spike_times`).
 
         Returns
         -------
@@ -335,10 +345,14 @@ class Trainer:
                 f"batch_size={batch_size} is larger than the {len(input_times)} samples")
         opt_state = optimizer.init(self.params)
 
+        if measure is not None and self.method != "exact":
+            raise errors.InvalidParameterValueError(
+                "measure: in-the-loop training needs first spike times, method='exact'")
+
         @jax.jit
-        def update(params, opt_state, x, y, bump_size):
+        def update(params, opt_state, x, y, bump_size, measured):
             def loss_and_outputs(p):
-                outputs = self._forward_all(p, x)
+                outputs = self._forward_all(p, x, measured)
                 return self.loss_function(outputs[self.output_index], y), outputs
             (loss, outputs), grads = jax.value_and_grad(loss_and_outputs, has_aux=True)(params)
             updates, new_state = optimizer.update(grads, opt_state, params)
@@ -362,9 +376,12 @@ class Trainer:
             epoch_loss = 0.0
             for b in range(n_batches):
                 idx = order[b * batch_size:(b + 1) * batch_size]
+                measured = None if measure is None else [
+                    None if m is None else jnp.asarray(m, dtype=self.dtype)
+                    for m in measure(self, input_times[idx])]
                 self.params, opt_state, loss, silent = update(
                     self.params, opt_state, input_times[idx], labels[idx],
-                    bump * 2.0 ** min(consecutive_bumps, 30))
+                    bump * 2.0 ** min(consecutive_bumps, 30), measured)
                 consecutive_bumps = consecutive_bumps + 1 if bump and bool(silent) else 0
                 epoch_loss += float(loss)
             history.append(epoch_loss / n_batches)

@@ -365,3 +365,42 @@ def test_bad_configurations_raise_clear_errors(sim):
     with pytest.raises(errors.InvalidParameterValueError, match="IF_cond_exp"):
         training.Trainer([sim.Projection(inputs, adaptive, sim.AllToAllConnector())],
                          adaptive, DURATION)
+
+
+def test_in_the_loop_gradient_is_the_exact_gradient_at_the_measured_times(sim):
+    """With measured hidden and output times, the loss is taken on the measured output times
+    and the gradient of the hidden-to-output weights is the closed form's at the measured
+    hidden times (finite differences of the output layer fed with those times)."""
+    from pyNN_jax.engine import differentiable as diff
+    inputs, hidden, output, projections = layered_network(sim)
+    trainer = training.Trainer(projections, output, duration=DURATION, method="exact")
+    times, labels = samples(6)
+    ideal = trainer._forward_all(trainer.params, times)
+    same = trainer._forward_all(trainer.params, times, [None, ideal[1], ideal[2]])
+    np.testing.assert_allclose(same[2], ideal[2])
+    shift = np.random.default_rng(0).uniform(-0.2, 0.2, ideal[1].shape)
+    measured_hidden = ideal[1] + shift
+    measured_output = np.asarray(ideal[2]) + 0.05
+    measured = [None, jnp.asarray(measured_hidden), jnp.asarray(measured_output)]
+    loss = lambda p: trainer.loss_function(
+        trainer._forward_all(p, times, measured)[2], jnp.asarray(labels))
+    assert float(loss(trainer.params)) == pytest.approx(float(trainer.loss_function(
+        jnp.asarray(measured_output), jnp.asarray(labels))), rel=1e-6)
+    gradient = jax.grad(loss)(trainer.params)["weights"]
+
+    cells = trainer.full_parameters(trainer.params)["cells"][2]
+
+    def output_layer(w_exc, w_inh):
+        arrivals = jnp.concatenate([measured_hidden[:, :, None] + trainer._delays_ms[2],
+                                    measured_hidden[:, :, None] + trainer._delays_ms[3]], 1)
+        weights = jnp.concatenate([w_exc, w_inh])
+        t = jax.vmap(lambda a: diff.lif_first_spike(
+            a, weights, cells["tau_syn_E"], cells["cm"],
+            cells["v_thresh"] - cells["v_rest"]))(arrivals)
+        return diff.substitute_measured(t, jnp.asarray(measured_output))
+
+    reference = jax.grad(lambda w: trainer.loss_function(
+        output_layer(w, trainer.params["weights"][3]), jnp.asarray(labels)))(
+        trainer.params["weights"][2])
+    assert np.abs(np.asarray(reference)).max() > 0
+    np.testing.assert_allclose(gradient[2], reference, rtol=1e-4, atol=1e-7)
