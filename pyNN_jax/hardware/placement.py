@@ -300,6 +300,7 @@ def _route(synapses, projections):
 
 
 def _route_hemisphere(h, chosen, synapses, projections):
+    """Route the synapses ``chosen`` (indices into ``synapses``) of hemisphere ``h``."""
     # a source of one sign is one routing unit
     keys, unit = np.unique(np.stack([synapses["sign"][chosen], synapses["source"][chosen]]),
                            axis=1, return_inverse=True)
