@@ -313,7 +313,7 @@ def target_lines(rows):
             ra, rb = a["result"], b["result"]
             if ra["syn_events_per_bio_s"] and rb["syn_events_per_bio_s"]:
                 out.append(
-                    f"{case} jax, fixed in-degree, N {a['size']} -> {b['size']}: run x"
+                    f"{case} jax, K={a['indegree']}, N {a['size']} -> {b['size']}: run x"
                     f"{rb['run_per_bio_s'] / ra['run_per_bio_s']:.2f} for synaptic events x"
                     f"{rb['syn_events_per_bio_s'] / ra['syn_events_per_bio_s']:.2f} and N^2 x"
                     f"{(b['size'] / a['size']) ** 2:.0f}.")
@@ -322,14 +322,13 @@ def target_lines(rows):
         mb = r["result"]["info"]["peak_rss_mb"]
         out.append(f"{r['case']} N={r['size']} recording all spikes, peak RSS < 2 GB:"
                    f" {mb:.0f} MB, {verdict(mb < 2048)}.")
-    million = [r for r in ok_jax if r["result"]["spikes"] >= 1_000_000]
-    for r in million:
-        per = r["result"]["get_data_per_1m_spikes_s"]
-        out.append(f"get_data of 1M spikes < 1 s ({r['case']} N={r['size']},"
-                   f" {r['result']['spikes']} spikes): {per:.2f} s per 1M,"
-                   f" {verdict(per < 1.0)}.")
-    if not million:
-        out.append("get_data of 1M spikes < 1 s: no pyNN.jax case produced 1M spikes in this run.")
+    if ok_jax:
+        most = max(ok_jax, key=lambda r: r["result"]["spikes"])
+        n_spikes, per = most["result"]["spikes"], most["result"]["get_data_per_1m_spikes_s"]
+        if per is not None:
+            scaled = "" if n_spikes >= 1_000_000 else ", scaled from fewer spikes"
+            out.append(f"get_data of 1M spikes < 1 s ({most['case']} N={most['size']},"
+                       f" {n_spikes} spikes{scaled}): {per:.2f} s per 1M, {verdict(per < 1.0)}.")
     return out
 
 
