@@ -105,6 +105,7 @@ def run_worker(args):
     extra = {"threads": args.threads, "rng_seed": args.seed, "label": "VA"}
     if args.worker == "jax":
         extra["precision"] = args.precision
+        extra["compilation_cache"] = None     # run 1 compiles, whatever an earlier run cached
     if args.worker == "nest":
         extra["spike_precision"] = args.nest_spike_precision
         extra["verbosity"] = "error"
