@@ -12,6 +12,7 @@ engine, and is exported to NIR. Figures and the NIR file go to ``yinyang_output/
 import argparse
 import os
 import time
+from functools import partial
 
 import numpy as np
 import optax
@@ -102,7 +103,7 @@ def main():
     os.makedirs(args.output, exist_ok=True)
     started = time.perf_counter()
 
-    encode = lambda points: encode_first_spikes(points, T_EARLY, T_LATE, T_BIAS)
+    encode = partial(encode_first_spikes, t_early=T_EARLY, t_late=T_LATE, t_bias=T_BIAS)
     train_points, train_labels = yin_yang(5000, seed=args.seed)
     validation_points, validation_labels = yin_yang(1000, seed=args.seed + 1000)
     test_points, test_labels = yin_yang(1000, seed=args.seed + 2000)

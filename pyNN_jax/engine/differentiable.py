@@ -65,13 +65,10 @@ def _spike_function_jvp(slope, primals, tangents):
 
 # --- time-discrete model -------------------------------------------------------------------
 
-def spike_raster(spike_times, n_steps, dt):
-    """Input spike times (ms), shape (..., n, m) padded with inf, to counts per step
-    (..., n_steps, n), with the engine's rule: a spike at t is emitted in the step
-    k dt < t <= (k+1) dt (t = 0 in the first step)."""
-    steps = jnp.maximum(jnp.ceil(spike_times / dt - 1e-6) - 1, 0)
-    steps = jnp.where(jnp.isfinite(spike_times), steps, n_steps).astype(jnp.int32)
-    one_hot = jax.nn.one_hot(steps, n_steps, dtype=spike_times.dtype)      # (..., n, m, n_steps)
+def spike_raster(emission_steps, n_steps, dtype=jnp.float32):
+    """Spike counts per step (..., n_steps, n) from the steps in which each input cell emits
+    its spikes, (..., n, m) int; steps outside 0 .. n_steps - 1 (padding) emit nothing."""
+    one_hot = jax.nn.one_hot(emission_steps, n_steps, dtype=dtype)      # (..., n, m, n_steps)
     return jnp.swapaxes(one_hot.sum(axis=-2), -1, -2)
 
 

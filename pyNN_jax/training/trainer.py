@@ -10,14 +10,20 @@ backend, or a NIR export) uses them.
 import numpy as np
 import jax
 import jax.numpy as jnp
-import optax
 from pyNN import common, errors
 from pyNN.parameters import Sequence
 
+from .. import simulator
 from ..engine import differentiable as diff
 from ..engine.models.lif_current import IFCurrExp
+from ..engine.models.spike_sources import SpikeSourceArray
 from ..engine.time_grid import to_steps
 from . import losses
+
+try:
+    import optax
+except ImportError as error:                              # pragma: no cover
+    raise ImportError("pyNN_jax.training needs optax: pip install 'optax>=0.2'") from error
 
 METHODS = ("surrogate", "exact")
 TRAINABLE_PARAMETERS = {
@@ -74,11 +80,14 @@ class Trainer:
                 f"method={method!r}: must be one of {METHODS}")
         if not projections:
             raise errors.ConnectionError("Trainer needs at least one Projection")
+        if not duration > 0:
+            raise errors.InvalidParameterValueError(
+                f"duration={duration!r} ms: the presentation of a sample must be > 0 ms")
         self.method = method
         self.projections = list(projections)
         self.duration = float(duration)
-        self.dt = self.projections[0]._simulator.state.dt
-        self.dtype = jnp.dtype(self.projections[0]._simulator.state.dtype)
+        self.dt = simulator.state.dt
+        self.dtype = jnp.dtype(simulator.state.dtype)
         self.populations = self._collect_populations()
         self.output = output
         self.output_index = self._index_of(output, "output")
@@ -227,43 +236,60 @@ class Trainer:
                 "cells": [{**fixed, **trained} for fixed, trained in
                           zip(self._fixed_cells, params["cells"])]}
 
-    def _forward_all(self, params, input_times, measured=None):
-        """Per population: first spike times (batch, n) (exact) or
-        ``{"spikes", "v"}`` (batch, n_steps, n) (surrogate); None for the input.
-        ``measured`` (exact): first spike times (batch, n) per population, measured on
-        another system, that replace the model's in the forward pass."""
-        full = self.full_parameters(params)
-        input_times = jnp.asarray(input_times, dtype=self.dtype)
+    def encode(self, input_times):
+        """Input spike times (ms, numpy) as the forward pass takes them: (batch, n_input)
+        times (exact), or the steps in which they are emitted (surrogate: the engine's
+        SpikeSourceArray rule, in float64 on the host), (batch, n_input, n_spikes)."""
+        times = np.asarray(input_times, dtype=float)
         if self.method == "exact":
-            if input_times.ndim != 2:
-                raise ValueError("method='exact' takes one spike time per input cell: "
-                                 "input_times of shape (batch, n_input)")
+            if times.ndim != 2:
+                raise errors.InvalidParameterValueError(
+                    f"input_times of shape {times.shape}: method='exact' takes one spike "
+                    f"time per input cell, (batch, n_input)")
+            return jnp.asarray(times, dtype=self.dtype)
+        if times.ndim == 2:
+            times = times[..., None]
+        finite = np.isfinite(times)
+        steps = SpikeSourceArray.emission_grid(np.where(finite, times, 0.0), self.dt) - 1
+        return jnp.asarray(np.where(finite, steps, self.n_steps).astype(np.int32))
+
+    def _forward_all(self, params, inputs, measured=None):
+        """:meth:`forward_all` on encoded inputs (:meth:`encode`)."""
+        full = self.full_parameters(params)
+        if self.method == "exact":
             return jax.vmap(lambda t, m: diff.first_spike_times(
-                self.spec, full, self._delays_ms, t, m))(input_times, measured)
+                self.spec, full, self._delays_ms, t, m))(inputs, measured)
         if measured is not None:
-            raise ValueError("measured spike times need method='exact'")
-        if input_times.ndim == 2:
-            input_times = input_times[..., None]
-        raster = diff.spike_raster(input_times, self.n_steps, self.dt)
+            raise errors.InvalidParameterValueError(
+                "measured spike times need method='exact'")
+        raster = diff.spike_raster(inputs, self.n_steps, self.dtype)
         return jax.vmap(lambda r: diff.simulate_discrete(
             self.spec, full, self._delay_steps, r, self.dt, self.surrogate_slope))(raster)
 
+    def forward_all(self, params, input_times, measured=None):
+        """Per population: first spike times (batch, n) (ms, inf: none; exact) or recorded
+        ``{"spikes", "v"}`` (batch, n_steps, n) (surrogate); None for the input population.
+
+        ``input_times``: numpy array (batch, n_input) or, surrogate only, (batch, n_input,
+        n_spikes) padded with inf. ``measured`` (exact): first spike times (batch, n) per
+        population measured on another system, which replace the model's (see :meth:`fit`).
+        """
+        return self._jit_forward(params, self.encode(input_times), measured)
+
     def forward(self, params, input_times):
-        """Output population's first spike times (batch, n) (ms; exact) or recorded
-        ``{"spikes", "v"}`` (batch, n_steps, n) (surrogate), for input spike times
-        (batch, n_input) or, surrogate only, (batch, n_input, n_spikes) padded with inf."""
-        return self._forward_all(params, input_times)[self.output_index]
+        """The output population's part of :meth:`forward_all`."""
+        return self.forward_all(params, input_times)[self.output_index]
 
     def loss(self, params, input_times, labels):
-        """The loss of a batch (differentiable in ``params``)."""
+        """The loss of a batch (differentiable in ``params``; ``input_times`` numpy)."""
         return self.loss_function(self.forward(params, input_times), jnp.asarray(labels))
 
     def predict(self, input_times, params=None, batch_size=1000):
         """Predicted classes (n_samples,) of the current (or given) parameters."""
         params = self.params if params is None else params
         return np.concatenate([
-            np.asarray(self.readout(self._jit_forward(params, input_times[i:i + batch_size])
-                                    [self.output_index]))
+            np.asarray(self.readout(self._jit_forward(
+                params, self.encode(input_times[i:i + batch_size]))[self.output_index]))
             for i in range(0, len(input_times), batch_size)])
 
     def accuracy(self, input_times, labels, params=None):
@@ -338,11 +364,11 @@ class Trainer:
             raise errors.InvalidParameterValueError(
                 f"bump={bump}: weight bumping needs first spike times, method='exact'")
         optimizer = optimizer or optax.adam(1e-3)
-        input_times = np.asarray(input_times, dtype=self.dtype)
+        inputs = self.encode(input_times)
         labels = np.asarray(labels, dtype=np.int32)
-        if len(input_times) < batch_size:
+        if len(inputs) < batch_size:
             raise errors.InvalidParameterValueError(
-                f"batch_size={batch_size} is larger than the {len(input_times)} samples")
+                f"batch_size={batch_size} is larger than the {len(inputs)} samples")
         opt_state = optimizer.init(self.params)
 
         if measure is not None and self.method != "exact":
@@ -368,19 +394,19 @@ class Trainer:
             return self.constrain(stepped), new_state, loss, silent
 
         rng = np.random.default_rng(seed)
-        n_batches = len(input_times) // batch_size
+        n_batches = len(inputs) // batch_size
         history = []
         consecutive_bumps = 0
         for epoch in range(epochs):
-            order = rng.permutation(len(input_times))
+            order = rng.permutation(len(inputs))
             epoch_loss = 0.0
             for b in range(n_batches):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 measured = None if measure is None else [
                     None if m is None else jnp.asarray(m, dtype=self.dtype)
-                    for m in measure(self, input_times[idx])]
+                    for m in measure(self, np.asarray(input_times)[idx])]
                 self.params, opt_state, loss, silent = update(
-                    self.params, opt_state, input_times[idx], labels[idx],
+                    self.params, opt_state, inputs[idx], labels[idx],
                     bump * 2.0 ** min(consecutive_bumps, 30), measured)
                 consecutive_bumps = consecutive_bumps + 1 if bump and bool(silent) else 0
                 epoch_loss += float(loss)

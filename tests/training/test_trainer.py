@@ -1,18 +1,20 @@
 """Trainer on networks built with the PyNN API: forward passes against pyNN.jax's engine,
 gradients against finite differences, training, write-back, and the trained network on the
 engine, on pyNN.nest and in NIR."""
+from functools import partial
+
 import numpy as np
 import pytest
 import jax
 import jax.numpy as jnp
-import optax
 from jax.flatten_util import ravel_pytree
 from pyNN import errors
 
-from pyNN_jax import training
-from pyNN_jax.training.datasets import yin_yang, encode_first_spikes
+optax = pytest.importorskip("optax")
+from pyNN_jax import training                                       # noqa: E402
+from pyNN_jax.training.datasets import yin_yang, encode_first_spikes  # noqa: E402
 
-from ..conftest import needs_nest
+from ..conftest import needs_nest                                   # noqa: E402
 
 TAU_SYN = 5.0
 EXACT_CELL = dict(tau_m=2 * TAU_SYN, tau_syn_E=TAU_SYN, tau_syn_I=TAU_SYN, cm=1.0,
@@ -63,12 +65,16 @@ def first_times(trains, size):
 # --- forward passes are the networks' dynamics ---------------------------------------------
 
 def test_surrogate_forward_is_the_engine_network(sim):
-    """Time-discrete forward pass: same spikes and voltages as pyNN.jax's engine."""
+    """Time-discrete forward pass, recurrent inhibition included: same spikes and voltages
+    as pyNN.jax's engine."""
     cell = dict(EXACT_CELL, tau_m=12.0, tau_syn_I=3.0, tau_refrac=2.0, i_offset=0.1)
     inputs, hidden, output, projections = layered_network(sim, cell=cell, delays=(0.1, 1.5))
+    projections.append(sim.Projection(hidden, hidden, sim.FixedProbabilityConnector(
+        0.3, rng=sim.NumpyRNG(7)), sim.StaticSynapse(weight=-0.8, delay=1.2),
+        receptor_type="inhibitory", label="hid-hid inh"))              # recurrent
     trainer = training.Trainer(projections, output, duration=DURATION, method="surrogate")
     times, _ = samples(3)
-    model = trainer._forward_all(trainer.params, times)
+    model = trainer.forward_all(trainer.params, times)
     hidden.record("spikes")
     output.record(["spikes", "v"])
     for s in range(len(times)):
@@ -93,7 +99,7 @@ def test_exact_first_spikes_match_the_engine_within_the_time_grid():
     inputs, hidden, output, projections = layered_network(sim)
     trainer = training.Trainer(projections, output, duration=DURATION, method="exact")
     times, _ = samples(4)
-    model = trainer._forward_all(trainer.params, times)
+    model = trainer.forward_all(trainer.params, times)
     hidden.record("spikes")
     output.record("spikes")
     for s in range(len(times)):
@@ -117,6 +123,7 @@ def finite_difference_check(loss, params, entries, epsilon=1e-6):
     """Central differences of ``loss`` against jax.grad at the ``entries`` of ``params``,
     each given as a function that picks one element out of a params-shaped tree."""
     flat, unravel = ravel_pytree(params)
+    loss = jax.jit(loss)
     gradient = ravel_pytree(jax.grad(loss)(params))[0]
     positions = unravel(jnp.arange(flat.size, dtype=flat.dtype))
     for pick in entries:
@@ -134,8 +141,8 @@ def test_exact_gradients_equal_finite_differences():
     trainer = training.Trainer(projections, output, duration=DURATION, method="exact",
                                parameters=[(hidden, "v_thresh"), (output, "cm")])
     times, labels = samples(8)
-    loss = lambda p: trainer.loss(p, times, labels)
-    hidden_times = np.asarray(trainer._forward_all(trainer.params, times)[1])
+    loss = partial(trainer.loss, input_times=times, labels=labels)
+    hidden_times = np.asarray(trainer.forward_all(trainer.params, times)[1])
     j = int(np.argmax(np.isfinite(hidden_times).sum(axis=0)))     # a hidden cell that spikes
     finite_difference_check(loss, trainer.params, [
         lambda p: p["weights"][0][0, j], lambda p: p["weights"][0][4, j],
@@ -156,8 +163,11 @@ def test_surrogate_gradients_equal_finite_differences_below_threshold():
     trainer = training.Trainer(projections, output, duration=DURATION, method="surrogate",
                                parameters=[(output, name) for name in names])
     times, labels = samples(4)
-    loss = lambda p: training.losses.max_voltage_cross_entropy(
-        trainer.forward(p, times), jnp.asarray(labels), scale=2.0)
+
+    def loss(p):
+        return training.losses.max_voltage_cross_entropy(trainer.forward(p, times),
+                                                         jnp.asarray(labels), scale=2.0)
+
     finite_difference_check(loss, trainer.params, [
         lambda p: p["weights"][2][0, 0],
         lambda p: p["weights"][3][5, 2]]
@@ -190,7 +200,8 @@ def test_surrogate_gradient_through_spikes_is_the_superspike_rule(sim):
     p21 = prop.exp_current_to_voltage(np, cell["tau_syn_E"], cell["tau_m"], cell["cm"], dt)
     p20 = prop.current_to_voltage(np, cell["tau_m"], cell["cm"], dt)
     p11 = np.exp(-dt / cell["tau_syn_E"])
-    v, dv, current, dcurrent, refractory, expected, n_spikes = cell["v_rest"], 0.0, 0.0, 0.0, 0, 0.0, 0
+    v, current, refractory = cell["v_rest"], 0.0, 0
+    dv, dcurrent, expected, n_spikes = 0.0, 0.0, 0.0, 0      # d/dw of v and the current
     for k in range(n_steps):
         if refractory == 0:
             v, dv = (cell["v_rest"] + p22 * (v - cell["v_rest"]) + p21 * current
@@ -226,14 +237,23 @@ def test_training_lowers_the_loss(sim, method):
     assert history[-1] < history[0]
 
 
+TRAINED = {}      # parameters trained once, shared by the tests of the trained network
+
+
 def trained_exact_network(sim):
-    inputs, hidden, output, projections = layered_network(sim, n_hidden=20,
+    """The layered network (tau_refrac = 30 ms >= DURATION, so that pyNN.nest's reset can
+    flush it in 100 ms) with its weights and hidden thresholds trained for 5 epochs."""
+    cell = dict(EXACT_CELL, tau_refrac=30.0)
+    inputs, hidden, output, projections = layered_network(sim, n_hidden=20, cell=cell,
                                                           delays=(0.01, 0.01))
     trainer = training.Trainer(projections, output, duration=DURATION, method="exact",
                                parameters=[(hidden, "v_thresh")])
-    times, labels = samples(150)
-    trainer.fit(times, labels, epochs=5, batch_size=30, optimizer=optax.adam(0.02),
-                bump=0.001)
+    if "params" not in TRAINED:
+        times, labels = samples(150)
+        trainer.fit(times, labels, epochs=5, batch_size=30, optimizer=optax.adam(0.02),
+                    bump=0.001)
+        TRAINED["params"] = trainer.params
+    trainer.params = TRAINED["params"]
     return inputs, hidden, output, projections, trainer
 
 
@@ -297,13 +317,14 @@ def test_trained_network_runs_on_nest_with_the_predicted_classes():
     model = np.asarray(trainer.forward(trainer.params, times))
     sim.end()
 
-    # pyNN.nest resets by simulating t_flush ms without input: 500 ms bring every cell back
-    # to rest and past its refractory period (100 ms), so the samples are independent
-    nest.setup(timestep=0.01, min_delay=0.01, spike_precision="on_grid", t_flush=500.0)
+    # pyNN.nest resets by simulating t_flush ms without input: 100 ms bring every cell back
+    # to rest (tau_m = 10 ms) and past its refractory period (30 ms): samples are independent
+    nest.setup(timestep=0.01, min_delay=0.01, spike_precision="on_grid", t_flush=100.0)
     n_inputs = nest.Population(5, nest.SpikeSourceArray(), label="input")
-    n_hidden = nest.Population(hidden.size, nest.IF_curr_exp(**EXACT_CELL), label="hidden")
+    cell = dict(EXACT_CELL, tau_refrac=30.0)
+    n_hidden = nest.Population(hidden.size, nest.IF_curr_exp(**cell), label="hidden")
     n_hidden.set(v_thresh=thresholds)
-    n_output = nest.Population(3, nest.IF_curr_exp(**EXACT_CELL), label="output")
+    n_output = nest.Population(3, nest.IF_curr_exp(**cell), label="output")
     for (pre, post), w, prj in zip([(n_inputs, n_hidden)] * 2 + [(n_hidden, n_output)] * 2,
                                    weights, projections):
         connected = np.isfinite(w)
@@ -340,6 +361,8 @@ def test_trained_network_exports_to_nir():
 
 def test_bad_configurations_raise_clear_errors(sim):
     inputs, hidden, output, projections = layered_network(sim)
+    with pytest.raises(errors.InvalidParameterValueError, match="duration=0"):
+        training.Trainer(projections, output, 0)
     with pytest.raises(errors.InvalidParameterValueError, match="method='adjoint'"):
         training.Trainer(projections, output, DURATION, method="adjoint")
     with pytest.raises(errors.InvalidParameterValueError, match="'tau_refrac'.*cannot be"):
@@ -375,15 +398,19 @@ def test_in_the_loop_gradient_is_the_exact_gradient_at_the_measured_times(sim):
     inputs, hidden, output, projections = layered_network(sim)
     trainer = training.Trainer(projections, output, duration=DURATION, method="exact")
     times, labels = samples(6)
-    ideal = trainer._forward_all(trainer.params, times)
-    same = trainer._forward_all(trainer.params, times, [None, ideal[1], ideal[2]])
+    ideal = trainer.forward_all(trainer.params, times)
+    same = trainer.forward_all(trainer.params, times, [None, ideal[1], ideal[2]])
     np.testing.assert_allclose(same[2], ideal[2])
     shift = np.random.default_rng(0).uniform(-0.2, 0.2, ideal[1].shape)
     measured_hidden = ideal[1] + shift
     measured_output = np.asarray(ideal[2]) + 0.05
     measured = [None, jnp.asarray(measured_hidden), jnp.asarray(measured_output)]
-    loss = lambda p: trainer.loss_function(
-        trainer._forward_all(p, times, measured)[2], jnp.asarray(labels))
+
+    def loss(p):
+        return trainer.loss_function(trainer.forward_all(p, times, measured)[2],
+                                     jnp.asarray(labels))
+
+    loss = jax.jit(loss)
     assert float(loss(trainer.params)) == pytest.approx(float(trainer.loss_function(
         jnp.asarray(measured_output), jnp.asarray(labels))), rel=1e-6)
     gradient = jax.grad(loss)(trainer.params)["weights"]
@@ -399,8 +426,8 @@ def test_in_the_loop_gradient_is_the_exact_gradient_at_the_measured_times(sim):
             cells["v_thresh"] - cells["v_rest"]))(arrivals)
         return diff.substitute_measured(t, jnp.asarray(measured_output))
 
-    reference = jax.grad(lambda w: trainer.loss_function(
-        output_layer(w, trainer.params["weights"][3]), jnp.asarray(labels)))(
+    reference = jax.jit(jax.grad(lambda w: trainer.loss_function(
+        output_layer(w, trainer.params["weights"][3]), jnp.asarray(labels))))(
         trainer.params["weights"][2])
     assert np.abs(np.asarray(reference)).max() > 0
     np.testing.assert_allclose(gradient[2], reference, rtol=1e-4, atol=1e-7)
