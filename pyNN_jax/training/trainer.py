@@ -172,7 +172,8 @@ class Trainer:
             self._masks.append(jnp.asarray(mask))
             self._signs.append(1.0 if prj.receptor_type == "excitatory" else -1.0)
             weights.append(jnp.asarray(np.where(mask, w, 0.0), dtype=self.dtype))
-            self._delays_ms.append(jnp.asarray(delay, dtype=self.dtype))
+            # the delays the engine (and NEST) applies: rounded to the time grid
+            self._delays_ms.append(jnp.asarray(steps * self.dt, dtype=self.dtype))
             self._delay_steps.append(jnp.asarray(steps))
         self.params = {"weights": weights, "cells": [{} for _ in self.populations]}
 
