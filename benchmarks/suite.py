@@ -114,7 +114,9 @@ def run_worker(args):
     info["peak_rss_mb"] = peak_rss_mb()
 
     total_ms = 2 * args.warmup_ms + args.bio_ms
-    spikes = {k: sum(len(st) for st in block.segments[0].spiketrains)
+    # counted from the (channel, time) arrays: iterating over a SpikeTrainList built from
+    # arrays would create one neo.SpikeTrain per cell, which is not part of get_data
+    spikes = {k: len(block.segments[0].spiketrains.multiplexed[1])
               for k, block in blocks.items()}
     out_degree = {k: network.out_degree(k) for k in spikes}
     rate_pop = network.recorded[network.rate_label]
