@@ -72,6 +72,10 @@ def main():
     parser.add_argument("--time", type=float, default=1000.0, help="ms per set")
     parser.add_argument("--sequential-sets", type=int, default=None,
                         help="sets actually run sequentially (default: all)")
+    parser.add_argument("--sweep", choices=("weights", "seeds"), default="weights",
+                        help="weights: a grid of excitatory x inhibitory weights (sets of very "
+                             "different activity); seeds: one seed per set at the benchmark's "
+                             "weights (sets of similar activity)")
     parser.add_argument("--results", default=None,
                         help="write the table into this markdown file (its sweep section)")
     args = parser.parse_args()
@@ -82,27 +86,31 @@ def main():
     side = int(np.ceil(np.sqrt(args.sets)))
     w_exc, w_inh = weight_grid(np.linspace(1.0, 10.0, side), np.linspace(10.0, 100.0, side))
     w_exc, w_inh = w_exc[:args.sets], w_inh[:args.sets]
-    parameters = {**{(prj, "weight"): w_exc for prj in excitatory},
-                  **{(prj, "weight"): w_inh for prj in inhibitory}}
+    if args.sweep == "weights":
+        parameters, seeds = {**{(prj, "weight"): w_exc for prj in excitatory},
+                             **{(prj, "weight"): w_inh for prj in inhibitory}}, None
+    else:
+        parameters, seeds = {}, list(range(1, args.sets + 1))
 
     timings = {}
     t = time.perf_counter()
-    swept = run_sweep(args.time, parameters)
+    swept = run_sweep(args.time, parameters, seeds=seeds)
     timings["sweep, first call (incl. compile)"] = time.perf_counter() - t
     with OtherLoad() as sweep_load:
         t = time.perf_counter()
-        swept = run_sweep(args.time, parameters)
+        swept = run_sweep(args.time, parameters, seeds=seeds)
         timings["sweep, second call (warm)"] = time.perf_counter() - t
 
     sequential_rates = []
     sequential_load = OtherLoad()
     for i in range(sequential_sets + 1):         # set 0 twice: the first run compiles
         t = time.perf_counter()
-        sim.reset()
-        for prj in excitatory:
-            prj.set(weight=w_exc[max(i - 1, 0)])
-        for prj in inhibitory:
-            prj.set(weight=w_inh[max(i - 1, 0)])
+        sim.reset()                              # new random numbers: a new segment
+        if args.sweep == "weights":
+            for prj in excitatory:
+                prj.set(weight=w_exc[max(i - 1, 0)])
+            for prj in inhibitory:
+                prj.set(weight=w_inh[max(i - 1, 0)])
         sim.run(args.time)
         block = exc.get_data(clear=True)        # one segment, as a sweep's set
         inh.get_data(clear=True)
@@ -117,16 +125,19 @@ def main():
     timings["sequential, warm loop" + (f" (x {args.sets}/{sequential_sets})"
                                         if sequential_sets < args.sets else "")] = loop
     swept_rates = [rate_and_cv(result[exc])[0] for result in swept[:sequential_sets]]
-    # the sequential runs follow reset(): other random numbers for the stimulus
+    # the sequential runs follow reset(): other random numbers
     difference = np.abs(np.array(swept_rates) - np.array(sequential_rates))
 
     warm_sweep = timings["sweep, second call (warm)"]
-    lines = [f"{SECTION}: {args.sets} sets of the Vogels-Abbott COBA network, {args.n} cells, "
-             f"{args.time:g} ms per set, dt = 0.1 ms",
+    what = ("a grid of excitatory (1-10 nS) x inhibitory (10-100 nS) weights"
+            if args.sweep == "weights" else
+            "one seed per set at the benchmark's weights (4 nS, 51 nS); the sequential runs "
+            "draw new random numbers after each reset()")
+    lines = [f"{SECTION}, {args.sweep}: {args.sets} sets of the Vogels-Abbott COBA network, "
+             f"{args.n} cells, {args.time:g} ms per set, dt = 0.1 ms",
              "",
-             f"{datetime.date.today()}, {machine()}, float32. Sets: a grid of excitatory "
-             "(1-10 nS) x inhibitory (10-100 nS) weights; spikes of all cells recorded; "
-             "each set ends as one Neo block per population.",
+             f"{datetime.date.today()}, {machine()}, float32. Sets: {what}; spikes of all "
+             "cells recorded; each set ends as one Neo block per population.",
              "",
              "| quantity | seconds | sets per second |",
              "|---|---:|---:|"]
@@ -142,7 +153,7 @@ def main():
               f"Mean rate of the excitatory cells over the first {sequential_sets} sets: sweep "
               f"{np.mean(swept_rates):.2f} Hz, sequential {np.mean(sequential_rates):.2f} Hz "
               f"(largest difference per set {difference.max():.2f} Hz: the sequential runs "
-              "follow reset() and draw other stimulus spikes).",
+              "follow reset() and draw other random numbers).",
               "",
               f"CPU cores used by other processes meanwhile: {load_text(sweep_load)} during the "
               f"warm sweep, {load_text(sequential_load)} during the warm sequential loop"
@@ -152,13 +163,13 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.results:
-        write_section(args.results, table)
+        write_section(args.results, table, f"sweeps-{args.sweep}-{args.n}")
 
 
-def write_section(path, text):
+def write_section(path, text, name):
     """Put ``text`` between the sweep markers of the markdown file ``path``: in place of the
     previous figures, or appended at the end; the other sections are left as they are."""
-    begin, end = "<!-- BEGIN sweeps -->", "<!-- END sweeps -->"
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     content = open(path).read() if os.path.exists(path) else ""
     section = f"{begin}\n{text.rstrip()}\n{end}\n"
     if begin in content and end in content:
