@@ -351,7 +351,8 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
     tables = tuple(replace(table, rows_per_pass=min(SWEEP_ROWS_PER_PASS_FACTOR
                                                     * table.rows_per_pass, 512))
                    for table in network.structure.tables)
-    structure = replace(network.structure, chunk_steps=chunk_steps, tables=tables)
+    structure = replace(network.structure, chunk_steps=chunk_steps, tables=tables,
+                        block_steps=min(network.structure.block_steps, chunk_steps))
     values, axes = _values_of_sets(network.values, batched, members)
     leaves, treedef = jax.tree_util.tree_flatten(axes, is_leaf=lambda x: x is None)
     # every set is at the same step: the counter (and what derives from it, such as the
