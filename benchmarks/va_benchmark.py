@@ -438,11 +438,12 @@ def write_results(path, sections):
         with open(path) as f:
             existing = f.read()
     kept = {}
-    for m in re.finditer(r"<!-- BEGIN (\w+) -->.*?<!-- END \1 -->", existing, re.S):
+    for m in re.finditer(r"<!-- BEGIN ([\w-]+) -->.*?<!-- END \1 -->", existing, re.S):
         kept[m.group(1)] = m.group(0)
     kept.update(sections)
+    # COBA and CUBA first, the other sections (the suite's, other scripts', notes) as found
     order = [m for m in ("coba", "cuba") if m in kept] + \
-        sorted(m for m in kept if m not in ("coba", "cuba"))
+        [m for m in kept if m not in ("coba", "cuba")]
     with open(path, "w") as f:
         f.write(RESULTS_HEADER + "\n" + "\n\n".join(kept[m] for m in order) + "\n")
 
