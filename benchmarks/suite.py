@@ -23,9 +23,9 @@ Phases, per worker:
   user waits for in a first ``run(T)`` (for NEST it includes NEST's own preparation of the
   first Simulate call the same way);
 - get_data: ``get_data()`` of every recorded population;
-- peak RSS, spikes, mean rate of the excitatory cells over the whole simulated time, and
-  recurrent synaptic events per biological second (spikes x mean out-degree of their cell's
-  population).
+- peak RSS, spikes, the mean rate of the excitatory cells during run(T), and recurrent
+  synaptic events per biological second during run(T) (spikes x mean out-degree of their
+  cell's population).
 
 Usage::
 
@@ -41,6 +41,8 @@ import platform
 import subprocess
 import sys
 import time
+
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -64,6 +66,13 @@ def peak_rss_mb():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024.0
     raise RuntimeError("VmHWM not found in /proc/self/status")
+
+
+def spike_times_ms(block):
+    """All spike times (ms) of the first segment of a Neo block, as one numpy array."""
+    times = block.segments[0].spiketrains.multiplexed[1]
+    return np.asarray(times.rescale("ms").magnitude if hasattr(times, "rescale") else times,
+                      dtype=float)
 
 
 def build_network(sim, args):
@@ -113,22 +122,24 @@ def run_worker(args):
     blocks = timed("get_data", lambda: {k: p.get_data() for k, p in network.recorded.items()})
     info["peak_rss_mb"] = peak_rss_mb()
 
-    total_ms = 2 * args.warmup_ms + args.bio_ms
-    # counted from the (channel, time) arrays: iterating over a SpikeTrainList built from
-    # arrays would create one neo.SpikeTrain per cell, which is not part of get_data
-    spikes = {k: len(block.segments[0].spiketrains.multiplexed[1])
-              for k, block in blocks.items()}
-    out_degree = {k: network.out_degree(k) for k in spikes}
+    # spike times from the (channel, time) arrays: iterating over a SpikeTrainList built
+    # from arrays would create one neo.SpikeTrain per cell, which is not part of get_data
+    times = {k: spike_times_ms(block) for k, block in blocks.items()}
+    # rates and events over the timed run(T), after the first run(W)
+    in_run = {k: int(np.count_nonzero((t > args.warmup_ms)
+                                      & (t <= args.warmup_ms + args.bio_ms)))
+              for k, t in times.items()}
+    out_degree = {k: network.out_degree(k) for k in times}
     rate_pop = network.recorded[network.rate_label]
+    bio_s = args.bio_ms / 1000.0
     result = {
         "timings": timings,
-        "spikes": int(sum(spikes.values())),
-        "spikes_per_population": spikes,
+        "spikes": int(sum(t.size for t in times.values())),
+        "spikes_in_run": in_run,
         "out_degree": out_degree,
-        "rate_hz": spikes[network.rate_label] / rate_pop.size / (total_ms / 1000.0),
+        "rate_hz": in_run[network.rate_label] / rate_pop.size / bio_s,
         "synapses": int(sum(int(p.size()) for p in network.projections.values())),
-        "syn_events_per_bio_s": sum(n * out_degree[k] for k, n in spikes.items())
-        / (total_ms / 1000.0),
+        "syn_events_per_bio_s": sum(n * out_degree[k] for k, n in in_run.items()) / bio_s,
         "n_cells": int(sum(p.size for p in network.recorded.values())),
         "steps_per_bio_s": round(1000.0 / SETUP[args.case]["timestep"]),
         "info": info,
