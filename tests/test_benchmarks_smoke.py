@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from .conftest import needs_nest
+
 SUITE = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "suite.py")
 WARMUP_MS, BIO_MS = 5.0, 50.0
 VA_INDEGREE = 20
@@ -122,3 +124,17 @@ def test_a_worker_past_the_timeout_is_reported_not_fatal(tmp_path):
     stdout, rows = run_suite(tmp_path, "--cases", "lif1m", "--timeout", "0.5")
     assert [r["result"]["status"] for r in rows] == ["timeout"]
     assert "| timeout |" in stdout
+
+
+@needs_nest
+def test_nest_skips_cases_above_its_cell_limit(tmp_path):
+    json_file = tmp_path / "rows.json"
+    proc = subprocess.run(
+        [sys.executable, SUITE, "--cases", "lif1m", "--lif-size", "300", "--lif-bio-ms", "5",
+         "--warmup-ms", "1", "--nest-max-cells", "299", "--json", str(json_file)],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = json.loads(json_file.read_text())["rows"]
+    assert [(r["backend"], r["result"]["status"]) for r in rows] == [
+        ("jax", "ok"), ("nest", "skipped")]
+    assert "skipped (N > --nest-max-cells 299)" in proc.stdout
