@@ -232,7 +232,7 @@ class EngineNetwork:
         layout = Layout(sim.populations)
         groups = [engine.GroupSpec(model, sum(p.size for p in pops), layout.group_starts[g])
                   for g, (model, pops) in enumerate(layout.groups)]
-        self.host_groups = group_values = self._group_values(layout)
+        self.host_groups = self._group_values(layout)
         self.layout = layout
         tables, table_values, table_members, max_delay_steps = self._assemble_tables(dtype)
         self._table_members = table_members
@@ -255,7 +255,7 @@ class EngineNetwork:
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
             block_steps=block_steps, block_method=sim.block_method)
         self.values = self.placement.values({
-            "groups": group_values, "tables": table_values, "currents": current_values,
+            "groups": self.host_groups, "tables": table_values, "currents": current_values,
             "record": record_values, **self._segment_keys()})
 
     def _assemble_tables(self, dtype):

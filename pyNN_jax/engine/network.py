@@ -238,37 +238,45 @@ def run_chunk(structure, values, state, n_steps):
     recorded = jax.tree_util.tree_map(
         lambda a: jnp.zeros((structure.chunk_steps,) + a.shape, a.dtype), template)
 
+    static = any(t.kind == "static" for t in structure.tables)
+
     def one_step(j, carry):
         state, block_counts, recorded, first = carry
         state, counts, out = _step(structure, values, state)
         recorded = jax.tree_util.tree_map(lambda buf, x: buf.at[first + j].set(x), recorded, out)
-        return state, block_counts.at[j].set(counts), recorded, first
+        if static:
+            block_counts = block_counts.at[j].set(counts.astype(block_counts.dtype))
+        return state, block_counts, recorded, first
 
     def step_by_step_block(carry):
-        state, recorded, done = carry
+        state, block_counts, recorded, done = carry
         n_block = jnp.minimum(block, n_steps - done)
         first_step = state["step"]
-        block_counts = jnp.zeros((block, structure.n_cells), jnp.int32)
+        if static:      # rows past a short last block must not hold the previous block's spikes
+            block_counts = lax.cond(n_block < block, jnp.zeros_like, lambda b: b, block_counts)
         state, block_counts, recorded, _ = lax.fori_loop(
             0, n_block, one_step, (state, block_counts, recorded, done))
-        state = _deliver_static(structure, values, state, block_counts, first_step)
-        return state, recorded, done + n_block
+        if static:
+            state = _deliver_static(structure, values, state, block_counts, first_step)
+        return state, block_counts, recorded, done + n_block
 
     def parallel_block(carry):
-        state, recorded, done = carry
+        state, block_counts, recorded, done = carry
         state, out = _parallel_block(structure, values, state)
         recorded = jax.tree_util.tree_map(
             lambda buf, x: lax.dynamic_update_slice_in_dim(buf, x.astype(buf.dtype), done, 0),
             recorded, out)
-        return state, recorded, done + block
+        return state, block_counts, recorded, done + block
 
     def one_block(carry):
         if not structure.block_method:
             return step_by_step_block(carry)
-        return lax.cond(n_steps - carry[2] >= block, parallel_block, step_by_step_block, carry)
+        return lax.cond(n_steps - carry[3] >= block, parallel_block, step_by_step_block, carry)
 
-    state, recorded, _ = lax.while_loop(lambda c: c[2] < n_steps, one_block,
-                                        (state, recorded, jnp.int32(0)))
+    # spikes of the current block for the static tables (int16: multiplicities are small)
+    block_counts = jnp.zeros((block, structure.n_cells) if static else (0,), jnp.int16)
+    state, _, recorded, _ = lax.while_loop(lambda c: c[3] < n_steps, one_block,
+                                           (state, block_counts, recorded, jnp.int32(0)))
     return state, recorded
 
 
