@@ -6,7 +6,8 @@ Cases (networks in ``benchmarks/networks.py``, the same PyNN code on both backen
 - ``va_coba``, ``va_cuba``: Vogels-Abbott network at each of ``--sizes`` cells; 2 %
   connection probability up to ``--va-probability-max`` cells (the published benchmark, N^2
   synapses), a fixed in-degree of ``--va-indegree`` inputs per cell above (N synapses).
-- ``brunel``: Brunel (2000), NEST's brunel_delta example, ``--brunel-size`` cells.
+- ``brunel``: Brunel (2000), NEST's brunel_delta example, ``--brunel-size`` cells
+  (T = ``--brunel-bio-ms``, W = ``--brunel-warmup-ms``, 100 ms each).
 - ``lif1m``: ``--lif-size`` IF_curr_exp cells driven by constant currents, no projections.
 
 Every (case, size, backend) runs in its own subprocess of this script (``--worker``): a fresh
@@ -164,16 +165,22 @@ def plan(args):
                 indegree = None if n <= args.va_probability_max else args.va_indegree
                 yield case, n, indegree, args.bio_ms
         elif case == "brunel":
-            yield case, args.brunel_size, None, args.bio_ms
+            yield case, args.brunel_size, None, args.brunel_bio_ms
         else:
             yield case, args.lif_size, None, args.lif_bio_ms
+
+
+def warmup_ms(case, args):
+    """W of ``case``: Brunel's is longer, so that NEST's start at V_m = -70 mV (pyNN.nest
+    ignores initialize(v) for IF_curr_delta) is over before run(T)."""
+    return args.brunel_warmup_ms if case == "brunel" else args.warmup_ms
 
 
 def run_case(backend, case, size, indegree, bio_ms, args):
     """Run one worker subprocess; its result with the derived figures, or a status."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", backend, "--case", case,
            "--size", str(size), "--indegree", str(indegree or 0), "--bio-ms", str(bio_ms),
-           "--warmup-ms", str(args.warmup_ms), "--seed", str(args.seed),
+           "--warmup-ms", str(warmup_ms(case, args)), "--seed", str(args.seed),
            "--precision", args.precision, "--threads", str(args.threads),
            "--compile-cache", args.compile_cache]
     busy0, own0 = cpu_busy_seconds(), children_cpu_seconds()
@@ -377,7 +384,9 @@ def machine_lines(rows, runs):
         lines += [
             f"- run of {meta['date']}, pyNN.jax source: {meta.get('source', 'unknown')};"
             " command: `python benchmarks/suite.py " + " ".join(meta["argv"]) + "`;"
-            f" W = {args.warmup_ms:g} ms, dt = 0.1 ms, seed {args.seed}, worker timeout"
+            f" W = {args.warmup_ms:g} ms"
+            + (f" (brunel: {args.brunel_warmup_ms:g} ms)" if "brunel" in args.cases else "")
+            + f", dt = 0.1 ms, seed {args.seed}, worker timeout"
             f" {args.timeout:g} s"]
     lines.append(f"- other processes used up to {max(loads):.2f} cores while workers ran"
                  " (column 'other load'): timings are inflated where it is above ~0.25."
@@ -428,6 +437,10 @@ def parse_args(argv):
                              " 2 %% of 4000)")
     parser.add_argument("--brunel-size", type=int, default=BRUNEL_NE + BRUNEL_NI,
                         help="Brunel cells (default 12500; in-degrees scale with it)")
+    parser.add_argument("--brunel-bio-ms", type=float, default=100.0,
+                        help="T for brunel (default 100: pyNN.jax takes ~50 ms per step)")
+    parser.add_argument("--brunel-warmup-ms", type=float, default=100.0,
+                        help="W for brunel (default 100)")
     parser.add_argument("--lif-size", type=int, default=1_000_000)
     parser.add_argument("--bio-ms", type=float, default=1000.0,
                         help="T, the timed warm run (ms of biological time, default 1000)")

@@ -24,7 +24,8 @@ def run_suite(tmp_path, *extra):
         [sys.executable, SUITE, "--no-nest", "--json", str(json_file), "--markdown",
          "--sizes", "100,200", "--va-probability-max", "100", "--va-indegree", str(VA_INDEGREE),
          "--brunel-size", "250", "--lif-size", str(LIF_SIZE), "--bio-ms", str(BIO_MS),
-         "--lif-bio-ms", str(BIO_MS), "--warmup-ms", str(WARMUP_MS), *extra],
+         "--lif-bio-ms", str(BIO_MS), "--brunel-bio-ms", str(BIO_MS), "--warmup-ms",
+         str(WARMUP_MS), "--brunel-warmup-ms", str(WARMUP_MS), *extra],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout, json.loads(json_file.read_text())["rows"]
