@@ -20,11 +20,13 @@ from ..standardmodels.synapses import StaticSynapse
 from . import mock
 from .parameters import check_neuron_parameters, quantise_to_clock
 from .partition import place_partitioned
-from .placement import ConnectionBlock, NeuronBlock, PlacementError, place
+from .placement import (ROWS_PER_PADI_BUS, WEIGHT_STEPS, ConnectionBlock, NeuronBlock,
+                        PlacementError, place)
 
 NEURON_TYPES = (jax_cells.IF_curr_exp, jax_cells.IF_cond_exp, jax_cells.EIF_cond_exp_isfa_ista)
 SOURCE_TYPES = (jax_cells.SpikeSourceArray, jax_cells.SpikeSourcePoisson)
 RECEPTORS = ("excitatory", "inhibitory")
+WEIGHT_UNITS = {"current": "nA", "conductance": "uS"}     # keys of setup(weight_per_step=...)
 
 
 class HardwareState:
@@ -34,8 +36,9 @@ class HardwareState:
         self.configure("mock", 0, mock.NonIdealities(), None, True)
 
     def configure(self, target, seed, non_idealities, neuron_permutation, parallel_synapses,
-                  partition=False):
+                  partition=False, weight_per_step=None):
         self.target = target
+        self.weight_per_step = weight_per_step
         self.partition = partition
         self.seed = seed
         self.non_idealities = non_idealities
@@ -77,9 +80,10 @@ class HardwareState:
             weights = prj._connections["weight"]
             pre_ids = np.asarray(prj.pre.all_cells, dtype=np.int64)[prj._connections["pre"]]
             post_ids = np.asarray(prj.post.all_cells, dtype=np.int64)[prj._connections["post"]]
-            blocks.append(ConnectionBlock(prj.label or f"projection{index}", pre_ids,
-                                          neuron_of_id[post_ids], np.abs(weights),
-                                          prj.receptor_type == "inhibitory", prj.weight_scale,
+            label = prj.label or f"projection{index}"
+            blocks.append(ConnectionBlock(label, pre_ids, neuron_of_id[post_ids],
+                                          np.abs(weights), prj.receptor_type == "inhibitory",
+                                          self._weight_scale(prj, label),
                                           neuron_of_id[pre_ids]))
         placer = place_partitioned if self.partition else place
         try:
@@ -94,6 +98,36 @@ class HardwareState:
         self._realise(placement, labels, neurons)
         self.placement = placement
         return placement
+
+    def _weight_scale(self, prj, label):
+        """PyNN units per weight step of a projection: the calibrated ``weight_per_step`` of
+        its kind of synapse where setup() gave it (its weights checked against the reachable
+        range), else the projection's ``weight_scale`` (None: chosen by the placement)."""
+        if self.weight_per_step is None:
+            return prj.weight_scale
+        kind = _synapse_kind(prj)
+        unit = WEIGHT_UNITS[kind]
+        if kind not in self.weight_per_step:
+            raise errors.InvalidParameterValueError(
+                f"Projection {label!r} onto {kind}-based cells: weight_per_step = "
+                f"{self.weight_per_step} has no {kind!r} entry ({unit} per 6-bit step)")
+        scale = self.weight_per_step[kind]
+        if prj.weight_scale is not None and not np.isclose(prj.weight_scale, scale):
+            raise errors.InvalidParameterValueError(
+                f"Projection {label!r}: weight_scale = {prj.weight_scale:g} {unit} per step; "
+                f"with setup(weight_per_step=...) the one calibrated scale "
+                f"weight_per_step[{kind!r}] = {scale:g} {unit} applies to every projection")
+        max_steps = WEIGHT_STEPS * (ROWS_PER_PADI_BUS if self.parallel_synapses else 1)
+        weights = np.abs(prj._connections["weight"])
+        if weights.size and np.round(weights.max() / scale) > max_steps:
+            how = (f"{WEIGHT_STEPS} steps per synapse, at most {ROWS_PER_PADI_BUS} parallel "
+                   f"synapses" if self.parallel_synapses else
+                   f"{WEIGHT_STEPS} steps, parallel synapses off")
+            raise errors.InvalidParameterValueError(
+                f"Projection {label!r}: weight = {float(weights.max()):g} {unit} is out of "
+                f"reach of BrainScaleS-2 with weight_per_step[{kind!r}] = {scale:g} {unit}; "
+                f"the reachable range is 0..{max_steps * scale:g} {unit} ({how})")
+        return scale
 
     def _realise(self, placement, labels, neurons):
         """Parameters and weights as the chip realises them (what the engine runs with)."""
@@ -146,12 +180,32 @@ chip = HardwareState()
 
 
 def _unique_labels(populations):
-    labels, seen = [], {}
-    for pop in populations:
-        label = pop.label or "population"
-        seen[label] = seen.get(label, 0) + 1
-        labels.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
+    """One distinct label per population: a population keeps its label unless an earlier one
+    took it; a repeated label gets the first free "#n" suffix that no population bears."""
+    given = [pop.label or "population" for pop in populations]
+    labels, taken = [], set()
+    for label in given:
+        unique, n = label, 1
+        while unique in taken or (unique != label and unique in given):
+            n += 1
+            unique = f"{label}#{n}"
+        taken.add(unique)
+        labels.append(unique)
     return labels
+
+
+def _synapse_kind(prj):
+    """"current" or "conductance": the kind of synapse of a projection's target cells."""
+    post = prj.post
+    celltypes = ([p.celltype for p in post.populations] if hasattr(post, "populations")
+                 else [post.celltype])
+    kinds = {"current" if isinstance(c, jax_cells.IF_curr_exp) else "conductance"
+             for c in celltypes}
+    if len(kinds) > 1:
+        raise errors.ConnectionError(
+            f"Projection {prj.label!r}: its target mixes current- and conductance-based cells, "
+            f"whose weights have different units; connect each population on its own")
+    return kinds.pop()
 
 
 def _check_projection(prj):

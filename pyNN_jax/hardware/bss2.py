@@ -8,8 +8,11 @@ built in its own container and is not on PyPI. What is sent:
   (mV + 140), time constants in hardware us; ``i_offset`` must be 0;
 - SpikeSourceArray with its times in hardware ms, SpikeSourcePoisson with rate x 1000 (hardware
   Hz) and start, duration in hardware ms;
-- each Projection as a FromListConnector of integer weights (6-bit steps, negative on
-  inhibitory receptors, parallel synapses left to the stack), receptor type unchanged;
+- each Projection as a FromListConnector of integer weights: ``round(|w| / weight_per_step)``
+  with the calibrated ``setup(weight_per_step=...)`` of its kind of synapse (the chip's
+  synaptic gain is fixed by its calibration, so a per-projection scale cannot be sent),
+  negative on inhibitory receptors, parallel synapses left to the stack, connections of 0
+  steps left out; receptor type unchanged;
 - the circuits of our placement as ``neuronPermutation``.
 
 Spike times come back in hardware ms and are recorded in biological ms. Only spikes are
@@ -109,7 +112,7 @@ def translate(pynn, placement, state):
         post, post_index = _root_and_indices(prj.post, prj._connections["post"])
         sign = -1 if routed.inhibitory else 1
         connections = [(int(i), int(j), sign * int(w))
-                       for i, j, w in zip(pre_index, post_index, routed.weight_steps)]
+                       for i, j, w in zip(pre_index, post_index, routed.weight_steps) if w > 0]
         pynn.Projection(populations[pre], populations[post],
                         pynn.FromListConnector(connections, column_names=["weight"]),
                         synapse_type=pynn.standardmodels.synapses.StaticSynapse(),

@@ -107,7 +107,7 @@ def synapse_deviations(seed):
 def synapse_efficacy(routed, deviations, spread):
     """Efficacy of each connection of a routed projection: the mean of ``exp(spread * z)`` over
     its synapses, weighted by the steps each carries (parallel synapses carry 63 steps each
-    but the last, which carries the rest; equal weights for a connection of 0 steps)."""
+    but the last, which carries the rest; 1 for a connection of 0 steps, which has none)."""
     where = routed.synapses
     connection = where["connection"]
     first = np.searchsorted(connection, connection)        # connection is sorted
@@ -115,11 +115,11 @@ def synapse_efficacy(routed, deviations, spread):
     steps = routed.weight_steps[connection]
     last = copy == routed.parallel_synapses[connection] - 1
     carried = np.where(last, steps - WEIGHT_STEPS * copy, WEIGHT_STEPS).astype(float)
-    carried[steps == 0] = 1.0
     factor = np.exp(spread * deviations[where["hemisphere"], where["row"], where["column"]])
     n = routed.weight_steps.size
-    return (np.bincount(connection, weights=carried * factor, minlength=n)
-            / np.bincount(connection, weights=carried, minlength=n))
+    total = np.bincount(connection, weights=carried, minlength=n)
+    weighted = np.bincount(connection, weights=carried * factor, minlength=n)
+    return np.divide(weighted, total, out=np.ones(n), where=total > 0)
 
 
 def realise_neuron_parameters(parameters, circuits, deviations, config):

@@ -16,10 +16,13 @@ e_rev_I -70 or -80 mV, e_rev_E 0 mV). The chip's CUBA defaults v_rest 80, v_rese
 v_thresh 125 read as -60, -70 and -15 mV.
 
 Capacitance, currents and weights are not chip ranges: only w / cm, i_offset / cm and
-tau_m / cm enter the dynamics; on the chip weights are integers times a per-projection scale
-(see :mod:`.placement`) and cm a 6-bit setting chosen with the scale. ``cm``, ``i_offset``,
-the AdEx adaptation ``a``, ``b``, ``tau_w`` and ``delta_T`` are not range-checked (the material
-we have publishes no calibrated ranges for them).
+tau_m / cm enter the dynamics. Weights are integers (6-bit steps) times a scale (see
+:mod:`.placement`): per projection on the mock by default, the calibrated
+``setup(weight_per_step=...)`` on the real system. ``cm`` is not sent to the real system (the
+calibration fixes the membrane capacitance; ``weight_per_step`` is measured with it), so there
+a script's cm does not scale the PSPs as it does on the mock. ``cm``, ``i_offset``, the AdEx
+adaptation ``a``, ``b``, ``tau_w`` and ``delta_T`` are not range-checked (the material we
+have publishes no calibrated ranges for them).
 """
 import numpy as np
 

@@ -7,11 +7,15 @@ from neurons of earlier runs are those neurons' recorded spikes, played back lik
 sources, so every run is an ordinary placement (:func:`.placement.place`). Each projection
 keeps one weight scale over all runs.
 """
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .placement import PlacementError, ProjectionPlacement, place, weight_steps
+from pyNN import errors
+
+from .placement import (PlacementError, ProjectionPlacement, RoundingWarning, place,
+                        warn_rounded_to_zero, weight_steps)
 
 
 @dataclass
@@ -57,12 +61,30 @@ def place_partitioned(neuron_blocks, connection_blocks, permutation=None,
 
     ``connection_blocks`` must give ``pre_neuron`` (global index of a presynaptic neuron, -1 for
     a spike source). Raises PlacementError if the network does not fit one chip and is not
-    feed-forward, or if one neuron's needs exceed a whole chip.
+    feed-forward, or if one neuron's needs exceed a whole chip; InvalidParameterValueError if
+    it must be partitioned and a ``permutation`` is given (a permutation lists circuits of
+    one chip; the runs of a partitioned network place their neurons in native order).
     """
     try:
         return place(neuron_blocks, connection_blocks, permutation, parallel_synapses)
     except PlacementError as error:
         single_chip_error = error
+    if permutation is not None:
+        raise errors.InvalidParameterValueError(
+            f"neuron_permutation = [{len(permutation)} circuits] with partitioning: the "
+            f"network does not fit one chip ({single_chip_error}) and a permutation of one "
+            f"chip's circuits cannot be split over runs; give neuron_permutation=None to "
+            f"partition, or a network that fits one chip")
+    with warnings.catch_warnings():          # one warning for the whole network, below
+        warnings.simplefilter("ignore", RoundingWarning)
+        placement = _partition(neuron_blocks, connection_blocks, parallel_synapses,
+                               single_chip_error)
+    warn_rounded_to_zero(placement.projections)
+    return placement
+
+
+def _partition(neuron_blocks, connection_blocks, parallel_synapses, single_chip_error):
+    """Populations packed greedily into runs of the chip; see :func:`place_partitioned`."""
     starts = np.cumsum([0] + [b.size for b in neuron_blocks])
     order = _feed_forward_order(neuron_blocks, connection_blocks, starts, single_chip_error)
     fixed = [block if block.weight_scale is not None
@@ -70,7 +92,7 @@ def place_partitioned(neuron_blocks, connection_blocks, permutation=None,
              for block in connection_blocks]
 
     def attempt(units):
-        return _place_run(units, neuron_blocks, fixed, starts, permutation, parallel_synapses)
+        return _place_run(units, neuron_blocks, fixed, starts, parallel_synapses)
 
     runs, current = [], []
     for b in order:
@@ -142,8 +164,7 @@ def _largest_fit(fits, largest):
     return low
 
 
-def _place_run(units, neuron_blocks, connection_blocks, starts, permutation,
-               parallel_synapses):
+def _place_run(units, neuron_blocks, connection_blocks, starts, parallel_synapses):
     """Place the neurons ``units`` ([(block, start, stop)]) and the connections onto them.
     Returns (Placement, per projection the indices of its connections in this run)."""
     local = np.full(starts[-1], -1, dtype=np.int64)
@@ -162,7 +183,7 @@ def _place_run(units, neuron_blocks, connection_blocks, starts, permutation,
                               pre_neuron=np.asarray(block.pre_neuron)[index]))
     neurons = [replace(neuron_blocks[b], label=f"{neuron_blocks[b].label}[{start}:{stop}]",
                        size=stop - start) for b, start, stop in units]
-    return place(neurons, blocks, permutation, parallel_synapses), kept
+    return place(neurons, blocks, None, parallel_synapses), kept
 
 
 def _assemble(placed, runs, neuron_blocks, connection_blocks, starts):
@@ -186,12 +207,13 @@ def _assemble(placed, runs, neuron_blocks, connection_blocks, starts):
     for p, block in enumerate(connection_blocks):
         n = len(block.post)
         steps, copies = np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)
-        synapses, rows, saturated = [], [], 0
+        synapses, rows, saturated, rounded_to_zero = [], [], 0, 0
         for placement, kept in placed:
             routed = placement.projections[p]
             index = kept[p]
             steps[index], copies[index] = routed.weight_steps, routed.parallel_synapses
             saturated += routed.saturated
+            rounded_to_zero += routed.rounded_to_zero
             rows.extend(routed.rows)
             synapses.append(dict(routed.synapses,
                                  connection=index[routed.synapses["connection"]]))
@@ -199,6 +221,7 @@ def _assemble(placed, runs, neuron_blocks, connection_blocks, starts):
         order = np.argsort(merged["connection"], kind="stable")
         projections.append(ProjectionPlacement(
             block.label, block.inhibitory, placed[0][0].projections[p].weight_scale, steps,
-            copies, saturated, rows, {name: v[order] for name, v in merged.items()}))
+            copies, saturated, rounded_to_zero, rows,
+            {name: v[order] for name, v in merged.items()}))
     return PartitionedPlacement([placement for placement, _ in placed], slices, circuits,
                                 run_of, projections, in_degree)

@@ -1,4 +1,5 @@
-"""Placement and routing of a network onto one BrainScaleS-2 chip (pure numpy, no PyNN).
+"""Placement and routing of a network onto one BrainScaleS-2 chip (numpy; of PyNN only its
+error classes).
 
 The chip's resources (constants below) and the model of them used here:
 
@@ -10,7 +11,8 @@ The chip's resources (constants below) and the model of them used here:
   per column.
 - Weights are 6-bit, 0..63, times a per-projection scale (PyNN units per weight step). A
   weight above 63 steps is realised by ``ceil(w / 63)`` parallel synapses (each on its own row),
-  or saturates at 63 when parallel synapses are off.
+  or saturates at 63 when parallel synapses are off. A nonzero weight below half a step rounds
+  to 0 steps: it takes no synapse and :func:`place` warns (:class:`RoundingWarning`).
 - Routing, per hemisphere and sign: the presynaptic sources are dealt into label groups of at
   most 64 (a synapse tells the sources on its row apart by a 6-bit label). A label group gets
   as many rows as the largest number of its synapses (parallel ones counted) onto one neuron:
@@ -32,6 +34,8 @@ the crossbar), the crossbar's 12 outputs are not counted as a limit, merged circ
 """
 from dataclasses import dataclass, field
 
+import warnings
+
 import numpy as np
 
 from pyNN import errors
@@ -51,6 +55,10 @@ SYNAPSES_PER_CHIP = N_HEMISPHERES * ROWS_PER_HEMISPHERE * CIRCUITS_PER_HEMISPHER
 
 class PlacementError(Exception):
     """The network does not fit on the chip: names the resource, the need and the capacity."""
+
+
+class RoundingWarning(UserWarning):
+    """Nonzero weights of a projection round to 0 six-bit steps and are left off the chip."""
 
 
 @dataclass
@@ -105,6 +113,7 @@ class ProjectionPlacement:
     weight_steps: np.ndarray            # integer weight of each connection (parallel ones summed)
     parallel_synapses: np.ndarray       # synapses realising each connection
     saturated: int                      # connections whose weight was cut to 63 steps
+    rounded_to_zero: int = 0            # nonzero weights below half a step: no synapse
     rows: list = field(default_factory=list)    # [RowChunk] holding its synapses
     # one entry per physical synapse (parallel synapses expanded): the connection it realises,
     # its hemisphere, row (0..255) and column (0..255)
@@ -176,7 +185,9 @@ class Placement:
             lines.append(f"  projection {prj.label!r} ({sign}): {prj.n_synapses} synapses on "
                          f"{prj.n_rows} rows [{where or 'none'}], weight scale "
                          f"{prj.weight_scale:.6g} per step"
-                         + (f", {prj.saturated} weights saturated" if prj.saturated else ""))
+                         + (f", {prj.saturated} weights saturated" if prj.saturated else "")
+                         + (f", {prj.rounded_to_zero} weights rounded to 0 (not placed)"
+                            if prj.rounded_to_zero else ""))
         rows = self.rows_used()
         for h in range(N_HEMISPHERES):
             groups = [g for g in self.label_groups if g.hemisphere == h]
@@ -209,7 +220,8 @@ def weight_steps(magnitude, weight_scale=None, parallel_synapses=True):
 
     Returns
     -------
-    (weight_scale, steps, synapses per connection, number of saturated connections)
+    (weight_scale, steps, synapses per connection (0 for 0 steps), number of saturated
+    connections, number of nonzero weights rounded to 0 steps)
     """
     magnitude = np.asarray(magnitude, dtype=float)
     if weight_scale is None:
@@ -219,14 +231,15 @@ def weight_steps(magnitude, weight_scale=None, parallel_synapses=True):
         raise errors.InvalidParameterValueError(
             f"weight_scale = {weight_scale!r}; it must be > 0 (PyNN weight units per step)")
     steps = np.round(magnitude / weight_scale).astype(np.int64)
+    rounded_to_zero = int(((steps == 0) & (magnitude > 0)).sum())
     saturated = 0
     if parallel_synapses:
-        synapses = np.maximum(1, -(-steps // WEIGHT_STEPS))
+        synapses = -(-steps // WEIGHT_STEPS)
     else:
         saturated = int((steps > WEIGHT_STEPS).sum())
         steps = np.minimum(steps, WEIGHT_STEPS)
-        synapses = np.ones_like(steps)
-    return float(weight_scale), steps, synapses, saturated
+        synapses = (steps > 0).astype(np.int64)
+    return float(weight_scale), steps, synapses, saturated, rounded_to_zero
 
 
 def place(neuron_blocks, connection_blocks, permutation=None, parallel_synapses=True):
@@ -239,7 +252,8 @@ def place(neuron_blocks, connection_blocks, permutation=None, parallel_synapses=
     permutation : circuit of each neuron (in placement order), or None for native order
     parallel_synapses : realise weights above 63 steps by parallel synapses (else saturate)
 
-    Raises PlacementError, naming the exhausted resource, the need and the capacity.
+    Raises PlacementError, naming the exhausted resource, the need and the capacity; warns
+    (RoundingWarning) for each projection with nonzero weights that round to 0 steps.
     """
     n_neurons = sum(block.size for block in neuron_blocks)
     circuit_of = _circuits(n_neurons, permutation)
@@ -250,10 +264,10 @@ def place(neuron_blocks, connection_blocks, permutation=None, parallel_synapses=
 
     projections, in_degree = [], np.zeros(n_neurons, dtype=np.int64)
     for block in connection_blocks:
-        scale, steps, synapses, saturated = weight_steps(block.magnitude, block.weight_scale,
-                                                         parallel_synapses)
+        scale, steps, synapses, saturated, rounded_to_zero = weight_steps(
+            block.magnitude, block.weight_scale, parallel_synapses)
         projections.append(ProjectionPlacement(block.label, block.inhibitory, scale, steps,
-                                               synapses, saturated))
+                                               synapses, saturated, rounded_to_zero))
         in_degree += np.bincount(np.asarray(block.post, dtype=np.int64), weights=synapses,
                                  minlength=n_neurons).astype(np.int64)
     _check_in_degree(in_degree, neuron_blocks)
@@ -265,7 +279,20 @@ def place(neuron_blocks, connection_blocks, permutation=None, parallel_synapses=
                         "hemisphere": synapses["hemisphere"][mine],
                         "row": synapses["row"][mine], "column": synapses["column"][mine]}
         prj.rows = _chunks_of_rows(prj.synapses["hemisphere"], prj.synapses["row"])
+    warn_rounded_to_zero(projections)
     return Placement(circuits, projections, in_degree, groups)
+
+
+def warn_rounded_to_zero(projections):
+    """A RoundingWarning for each ProjectionPlacement with weights rounded to 0 steps."""
+    for prj in projections:
+        if prj.rounded_to_zero:
+            warnings.warn(RoundingWarning(
+                f"projection {prj.label!r}: {prj.rounded_to_zero} of {prj.weight_steps.size} "
+                f"weights are nonzero but below half a 6-bit step and round to 0; their synapses "
+                f"are not placed (the smallest representable weight is one step, "
+                f"{prj.weight_scale:.6g}; from half a step, {prj.weight_scale / 2:.6g}, a "
+                f"weight rounds up to it)"), stacklevel=3)
 
 
 def _expand_synapses(projections, connection_blocks, circuit_of):

@@ -200,7 +200,8 @@ def test_weight_set_after_run_is_placed_again(hw):
     prj.weight_scale = 0.3                         # a fixed scale: 1.26 -> 4 steps = 1.2
     np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
                                [1.26, 0.5, 0.1])   # the script's values until placed again
-    hw.run(5.0)
+    with pytest.warns(hw.RoundingWarning, match="1 of 3 weights"):     # 0.1 < 0.15
+        hw.run(5.0)
     np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
                                [1.2, 0.6, 0.0])
 
@@ -252,13 +253,14 @@ def test_synapse_efficacy_weights_parallel_synapses_by_their_steps():
     routed = place([NeuronBlock("n", 1)], [ConnectionBlock(
         "p", np.arange(3), np.zeros(3, int), np.array([0.0, 30.0, 100.0]), False,
         1.0)]).projections[0]
-    assert routed.parallel_synapses.tolist() == [1, 1, 2]
+    assert routed.parallel_synapses.tolist() == [0, 1, 2]
     z = np.zeros((2, 256, 256))
     where = routed.synapses
-    z[where["hemisphere"], where["row"], where["column"]] = [1.0, 2.0, 3.0, 4.0]
+    z[where["hemisphere"], where["row"], where["column"]] = [2.0, 3.0, 4.0]
     efficacy = mock.synapse_efficacy(routed, z, 0.1)
-    # 100 steps: 63 on the first synapse (z = 3), 37 on the second (z = 4)
-    np.testing.assert_allclose(efficacy, [np.exp(0.1), np.exp(0.2),
+    # 0 steps: no synapse, efficacy 1; 100 steps: 63 on the first synapse (z = 3), 37 on
+    # the second (z = 4)
+    np.testing.assert_allclose(efficacy, [1.0, np.exp(0.2),
                                           (63 * np.exp(0.3) + 37 * np.exp(0.4)) / 100])
     np.testing.assert_allclose(mock.synapse_efficacy(routed, z, 0.0), 1.0)
 
@@ -319,3 +321,143 @@ def test_a_feed_forward_network_larger_than_the_chip_is_partitioned(hw):
     for i in range(88):
         assert np.array_equal(trains[512 + i], trains[i])
     assert not all(np.array_equal(trains[88 + i], trains[i]) for i in range(88))
+
+
+def test_rng_seed_is_the_seed_and_a_conflict_raises():
+    import pyNN.jax.hardware as hw
+    hw.setup(rng_seed=5)
+    assert backend.chip.seed == 5 and pyNN_jax.simulator.state.seed == 5
+    np.testing.assert_array_equal(backend.chip.deviations["tau_m"],
+                                  mock.circuit_deviations(5)["tau_m"])
+    hw.setup(seed=3, rng_seed=3)
+    assert backend.chip.seed == 3
+    with pytest.raises(errors.InvalidParameterValueError, match=r"seed = 1 and rng_seed = 5"):
+        hw.setup(seed=1, rng_seed=5)
+    hw.setup()
+    assert backend.chip.seed == 0
+    hw.end()
+
+
+def test_repeated_population_labels_keep_their_own_circuits(hw):
+    """Labels "a", "a", "a#2": three distinct keys, each population its own circuits and its
+    own realised parameters."""
+    first = hw.Population(2, hw.IF_curr_exp(tau_m=10.0), label="a")
+    second = hw.Population(3, hw.IF_curr_exp(tau_m=20.0), label="a")
+    third = hw.Population(4, hw.IF_curr_exp(tau_m=30.0), label="a#2")
+    placement = hw.get_placement()
+    assert len(placement.circuits) == 3
+    assert placement.circuits["a"].tolist() == [0, 1]
+    assert placement.circuits["a#2"].tolist() == [5, 6, 7, 8]       # the population so named
+    assert placement.circuits["a#3"].tolist() == [2, 3, 4]
+    assert backend._unique_labels([first, second, third]) == ["a", "a#3", "a#2"]
+    realised = backend.chip.realised_parameters
+    for pop, tau_m in ((first, 10.0), (second, 20.0), (third, 30.0)):
+        assert realised[pop]["tau_m"].size == pop.size
+        np.testing.assert_allclose(realised[pop]["tau_m"], tau_m, rtol=0.15)
+
+
+def test_neuron_permutation_with_partitioning_raises(hw):
+    hw.setup(partition=True, neuron_permutation=list(range(511, -1, -1)))
+    small = hw.Population(10, hw.IF_curr_exp())
+    assert hw.get_placement().circuits[small.label].tolist() == list(range(511, 501, -1))
+    hw.Population(600, hw.IF_curr_exp())
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"neuron_permutation = \[512 circuits\] with partitioning"):
+        hw.get_placement()
+
+
+def test_end_is_pyNN_jax_end():
+    import pyNN.jax.hardware as hw
+    assert hw.end is pyNN_jax.control.end
+
+
+def plain_membrane(connections, spike_times, duration):
+    """v of one IF_curr_exp cell (v_thresh 0 mV) on plain pyNN.jax, given FromList weights."""
+    pyNN_jax.setup(timestep=0.1)
+    source = pyNN_jax.Population(len(spike_times),
+                                 pyNN_jax.SpikeSourceArray(spike_times=spike_times))
+    cell = pyNN_jax.Population(1, pyNN_jax.IF_curr_exp(v_thresh=0.0))
+    pyNN_jax.Projection(source, cell, pyNN_jax.FromListConnector(
+        connections, column_names=["weight"]), pyNN_jax.StaticSynapse())
+    cell.record("v")
+    pyNN_jax.run(duration)
+    v = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    pyNN_jax.end()
+    return v
+
+
+def test_weights_rounded_to_zero_warn_and_do_not_act(hw):
+    """1.0 nA next to 0.005 nA: 0.005 is 0.315 of a step (1/63 nA) and is left off the chip;
+    the mock's membrane equals plain pyNN.jax without that connection."""
+    spike_times = [[5.0], [25.0]]
+    hw.setup(timestep=0.1, seed=1, non_idealities=dict(OFF, weight_quantisation=True))
+    source = hw.Population(2, hw.SpikeSourceArray(spike_times=spike_times))
+    cell = hw.Population(1, hw.IF_curr_exp(v_thresh=0.0), label="cell")
+    prj = hw.Projection(source, cell, hw.FromListConnector(
+        [(0, 0, 1.0), (1, 0, 0.005)], column_names=["weight"]), hw.StaticSynapse(),
+        label="mixed")
+    cell.record("v")
+    with pytest.warns(hw.RoundingWarning, match=r"'mixed': 1 of 2 weights .* 0\.015873"):
+        hw.run(60.0)
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
+                               [1.0, 0.0])
+    assert hw.get_placement().projections[0].n_synapses == 1
+    v_chip = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    hw.end()
+    without = plain_membrane([(0, 0, 1.0)], spike_times, 60.0)
+    with_small = plain_membrane([(0, 0, 1.0), (1, 0, 0.005)], spike_times, 60.0)
+    np.testing.assert_allclose(v_chip, without, atol=1e-4)
+    assert np.abs(with_small - without).max() > 1e-3       # the dropped PSP is measurable
+
+
+def test_weight_per_step_fixes_every_scale_on_the_mock(hw):
+    hw.setup(timestep=0.1, weight_per_step={"current": 0.01, "conductance": 0.001})
+    source = hw.Population(2, hw.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    cuba = hw.Population(1, hw.IF_curr_exp())
+    coba = hw.Population(1, hw.IF_cond_exp())
+    to_cuba = hw.Projection(source, cuba, hw.AllToAllConnector(),
+                            hw.StaticSynapse(weight=0.5))
+    to_coba = hw.Projection(source, coba, hw.AllToAllConnector(),
+                            hw.StaticSynapse(weight=0.0123), receptor_type="inhibitory")
+    placement = hw.get_placement()
+    assert [p.weight_scale for p in placement.projections] == [0.01, 0.001]
+    assert placement.projections[0].weight_steps.tolist() == [50, 50]
+    assert placement.projections[1].weight_steps.tolist() == [12, 12]
+    np.testing.assert_allclose(to_cuba.get("weight", format="array").ravel(), 0.5)
+    np.testing.assert_allclose(to_coba.get("weight", format="array").ravel(), 0.012)
+
+
+def test_weight_per_step_is_checked(hw):
+    for bad in ({"nA": 0.01}, {"current": -1.0}, {}, 0.01, {"current": "x"}):
+        with pytest.raises(errors.InvalidParameterValueError, match="weight_per_step"):
+            hw.setup(weight_per_step=bad)
+    hw.setup(weight_per_step={"current": 0.01})
+    source = hw.Population(1, hw.SpikeSourceArray(spike_times=[1.0]))
+    coba = hw.Population(1, hw.IF_cond_exp())
+    hw.Projection(source, coba, hw.AllToAllConnector(), hw.StaticSynapse(weight=0.01))
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"conductance-based cells.*no 'conductance' entry"):
+        hw.get_placement()
+
+    hw.setup(weight_per_step={"current": 0.01}, parallel_synapses=False)
+    cuba = hw.Population(1, hw.IF_curr_exp())
+    source = hw.Population(1, hw.SpikeSourceArray(spike_times=[1.0]))
+    prj = hw.Projection(source, cuba, hw.AllToAllConnector(), hw.StaticSynapse(weight=0.7),
+                        label="big")
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"'big': weight = 0\.7 nA is out of reach.*range is 0\.\.0\.63 nA"):
+        hw.get_placement()
+    prj.set(weight=0.63)
+    assert hw.get_placement().projections[0].weight_steps.tolist() == [63]
+    prj.weight_scale = 0.02
+    with pytest.raises(errors.InvalidParameterValueError, match=r"weight_scale = 0\.02"):
+        hw.get_placement()
+
+    hw.setup(weight_per_step={"current": 0.01})       # parallel synapses: 64 x 63 steps
+    cuba = hw.Population(1, hw.IF_curr_exp())
+    source = hw.Population(1, hw.SpikeSourceArray(spike_times=[1.0]))
+    prj = hw.Projection(source, cuba, hw.AllToAllConnector(), hw.StaticSynapse(weight=40.33))
+    with pytest.raises(errors.InvalidParameterValueError, match=r"range is 0\.\.40\.32 nA"):
+        hw.get_placement()
+    prj.set(weight=40.32)
+    assert hw.get_placement().projections[0].parallel_synapses.tolist() == [64]

@@ -13,6 +13,7 @@ from pyNN import errors
 from pyNN_jax.hardware import bss2
 
 SPIKE_TIMES_HW_MS = (0.0125, 0.0503)     # what the fake chip "measures" for every neuron
+CALIBRATED = {"current": 0.01, "conductance": 0.001}     # nA, uS per 6-bit step
 
 
 class FakeStack:
@@ -103,7 +104,8 @@ def test_without_the_stack_a_clear_error(monkeypatch):
 
 def test_translation(fake_stack):
     import pyNN.jax.hardware as hw
-    hw.setup(timestep=0.1, target="bss2", neuron_permutation=[10, 11, 12, 3, 4])
+    hw.setup(timestep=0.1, target="bss2", neuron_permutation=[10, 11, 12, 3, 4],
+             weight_per_step=CALIBRATED)
     source = hw.Population(2, hw.SpikeSourceArray(spike_times=[[1.0, 2.5], [300.0]]),
                            label="in")
     poisson = hw.Population(1, hw.SpikeSourcePoisson(rate=20.0, start=5.0, duration=100.0),
@@ -133,8 +135,10 @@ def test_translation(fake_stack):
     assert noise == {"rate": [20000.0], "start": [0.005], "duration": [0.1]}
     exc, inh = fake_stack.projections
     assert exc.column_names == ["weight"] and exc.receptor_type == "excitatory"
-    assert sorted(exc.connections) == [(i, j, 63) for i in range(2) for j in range(3)]
-    assert inh.connections == [(0, 1, -63)]                 # view index 0 -> population index 1
+    # the calibrated conversion, not a per-projection scale: 0.5 nA / 0.01 nA = 50 steps,
+    # 0.01 uS / 0.001 uS = 10 steps
+    assert sorted(exc.connections) == [(i, j, 50) for i in range(2) for j in range(3)]
+    assert inh.connections == [(0, 1, -10)]                 # view index 0 -> population index 1
     assert theirs["cuba"].recorded == ["spikes"] and theirs["coba"].recorded == []
 
     # spikes come back in biological ms
@@ -152,11 +156,11 @@ def test_translation(fake_stack):
 
 def test_what_is_not_translated(fake_stack):
     import pyNN.jax.hardware as hw
-    hw.setup(target="bss2")
+    hw.setup(target="bss2", weight_per_step=CALIBRATED)
     hw.Population(1, hw.EIF_cond_exp_isfa_ista())            # a = 4 nS by default
     with pytest.raises(NotImplementedError, match="a != 0"):
         hw.run(10.0)
-    hw.setup(target="bss2")
+    hw.setup(target="bss2", weight_per_step=CALIBRATED)
     cells = hw.Population(1, hw.IF_curr_exp())
     cells.record("v")
     with pytest.raises(NotImplementedError, match="only spikes"):
@@ -165,7 +169,7 @@ def test_what_is_not_translated(fake_stack):
 
 def test_placement_is_checked_before_the_stack_is_called(fake_stack):
     import pyNN.jax.hardware as hw
-    hw.setup(target="bss2")
+    hw.setup(target="bss2", weight_per_step=CALIBRATED)
     hw.Population(600, hw.IF_curr_exp())
     with pytest.raises(hw.PlacementError):
         hw.run(10.0)
@@ -178,9 +182,49 @@ def test_module_constants():
 
 def test_partitioned_networks_are_not_sent_to_the_real_system(fake_stack):
     import pyNN.jax.hardware as hw
-    hw.setup(target="bss2", partition=True)
+    hw.setup(target="bss2", partition=True, weight_per_step=CALIBRATED)
     hw.Population(600, hw.IF_curr_exp())
     assert len(hw.get_placement().runs) == 2
     with pytest.raises(NotImplementedError, match="partitioned over 2 runs"):
         hw.run(10.0)
     assert not any(call[0] == "run" for call in fake_stack.calls)
+
+
+def test_bss2_needs_the_calibrated_weight_per_step(fake_stack):
+    import pyNN.jax.hardware as hw
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"target='bss2' needs weight_per_step = \{'current': nA per step, "
+                             r"'conductance': uS per step\}"):
+        hw.setup(target="bss2")
+
+
+def test_bss2_sends_what_the_mock_runs(fake_stack):
+    """Same script, same weight_per_step: the steps sent to the chip are the mock's steps, a
+    weight out of reach raises, a weight below half a step is left out with a warning."""
+    import pyNN.jax.hardware as hw
+
+    def build(target):
+        hw.setup(timestep=0.1, target=target, weight_per_step=CALIBRATED)
+        source = hw.Population(3, hw.SpikeSourceArray(spike_times=[[1.0], [2.0], [3.0]]))
+        cells = hw.Population(2, hw.IF_curr_exp(), label="cells")
+        prj = hw.Projection(source, cells, hw.FromListConnector(
+            [(0, 0, 0.3), (1, 0, 0.004), (2, 1, 1.0)], column_names=["weight"]),
+            hw.StaticSynapse(), label="p")
+        return prj
+
+    prj = build("mock")
+    with pytest.warns(hw.RoundingWarning, match="'p': 1 of 3 weights"):
+        mock_steps = hw.get_placement().projections[0].weight_steps.tolist()
+    assert mock_steps == [30, 0, 100]
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
+                               [0.3, 0.0, 1.0])
+    build("bss2")
+    with pytest.warns(hw.RoundingWarning, match="'p': 1 of 3 weights"):
+        hw.run(10.0)
+    assert sorted(fake_stack.projections[0].connections) == [(0, 0, 30), (2, 1, 100)]
+
+    prj = build("bss2")
+    prj.set(weight=50.0)                       # 5000 steps > 64 parallel synapses x 63
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"weight = 50 nA is out of reach.*0\.\.40\.32 nA"):
+        hw.run(10.0)

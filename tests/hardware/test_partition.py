@@ -98,3 +98,31 @@ def test_a_neuron_that_needs_more_than_a_chip_is_refused():
     blocks = [dense(np.arange(300), np.arange(600), "in", inputs=True)]
     with pytest.raises(PlacementError, match=r"in-degree.*300.*partitioning over runs cannot"):
         place_partitioned(neurons, blocks)
+
+
+def test_one_rounding_warning_per_projection_over_all_runs():
+    """Weights rounded to 0 in a partitioned network: counted over all runs, warned once."""
+    from pyNN_jax.hardware.placement import RoundingWarning
+    neurons = [NeuronBlock("L0", 400), NeuronBlock("L1", 300)]
+    magnitude = np.where(np.arange(300) % 3 == 0, 0.001, 1.0)     # 100 of 300 below 1/126
+    blocks = [dense(np.arange(10), np.arange(400), "in->L0", inputs=True),
+              ConnectionBlock("L0->L1", np.arange(300), 400 + np.arange(300), magnitude,
+                              False, pre_neuron=np.arange(300))]
+    with pytest.warns(RoundingWarning) as record:
+        placement = place_partitioned(neurons, blocks)
+    assert len(placement.runs) == 2
+    assert [str(w.message).split(":")[0] for w in record] == ["projection 'L0->L1'"]
+    assert "100 of 300 weights" in str(record[0].message)
+    routed = placement.projections[1]
+    assert routed.rounded_to_zero == 100 and routed.n_synapses == 200
+    assert placement.in_degree[400:].tolist() == [0 if i % 3 == 0 else 1 for i in range(300)]
+
+
+def test_a_permutation_cannot_be_split_over_runs():
+    from pyNN import errors
+    neurons = [NeuronBlock("L0", 400), NeuronBlock("L1", 300)]
+    blocks = [connect(np.arange(300), 400 + np.arange(300), "L0->L1")]
+    permutation = np.arange(512)[::-1]
+    assert place_partitioned(neurons[:1], [], permutation).circuits["L0"][0] == 511
+    with pytest.raises(errors.InvalidParameterValueError, match="neuron_permutation"):
+        place_partitioned(neurons, blocks, permutation)

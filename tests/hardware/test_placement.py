@@ -54,18 +54,20 @@ def test_512_neurons_fit_exactly_513_do_not():
 
 
 def test_weights_map_largest_to_63_steps():
-    scale, steps, synapses, saturated = pl.weight_steps(np.array([0.0, 0.5, 1.0, 2.0]))
+    scale, steps, synapses, saturated, rounded_to_zero = pl.weight_steps(
+        np.array([0.0, 0.5, 1.0, 2.0]))
     assert scale == pytest.approx(2.0 / 63)
     assert steps.tolist() == [0, 16, 32, 63]        # round(w / scale): 15.75 -> 16, 31.5 -> 32
-    assert synapses.tolist() == [1, 1, 1, 1] and saturated == 0
+    assert synapses.tolist() == [0, 1, 1, 1]        # a zero weight takes no synapse
+    assert saturated == 0 and rounded_to_zero == 0
 
 
 def test_user_scale_gives_parallel_synapses_or_saturation():
     magnitude = np.array([63.0, 64.0, 126.0, 127.0, 200.0])
-    _, steps, synapses, saturated = pl.weight_steps(magnitude, weight_scale=1.0)
+    _, steps, synapses, saturated, _ = pl.weight_steps(magnitude, weight_scale=1.0)
     assert steps.tolist() == [63, 64, 126, 127, 200]
     assert synapses.tolist() == [1, 2, 2, 3, 4]      # ceil(w / 63)
-    _, steps, synapses, saturated = pl.weight_steps(magnitude, 1.0, parallel_synapses=False)
+    _, steps, synapses, saturated, _ = pl.weight_steps(magnitude, 1.0, parallel_synapses=False)
     assert steps.tolist() == [63] * 5 and synapses.tolist() == [1] * 5 and saturated == 4
     with pytest.raises(errors.InvalidParameterValueError, match="weight_scale"):
         pl.weight_steps(magnitude, weight_scale=0.0)
@@ -195,6 +197,7 @@ def test_summary_names_populations_projections_and_utilisation():
     assert usage["busiest_padi_bus"] == pytest.approx(8 / 64)
 
 
+@pytest.mark.filterwarnings("ignore::pyNN_jax.hardware.placement.RoundingWarning")
 def test_every_synapse_has_its_own_place_on_its_projections_rows():
     rng = np.random.default_rng(3)
     neurons = [NeuronBlock("a", 200), NeuronBlock("b", 200)]
@@ -237,3 +240,28 @@ def test_every_synapse_has_its_own_place_on_its_projections_rows():
         assert sum(c.n_rows for c in group.rows) == group.n_rows
         for c in group.rows:
             assert c.first_row // 64 == c.bus == (c.first_row + c.n_rows - 1) // 64
+
+
+@pytest.mark.parametrize("parallel_synapses", [True, False])
+def test_weights_below_half_a_step_are_counted_warned_and_not_placed(parallel_synapses):
+    # scale 1.0 / 63: 0.005 is 0.315 steps -> 0, 0.008 is 0.504 steps -> 1
+    magnitude = np.array([1.0, 0.005, 0.004, 0.008, 0.0])
+    block = ConnectionBlock("small", np.arange(5), np.zeros(5, int), magnitude, False)
+    with pytest.warns(pl.RoundingWarning,
+                      match=r"'small': 2 of 5 weights are nonzero but .* round to 0.*one step, "
+                            r"0\.015873") as record:
+        placement = place([NeuronBlock("n", 1)], [block], parallel_synapses=parallel_synapses)
+    assert issubclass(pl.RoundingWarning, UserWarning) and len(record) == 1
+    routed = placement.projections[0]
+    assert routed.weight_steps.tolist() == [63, 0, 0, 1, 0]
+    assert routed.rounded_to_zero == 2
+    assert routed.parallel_synapses.tolist() == [1, 0, 0, 1, 0]
+    assert sorted(routed.synapses["connection"].tolist()) == [0, 3]    # only these placed
+    assert placement.in_degree.tolist() == [2]
+    assert "2 weights rounded to 0 (not placed)" in str(placement)
+
+
+def test_no_rounding_warning_when_every_weight_is_representable(recwarn):
+    block = ConnectionBlock("p", np.arange(2), np.zeros(2, int), np.array([1.0, 0.5]), False)
+    place([NeuronBlock("n", 1)], [block])
+    assert not [w for w in recwarn if issubclass(w.category, pl.RoundingWarning)]
