@@ -71,7 +71,8 @@ def setup(timestep=0.1, min_delay="timestep", target="mock", seed=None, non_idea
         "conductance": uS}`` (the keys the network's cells need: "current" for IF_curr_exp,
         "conductance" for IF_cond_exp and EIF_cond_exp_isfa_ista). Required for
         ``target="bss2"``, whose synaptic gain is set by its calibration; on the mock it
-        replaces the per-projection scales, so that the mock runs the network the chip runs.
+        replaces the scales chosen per target population and sign (and any
+        ``weight_scale``), so that the mock runs the network the chip runs.
     """
     if target not in TARGETS:
         raise errors.InvalidParameterValueError(f"target = {target!r}; it must be one of {TARGETS}")

@@ -75,6 +75,7 @@ class HardwareState:
             neuron_of_id[np.asarray(pop.all_cells, dtype=np.int64)] = offset + np.arange(pop.size)
             offset += pop.size
         blocks = []
+        shared_scales = _shared_scales(sim_state.projections)
         for index, prj in enumerate(sim_state.projections):
             _check_projection(prj)
             weights = prj._connections["weight"]
@@ -83,7 +84,7 @@ class HardwareState:
             label = prj.label or f"projection{index}"
             blocks.append(ConnectionBlock(label, pre_ids, neuron_of_id[post_ids],
                                           np.abs(weights), prj.receptor_type == "inhibitory",
-                                          self._weight_scale(prj, label),
+                                          self._weight_scale(prj, label, shared_scales[index]),
                                           neuron_of_id[pre_ids]))
         placer = place_partitioned if self.partition else place
         try:
@@ -99,12 +100,12 @@ class HardwareState:
         self.placement = placement
         return placement
 
-    def _weight_scale(self, prj, label):
+    def _weight_scale(self, prj, label, shared_scale):
         """PyNN units per weight step of a projection: the calibrated ``weight_per_step`` of
         its kind of synapse where setup() gave it (its weights checked against the reachable
-        range), else the projection's ``weight_scale`` (None: chosen by the placement)."""
+        range), else ``shared_scale`` (see :func:`_shared_scales`)."""
         if self.weight_per_step is None:
-            return prj.weight_scale
+            return shared_scale
         kind = _synapse_kind(prj)
         unit = WEIGHT_UNITS[kind]
         if kind not in self.weight_per_step:
@@ -192,6 +193,32 @@ def _unique_labels(populations):
         taken.add(unique)
         labels.append(unique)
     return labels
+
+
+def _shared_scales(projections):
+    """Weight scale of each projection when no ``weight_per_step`` is given: its own
+    ``weight_scale`` if set, else the largest |weight| over 63 steps among all projections
+    without one that have the same sign and target population(s) (views count as their
+    population). On the chip the synaptic input gain belongs to a neuron and a sign, so the
+    projections of one sign onto a population share one scale; None where all such weights
+    are 0 (the placement then picks one)."""
+    keys = [(_target_populations(prj), prj.receptor_type == "inhibitory")
+            for prj in projections]
+    largest = {}
+    for prj, key in zip(projections, keys):
+        if prj.weight_scale is None:
+            magnitude = np.abs(prj._connections["weight"]).max(initial=0.0)
+            largest[key] = max(largest.get(key, 0.0), float(magnitude))
+    return [prj.weight_scale if prj.weight_scale is not None
+            else (largest[key] / WEIGHT_STEPS if largest[key] > 0 else None)
+            for prj, key in zip(projections, keys)]
+
+
+def _target_populations(prj):
+    """The Populations (not views) a projection's targets belong to, as a frozenset."""
+    post = prj.post
+    parts = post.populations if hasattr(post, "populations") else [post]
+    return frozenset(getattr(part, "grandparent", part) for part in parts)
 
 
 def _synapse_kind(prj):
@@ -305,7 +332,9 @@ class Population(HardwareCells, jax_populations.Population):
 class Projection(jax_projections.Projection):
     __doc__ = jax_projections.Projection.__doc__ + """
     BrainScaleS-2: ``weight_scale`` (PyNN weight units per 6-bit weight step) fixes the
-    projection's scale; by default the largest |weight| maps to 63 steps.
+    projection's scale; by default the projections of one sign onto one population share a
+    scale that maps their largest |weight| to 63 steps (``setup(weight_per_step=...)``
+    replaces both).
     """
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
@@ -331,7 +360,8 @@ class Projection(jax_projections.Projection):
 
     @property
     def weight_scale(self):
-        """PyNN weight units per 6-bit weight step, or None: the largest |weight| is 63."""
+        """PyNN weight units per 6-bit weight step, or None: shared with the projections of
+        the same sign onto the same population, their largest |weight| being 63 steps."""
         return self._weight_scale
 
     @weight_scale.setter

@@ -17,8 +17,8 @@ v_thresh 125 read as -60, -70 and -15 mV.
 
 Capacitance, currents and weights are not chip ranges: only w / cm, i_offset / cm and
 tau_m / cm enter the dynamics. Weights are integers (6-bit steps) times a scale (see
-:mod:`.placement`): per projection on the mock by default, the calibrated
-``setup(weight_per_step=...)`` on the real system. ``cm`` is not sent to the real system (the
+:mod:`.placement`): on the mock by default one per target population and sign, the
+calibrated ``setup(weight_per_step=...)`` on the real system. ``cm`` is not sent to the real system (the
 calibration fixes the membrane capacitance; ``weight_per_step`` is measured with it), so there
 a script's cm does not scale the PSPs as it does on the mock. ``cm``, ``i_offset``, the AdEx
 adaptation ``a``, ``b``, ``tau_w`` and ``delta_T`` are not range-checked (the material we

@@ -9,7 +9,8 @@ The chip's resources (constants below) and the model of them used here:
 - Each hemisphere has 256 synapse rows, driven by synapse drivers (2 rows each) grouped on
   4 PADI buses of 64 rows. A row has one sign (excitatory or inhibitory) and holds one synapse
   per column.
-- Weights are 6-bit, 0..63, times a per-projection scale (PyNN units per weight step). A
+- Weights are 6-bit, 0..63, times a scale given per projection (PyNN units per weight step;
+  the backend shares one among the projections of a sign onto a population). A
   weight above 63 steps is realised by ``ceil(w / 63)`` parallel synapses (each on its own row),
   or saturates at 63 when parallel synapses are off. A nonzero weight below half a step rounds
   to 0 steps: it takes no synapse and :func:`place` warns (:class:`RoundingWarning`).

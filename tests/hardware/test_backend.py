@@ -461,3 +461,33 @@ def test_weight_per_step_is_checked(hw):
         hw.get_placement()
     prj.set(weight=40.32)
     assert hw.get_placement().projections[0].parallel_synapses.tolist() == [64]
+
+
+def test_projections_of_one_sign_onto_one_population_share_a_scale(hw):
+    """The chip's synaptic gain belongs to a neuron and a sign: 'strong' (1 nA) and 'weak'
+    (0.05 nA, onto a view of the same population) share the scale 1/63 nA, so 0.05 nA is
+    3 steps (0.0476 nA); other signs, other populations and a fixed weight_scale keep theirs."""
+    source = hw.Population(2, hw.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    cells = hw.Population(4, hw.IF_curr_exp(), label="cells")
+    other = hw.Population(1, hw.IF_curr_exp(), label="other")
+    connect = hw.AllToAllConnector()
+    strong = hw.Projection(source, cells, connect, hw.StaticSynapse(weight=1.0), label="strong")
+    weak = hw.Projection(source, cells[2:], connect, hw.StaticSynapse(weight=0.05),
+                         label="weak")
+    inhibitory = hw.Projection(source, cells, connect, hw.StaticSynapse(weight=-0.05),
+                               receptor_type="inhibitory", label="inhibitory")
+    elsewhere = hw.Projection(source, other, connect, hw.StaticSynapse(weight=0.05),
+                              label="elsewhere")
+    fixed = hw.Projection(source, cells, connect, hw.StaticSynapse(weight=0.05),
+                          weight_scale=0.001, label="fixed")
+    scales = {p.label: p.weight_scale for p in hw.get_placement().projections}
+    assert scales["strong"] == pytest.approx(1.0 / 63)
+    assert scales["weak"] == pytest.approx(1.0 / 63)
+    assert scales["inhibitory"] == pytest.approx(0.05 / 63)
+    assert scales["elsewhere"] == pytest.approx(0.05 / 63)
+    assert scales["fixed"] == 0.001
+    np.testing.assert_allclose(weak.get("weight", format="list", with_address=False),
+                               round(0.05 * 63) / 63)
+    for prj in (strong, inhibitory, elsewhere, fixed):
+        np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
+                                   {strong: 1.0, inhibitory: -0.05}.get(prj, 0.05))
