@@ -95,7 +95,10 @@ def simulate_discrete(spec, params, delay_steps, input_raster, dt, slope=1.0):
     ----------
     spec : NetworkSpec
     params : dict
-        ``{"weights": [(n_pre, n_post)], "cells": [dict of (n,) arrays]}`` (nA, PyNN units).
+        ``{"weights": [(n_pre, n_post)], "cells": [dict of (n,) arrays]}`` (nA, PyNN units);
+        the optional ``v_init`` (mV, default ``v_rest``), ``isyn_exc_init`` and
+        ``isyn_inh_init`` (nA, default 0) of a cell dict are the state at t = 0, as PyNN's
+        ``initialize(v=..., isyn_exc=..., isyn_inh=...)`` sets it.
     delay_steps : list of int arrays (n_pre, n_post)
         Delay of each synapse in steps (>= 1).
     input_raster : array (n_steps, n_input)
@@ -118,8 +121,10 @@ def simulate_discrete(spec, params, delay_steps, input_raster, dt, slope=1.0):
         if i == spec.input:
             return None
         p = params["cells"][i]
-        zero = jnp.zeros(n)
-        return {"v": p["v_rest"] * jnp.ones(n), "isyn_exc": zero, "isyn_inh": zero,
+        ones = jnp.ones(n)
+        return {"v": p.get("v_init", p["v_rest"]) * ones,
+                "isyn_exc": p.get("isyn_exc_init", 0.0) * ones,
+                "isyn_inh": p.get("isyn_inh_init", 0.0) * ones,
                 "refractory": jnp.zeros(n, jnp.int32)}
 
     state0 = [initial(i, n) for i, n in enumerate(spec.sizes)]
@@ -204,23 +209,34 @@ def lif_first_spike(in_times, weights, tau_syn, cm, theta):
 
     Notes
     -----
-    With x = exp(-t/tau_m), after the inputs i <= k have arrived the membrane is
-    v(t) - v_rest = (tau_m/cm) (a_k x - b_k x^2), a_k = sum_i w_i exp(t_i/tau_m),
-    b_k = sum_i w_i exp(t_i/tau_syn). The upward crossing of theta is the larger root of
-    b x^2 - a x + theta cm/tau_m = 0: t = tau_m ln(2 b / (a + sqrt(a^2 - 4 b theta cm/tau_m))).
-    It is the spike if it lies between the k-th and (k+1)-th arrival; the first such k counts.
-    Times are shifted by the first arrival so that exp(t/tau_syn) stays finite.
+    Sorting the arrivals t_1 <= t_2 <= ..., after the k-th one the membrane is
+    v(t) - v_rest = (tau_m/cm) (a_k x - b_k x^2) with x = exp(-(t - t_k)/tau_m),
+    a_k = sum_{i<=k} w_i exp(-(t_k - t_i)/tau_m), b_k = sum_{i<=k} w_i exp(-(t_k - t_i)/tau_syn).
+    The upward crossing of theta is the larger root of b x^2 - a x + theta cm/tau_m = 0:
+    t = t_k + tau_m ln(2 b / (a + sqrt(a^2 - 4 b theta cm/tau_m))). It is the spike if it lies
+    between the k-th and (k+1)-th arrival; the first such k counts. a_k and b_k are referred
+    to t_k (a_k = a_{k-1} exp(-(t_k - t_{k-1})/tau_m) + w_k), so every exponential is <= 1 and
+    inputs far apart in time (many tau_syn) neither overflow nor lose precision.
     """
     tau_m = 2.0 * tau_syn
     order = jnp.argsort(in_times, axis=0)
     times = jnp.take_along_axis(in_times, order, axis=0)
     w = jnp.take_along_axis(weights, order, axis=0)
     arrived = jnp.isfinite(times)
-    origin = jnp.where(arrived[0], times[0], 0.0)
-    rel = jnp.where(arrived, times - origin, 0.0)
+    times = jnp.where(arrived, times, 0.0)
     w = jnp.where(arrived, w, 0.0)
-    a = jnp.cumsum(w * jnp.exp(rel / tau_m), axis=0)
-    b = jnp.cumsum(w * jnp.exp(rel / tau_syn), axis=0)
+    gap = jnp.concatenate([jnp.zeros_like(times[:1]), jnp.diff(times, axis=0)], axis=0)
+    gap = jnp.where(arrived, gap, 0.0)           # arrivals are sorted: after inf, only inf
+
+    def decayed_sum(tau):
+        """Sum_{i<=k} w_i exp(-(t_k - t_i)/tau), for every k."""
+        def combine(earlier, later):
+            (decay_1, sum_1), (decay_2, sum_2) = earlier, later
+            return decay_1 * decay_2, sum_1 * decay_2 + sum_2
+        return lax.associative_scan(combine, (jnp.exp(-gap / tau), w), axis=0)[1]
+
+    a = decayed_sum(tau_m)
+    b = decayed_sum(tau_syn)
     discriminant = a ** 2 - 4.0 * b * theta * cm / tau_m
     ratio_ok = (discriminant >= 0) & (b > 0)
     safe_disc = jnp.where(ratio_ok, discriminant, 1.0)
@@ -228,13 +244,13 @@ def lif_first_spike(in_times, weights, tau_syn, cm, theta):
     denominator = a + jnp.sqrt(safe_disc)
     ratio_ok &= denominator > 0
     ratio = jnp.where(ratio_ok, 2.0 * safe_b / jnp.where(ratio_ok, denominator, 1.0), 1.0)
-    t = tau_m * jnp.log(ratio)
-    next_rel = jnp.concatenate([rel[1:], jnp.full_like(rel[:1], jnp.inf)], axis=0)
-    next_rel = jnp.where(jnp.concatenate([arrived[1:], jnp.zeros_like(arrived[:1])], 0),
-                         next_rel, jnp.inf)
-    valid = ratio_ok & arrived & (t >= rel) & (t <= next_rel)
-    t = jnp.where(valid, t, jnp.inf)
-    return jnp.min(t, axis=0) + origin
+    delay_to_crossing = tau_m * jnp.log(ratio)
+    t = times + delay_to_crossing
+    next_arrival = jnp.concatenate([times[1:], jnp.full_like(times[:1], jnp.inf)], axis=0)
+    next_arrival = jnp.where(jnp.concatenate([arrived[1:], jnp.zeros_like(arrived[:1])], 0),
+                             next_arrival, jnp.inf)
+    valid = ratio_ok & arrived & (delay_to_crossing >= 0) & (t <= next_arrival)
+    return jnp.min(jnp.where(valid, t, jnp.inf), axis=0)
 
 
 def substitute_measured(ideal, measured):

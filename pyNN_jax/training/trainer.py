@@ -33,7 +33,9 @@ TRAINABLE_PARAMETERS = {
 }
 POSITIVE_PARAMETERS = ("tau_m", "cm", "tau_syn_E", "tau_syn_I")
 MIN_POSITIVE = 1e-3           # floor of time constants (ms) and capacitance (nF) in training
+MIN_THRESHOLD_GAP = 1e-2      # floor of v_thresh - v_rest (mV) in exact training
 RECEPTOR_PORTS = {"excitatory": 0, "inhibitory": 1}
+INITIAL_STATE = ("v", "isyn_exc", "isyn_inh")   # initialize()-able state of IF_curr_exp
 
 
 def _per_cell(pop, name):
@@ -129,8 +131,9 @@ class Trainer:
         for i, pop in enumerate(populations):
             name = pop.celltype.__class__.__name__
             if i != self.input_index and name != "IF_curr_exp":
-                raise errors.InvalidParameterValueError(
-                    f"Trainer supports IF_curr_exp cells, population {pop.label!r} is {name}")
+                raise errors.InvalidModelError(
+                    f"Trainer does not support cell type {name} (population {pop.label!r}); "
+                    f"supported: IF_curr_exp cells fed by one SpikeSourceArray population")
         return populations
 
     def _index_of(self, pop, role):
@@ -185,8 +188,11 @@ class Trainer:
                 continue
             cells = {name: jnp.asarray(_per_cell(pop, name), dtype=self.dtype)
                      for name in IFCurrExp.parameter_names}
-            v_init = pop.initial_values["v"].evaluate(simplify=False)
-            cells["v_init"] = jnp.asarray(np.asarray(v_init, dtype=float), dtype=self.dtype)
+            for state in INITIAL_STATE:
+                value = pop.initial_values[state].evaluate(simplify=False)
+                cells[f"{state}_init"] = jnp.asarray(
+                    np.broadcast_to(np.asarray(value, dtype=float), (pop.size,)),
+                    dtype=self.dtype)
             self._fixed_cells.append(cells)
         allowed = TRAINABLE_PARAMETERS[self.method]
         for pop, name in parameters:
@@ -212,10 +218,20 @@ class Trainer:
             if np.any(np.asarray(cells["i_offset"]) != 0):
                 raise errors.InvalidParameterValueError(
                     f"method='exact' needs i_offset = 0 (population {label!r})")
-            if np.any(np.asarray(cells["v_init"]) != np.asarray(cells["v_rest"])):
+            gap = np.asarray(cells["v_thresh"]) - np.asarray(cells["v_rest"])
+            if np.any(gap < MIN_THRESHOLD_GAP):
                 raise errors.InvalidParameterValueError(
-                    f"method='exact' needs cells starting at rest, v = v_rest (population "
-                    f"{label!r})")
+                    f"method='exact' needs v_thresh - v_rest >= {MIN_THRESHOLD_GAP} mV; "
+                    f"population {label!r} has v_thresh - v_rest = {np.unique(gap)} mV")
+            if (np.any(np.asarray(cells["v_init"]) != np.asarray(cells["v_rest"]))
+                    or np.any(np.asarray(cells["isyn_exc_init"]) != 0)
+                    or np.any(np.asarray(cells["isyn_inh_init"]) != 0)):
+                raise errors.InvalidParameterValueError(
+                    f"method='exact' needs cells starting at rest, v = v_rest and "
+                    f"isyn_exc = isyn_inh = 0; population {label!r} starts at v="
+                    f"{np.unique(np.asarray(cells['v_init']))} mV, isyn_exc="
+                    f"{np.unique(np.asarray(cells['isyn_exc_init']))} nA, isyn_inh="
+                    f"{np.unique(np.asarray(cells['isyn_inh_init']))} nA")
             if i != self.output_index and np.any(np.asarray(cells["tau_refrac"])
                                                  < self.duration):
                 raise errors.InvalidParameterValueError(
@@ -301,11 +317,19 @@ class Trainer:
 
     def constrain(self, params):
         """Keep weights on existing synapses with the sign of their receptor, time constants
-        and capacitances positive."""
+        and capacitances >= ``MIN_POSITIVE``; with method "exact", also v_thresh >= v_rest +
+        ``MIN_THRESHOLD_GAP`` (the closed form of the first spike assumes a cell at rest is
+        below threshold)."""
         weights = [jnp.where(mask, jnp.maximum(sign * w, 0.0) * sign, 0.0)
                    for w, mask, sign in zip(params["weights"], self._masks, self._signs)]
-        cells = [{name: jnp.maximum(v, MIN_POSITIVE) if name in POSITIVE_PARAMETERS else v
-                  for name, v in c.items()} for c in params["cells"]]
+        cells = []
+        for trained, fixed in zip(params["cells"], self._fixed_cells):
+            cell = {name: jnp.maximum(v, MIN_POSITIVE) if name in POSITIVE_PARAMETERS else v
+                    for name, v in trained.items()}
+            if self.method == "exact" and "v_thresh" in cell:
+                cell["v_thresh"] = jnp.maximum(cell["v_thresh"],
+                                               fixed["v_rest"] + MIN_THRESHOLD_GAP)
+            cells.append(cell)
         return {"weights": weights, "cells": cells}
 
     def _silent_targets(self, outputs, labels):

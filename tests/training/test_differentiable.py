@@ -81,3 +81,31 @@ def test_recurrent_network_has_no_topological_order():
     with pytest.raises(ValueError, match="recurrent"):
         diff.topological_order(spec)
     assert diff.topological_order(spec._replace(connections=spec.connections[:2])) == [0, 1, 2]
+
+
+def test_first_spike_after_inputs_many_time_constants_apart_is_finite_and_exact():
+    """Inputs at 0 and 50 ms with tau_syn = 0.5 ms (exp(50/tau_syn) overflows float32): the
+    spike caused by the second input is the float64 root of the membrane equation, and its
+    gradient is finite and the implicit function derivative."""
+    tau_syn, cm, theta = 0.5, 0.1, 10.0                  # one input's peak: 2.5 mV per nA
+    tau_m = 2 * tau_syn
+    in_times = [0.0, 50.0]
+
+    def t_star(weights, arrivals):
+        return diff.lif_first_spike(arrivals[:, None], weights[:, None],
+                                    jnp.array([tau_syn]), jnp.array([cm]),
+                                    jnp.array([theta]))[0]
+    weights = jnp.array([1.0, 5.0])                      # the first input alone: 2.5 mV
+    arrivals = jnp.array(in_times)
+    t = float(t_star(weights, arrivals))
+    root = brentq(lambda s: membrane(s, in_times, [1.0, 5.0], tau_syn, cm) - theta,
+                  50.0, 50.0 + tau_m * np.log(2.0))     # before the single input's peak
+    assert t == pytest.approx(root, abs=1e-4)
+    grad_w, grad_t = jax.grad(t_star, argnums=(0, 1))(weights, arrivals)
+    assert np.all(np.isfinite(grad_w)) and np.all(np.isfinite(grad_t))
+    s = root - 50.0
+    kernel = tau_m / cm * (np.exp(-s / tau_m) - np.exp(-s / tau_syn))
+    slope = 5.0 * tau_m / cm * (-np.exp(-s / tau_m) / tau_m + np.exp(-s / tau_syn) / tau_syn)
+    assert float(grad_w[1]) == pytest.approx(-kernel / slope, rel=1e-3)
+    assert float(grad_t[1]) == pytest.approx(1.0, rel=1e-4)    # the spike moves with it
+    assert abs(float(grad_w[0])) < 1e-6                  # decayed by exp(-50 ms / tau_m)

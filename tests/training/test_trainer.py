@@ -91,6 +91,41 @@ def test_surrogate_forward_is_the_engine_network(sim):
         sim.reset()
 
 
+def test_surrogate_forward_starts_from_the_initialised_state(sim):
+    """After initialize(v=..., isyn_exc=...) away from rest (per cell), the time-discrete
+    forward pass has the engine's spikes and voltages, including those that the initial
+    state alone causes."""
+    cell = dict(EXACT_CELL, tau_m=12.0, tau_refrac=2.0)
+    inputs, hidden, output, projections = layered_network(sim, cell=cell, delays=(0.1, 1.5))
+    v_hidden = np.linspace(-64.0, -54.5, hidden.size)    # the last ones spike at once
+    hidden.initialize(v=v_hidden, isyn_exc=0.5)
+    output.initialize(v=-56.0)
+    trainer = training.Trainer(projections, output, duration=DURATION, method="surrogate")
+    times, _ = samples(2)
+    model = trainer.forward_all(trainer.params, times)
+    hidden.record(["spikes", "v"])
+    output.record(["spikes", "v"])
+    for s in range(len(times)):
+        training.present(inputs, times[s])
+        sim.run(DURATION)
+        hidden_data = hidden.get_data(clear=True).segments[-1]
+        np.testing.assert_allclose(np.asarray(hidden_data.filter(name="v")[0])[0], v_hidden)
+        for population, data in ((1, hidden_data),
+                                 (2, output.get_data(clear=True).segments[-1])):
+            steps = np.nonzero(np.asarray(model[population]["spikes"][s]))
+            model_spikes = sorted(zip(steps[1], np.round((steps[0] + 1) * 0.1, 6)))
+            engine_spikes = sorted((j, round(float(t), 6))
+                                   for j, train in enumerate(data.spiketrains)
+                                   for t in train.magnitude)
+            assert model_spikes == engine_spikes
+            v = np.asarray(data.filter(name="v")[0])
+            np.testing.assert_allclose(np.asarray(model[population]["v"][s]), v[1:],
+                                       atol=1e-4)
+        first_step = np.asarray(model[1]["spikes"][s][0])
+        assert first_step[-1] == 1 and first_step[0] == 0      # spiking from v_init alone
+        sim.reset()
+
+
 def test_exact_first_spikes_match_the_engine_within_the_time_grid():
     """Exact first spike times against the engine at dt = 0.01 ms: within 3 dt (an input, a
     hidden and an output spike each rounded up to the grid)."""
@@ -384,10 +419,38 @@ def test_bad_configurations_raise_clear_errors(sim):
     hidden.set(tau_m=10.0, tau_refrac=2.0)
     with pytest.raises(errors.InvalidParameterValueError, match="tau_refrac >= duration"):
         training.Trainer(projections, output, DURATION, method="exact")
+    hidden.set(tau_refrac=100.0, v_rest=-55.0)                       # v_thresh = -55 mV
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"v_thresh - v_rest >= 0.01 mV; population 'hidden' has "
+                             r"v_thresh - v_rest = \[0\.\] mV"):
+        training.Trainer(projections, output, DURATION, method="exact")
+    hidden.set(v_rest=-65.0)
+    hidden.initialize(v=-60.0)
+    with pytest.raises(errors.InvalidParameterValueError, match=r"starts at v=\[-60\.\] mV"):
+        training.Trainer(projections, output, DURATION, method="exact")
     adaptive = sim.Population(3, sim.IF_cond_exp(), label="conductance")
-    with pytest.raises(errors.InvalidParameterValueError, match="IF_cond_exp"):
+    with pytest.raises(errors.InvalidModelError,
+                       match="cell type IF_cond_exp.*'conductance'.*supported: IF_curr_exp"):
         training.Trainer([sim.Projection(inputs, adaptive, sim.AllToAllConnector())],
                          adaptive, DURATION)
+
+
+def test_exact_training_keeps_the_threshold_above_rest(sim):
+    """The closed form of the first spike needs v_thresh > v_rest: constrain() clamps a
+    trained threshold to v_rest + MIN_THRESHOLD_GAP, leaves the others, and the surrogate
+    method (which models any threshold) is not clamped."""
+    inputs, hidden, output, projections = layered_network(sim)
+    thresholds = jnp.array([-70.0, -65.0, -64.999, -60.0, -50.0] + [-55.0] * 7)
+    gap = training.trainer.MIN_THRESHOLD_GAP
+    for method, expected in (
+            ("exact", [-65.0 + gap, -65.0 + gap, -65.0 + gap, -60.0, -50.0]),
+            ("surrogate", [-70.0, -65.0, -64.999, -60.0, -50.0])):
+        trainer = training.Trainer(projections, output, DURATION, method=method,
+                                   parameters=[(hidden, "v_thresh")])
+        params = {**trainer.params, "cells": [{}, {"v_thresh": thresholds}, {}]}
+        clamped = np.asarray(trainer.constrain(params)["cells"][1]["v_thresh"])
+        np.testing.assert_allclose(clamped[:5], expected, atol=1e-5)
+        np.testing.assert_array_equal(clamped[5:], -55.0)
 
 
 def test_in_the_loop_gradient_is_the_exact_gradient_at_the_measured_times(sim):
