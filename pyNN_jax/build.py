@@ -260,12 +260,17 @@ class EngineNetwork:
 
     def _assemble_tables(self, dtype):
         layout = self.layout
-        by_kind = {}     # plastic projections share a table only with equal time constants
+        # projections share a table when they have the same kind, the same table constants
+        # (plastic ones: time constants) and the same row width (fan-out class): a one-to-one
+        # Poisson drive does not pay for the rows of a dense recurrent projection
+        by_kind = {}
         for prj in self.sim.projections:
-            by_kind.setdefault((prj._engine_kind, prj._table_constants()), []).append(prj)
+            width = engine_synapses.choose_width(np.bincount(prj._connections["pre"]))
+            by_kind.setdefault((prj._engine_kind, prj._table_constants(), width),
+                               []).append(prj)
         tables, table_values, members, host_tables = [], [], [], []
         max_delay_steps = 1
-        for (kind, constants), projections in by_kind.items():
+        for (kind, constants, width), projections in by_kind.items():
             pre, target, delay, columns, sizes = [], [], [], {}, []
             for prj in projections:
                 c = prj._connections
@@ -284,7 +289,8 @@ class EngineNetwork:
                 max_delay_steps = max(max_delay_steps, int(delay.max()))
             table, flat = engine_synapses.build_table(
                 pre, np.concatenate(target), delay,
-                {name: np.concatenate(v) for name, v in columns.items()}, layout.n_cells)
+                {name: np.concatenate(v) for name, v in columns.items()}, layout.n_cells,
+                width)
             bounds = np.concatenate([[0], np.cumsum(sizes)])
             for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
                 prj._table_positions = flat[a:b]

@@ -14,7 +14,9 @@ slot (k + j + delay) mod n_slots. The entries with spikes are counted first and 
 as many passes as they need, so a step with more spikes than one pass holds loses nothing.
 
 Kinds:
-- ``static``: the weight is delivered as is (times the spike multiplicity).
+- ``static``: the weight is delivered as is (times the spike multiplicity). When a large
+  share of the rows spike (a strong Poisson drive through one-to-one connections), every row
+  is delivered instead of compacting them (:func:`dense_threshold`).
 - ``stdp``, ``stdp_vogels``: plastic weights, see :mod:`.plasticity`.
 - ``stochastic``, ``stochastic_tsodyks_markram``, ``quantal``: see :mod:`.stochastic_synapses`.
 - ``tsodyks_markram``: NEST's ``tsodyks_synapse`` (Tsodyks, Uziel & Markram 2000): per
@@ -55,8 +57,8 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
     n_cells : int                      number of cells in the network
 
     When no cell needs more than one row and at least half of the cells have connections,
-    every cell gets one row (empty rows for the others): row r belongs to cell r
-    (:func:`rows_are_cells`).
+    every cell gets one row (empty rows for the others, marked 0 in ``row_used``): row r
+    belongs to cell r (:func:`rows_are_cells`).
 
     Returns
     -------
@@ -67,7 +69,9 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
     out_degree = np.bincount(pre, minlength=n_cells)
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
-    if rows_per_cell.max(initial=0) == 1 and 2 * rows_per_cell.sum() >= n_cells:
+    cell_rows = rows_per_cell.max(initial=0) == 1 and 2 * rows_per_cell.sum() >= n_cells
+    if cell_rows:
+        row_used = (rows_per_cell > 0).astype(np.int8)
         rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows
     n_rows = max(int(rows_per_cell.sum()), 1)
     first_row = np.concatenate([[0], np.cumsum(rows_per_cell)[:-1]])
@@ -88,10 +92,26 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
         "target": lay_out(target, 0, np.int32),
         "delay": lay_out(delay_steps, 1, np.int32),
     }
+    if cell_rows:
+        table["row_used"] = row_used       # spikes of cells without connections: no pass
     for name, values in columns.items():
         fill = 1.0 if name in ("tau_rec", "tau_psc", "x") else 0.0
         table[name] = lay_out(values, fill, np.float64)
     return table, flat
+
+
+# cost model of a delivery on a CPU (ns): a compaction reads every (step, row) entry,
+# ~COMPACTION_NS each; a scattered connection costs ~SCATTER_NS
+COMPACTION_NS, SCATTER_NS, MAX_ROWS_PER_PASS = 0.5, 5.0, 512
+
+
+def dense_threshold(n_entries, width):
+    """Spiking (step, row) entries from which delivering every row of the table (dense,
+    n_entries * width scatters) is cheaper than compacting passes of ``MAX_ROWS_PER_PASS``
+    rows; None when that is never the case."""
+    threshold = int(SCATTER_NS * width * n_entries
+                    / (COMPACTION_NS * n_entries / MAX_ROWS_PER_PASS + SCATTER_NS * width))
+    return threshold if threshold < n_entries else None
 
 
 def wrap_slot(slot, n_slots):
@@ -141,8 +161,12 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     :mod:`.plasticity`); ``cell_rows`` that row r belongs to cell r (:func:`rows_are_cells`)."""
     n_rows = v["row_owner"].shape[0]
     block_counts = counts if counts.ndim == 2 else counts[None]
-    pending = (block_counts if cell_rows
-               else block_counts[:, v["row_owner"]]).reshape(-1)    # (n_block * n_rows,)
+    if cell_rows:       # (sharded tables may have padding rows past the cells)
+        pending_2d = block_counts * v["row_used"][:block_counts.shape[1]]
+    else:
+        pending_2d = block_counts[:, v["row_owner"]]
+    rows_in_pending = pending_2d.shape[1]
+    pending = pending_2d.reshape(-1)              # (n_block * rows_in_pending,)
     plastic = kind in plasticity.KINDS
     if plastic:
         s = plasticity.before_delivery(kind, v, s, counts, step, n_slots, n_cells,
@@ -157,8 +181,8 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
         entries = first_true(pending > 0, rows_per_pass)
         valid = entries < pending.size
         entries_c = jnp.where(valid, entries, 0)
-        step_offset = lax.div(entries_c, jnp.int32(n_rows))
-        rows_c = entries_c - step_offset * n_rows
+        step_offset = lax.div(entries_c, jnp.int32(rows_in_pending))
+        rows_c = entries_c - step_offset * rows_in_pending
         rows = jnp.where(valid, rows_c, n_rows)                 # n_rows: no row (dropped)
         multiplicity = jnp.where(valid, pending[entries_c], 0).astype(ring.dtype)
         if plastic:
@@ -180,8 +204,29 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
         pending = pending.at[entries].set(0, mode="drop")
         return ring, pending, s
 
-    n_passes = (jnp.sum(pending > 0, dtype=jnp.int32) + rows_per_pass - 1) // rows_per_pass
-    ring, _, s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
+    n_pending = jnp.sum(pending > 0, dtype=jnp.int32)
+
+    def sparse(ring):
+        n_passes = (n_pending + rows_per_pass - 1) // rows_per_pass
+        ring, _, new_s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
+        return ring, new_s
+
+    def dense(ring):
+        """Every row of every step of the block, spiking or not (multiplicity 0)."""
+        def one_step(j, ring):
+            multiplicity = jnp.pad(pending_2d[j], (0, n_rows - rows_in_pending)).astype(
+                ring.dtype)
+            slots = wrap_slot(step % n_slots + j + v["delay"], n_slots)
+            index = slots * slot_stride + v["target"]
+            return ring.at[index.reshape(-1)].add(
+                (v["weight"] * multiplicity[:, None]).reshape(-1))
+        return lax.fori_loop(0, block_counts.shape[0], one_step, ring), s
+
+    threshold = kind == "static" and dense_threshold(pending.size, v["weight"].shape[1])
+    if threshold:
+        ring, s = lax.cond(n_pending >= threshold, dense, sparse, ring)
+    else:
+        ring, s = sparse(ring)
     if plastic:
         s = plasticity.after_delivery(s, counts)
     return ring, s

@@ -73,6 +73,7 @@ def test_one_row_per_cell_when_no_cell_needs_more():
     table, flat = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells, width=64)
     assert synapses.rows_are_cells(table, n_cells)
     np.testing.assert_array_equal(flat // 64, pre)
+    np.testing.assert_array_equal(table["row_used"], np.bincount(pre, minlength=n_cells) > 0)
     pre[0] = 399                    # a second source cell with many targets: row-split again
     pre[:200] = 5
     table, _ = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells, width=64)
@@ -96,6 +97,30 @@ def test_block_of_steps_delivered_at_once_equals_step_by_step(cell_rows):
     ring, _ = synapses.deliver("static", values, {}, jnp.asarray(block_counts),
                                jnp.zeros(n_slots * n_cells), jnp.int32(step), n_slots, n_cells,
                                n_cells, 8, 0.1, cell_rows=cell_rows)
+    expected = sum(expected_ring(pre, post, weight, delay, block_counts[j], n_slots, n_cells,
+                                 step=step + j) for j in range(n_block))
+    np.testing.assert_allclose(np.asarray(ring).reshape(n_slots, n_cells), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_spiking", [3, 280])
+def test_dense_delivery_of_a_strongly_driven_one_to_one_table(n_spiking):
+    """Few spikes go through compacting passes, many through every row (dense): both land
+    where the spikes of each step put them; cells without connections deliver nothing."""
+    n_cells, n_slots, n_block, step = 300, 32, 15, 7
+    pre = np.arange(150)                                     # cells 150.. have no connections
+    post, weight = 150 + pre, np.linspace(0.1, 1.0, 150)
+    delay = np.full(150, 15)
+    table, _ = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells)
+    assert synapses.rows_are_cells(table, n_cells) and table["target"].shape[1] == 1
+    assert synapses.dense_threshold(n_block * n_cells, 1) < 280 * n_block
+    rng = np.random.default_rng(6)
+    block_counts = np.zeros((n_block, n_cells), np.int32)
+    for j in range(n_block):
+        block_counts[j, rng.choice(n_cells, n_spiking, replace=False)] = rng.integers(1, 3, n_spiking)
+    values = {k: jnp.asarray(v) for k, v in table.items()}
+    ring, _ = synapses.deliver("static", values, {}, jnp.asarray(block_counts),
+                               jnp.zeros(n_slots * n_cells), jnp.int32(step), n_slots, n_cells,
+                               n_cells, 8, 0.1, cell_rows=True)
     expected = sum(expected_ring(pre, post, weight, delay, block_counts[j], n_slots, n_cells,
                                  step=step + j) for j in range(n_block))
     np.testing.assert_allclose(np.asarray(ring).reshape(n_slots, n_cells), expected, rtol=1e-5)
