@@ -2,9 +2,9 @@
 
 Two forward models, both pure functions of a parameter pytree that ``jax.grad`` differentiates:
 
-- :func:`simulate_discrete`: the time-discrete network, stepped with the same exact
-  propagators, order of operations and delivery rule as the engine's ``IF_curr_exp``
-  (:mod:`.models.lif_current`): its spikes are the engine's spikes. The threshold is a
+- :func:`simulate_discrete`: the time-discrete network, stepped with the engine's own
+  ``IF_curr_exp`` step (:mod:`.models.lif_current`) and the same delivery rule: its spikes
+  are the engine's spikes. The threshold is a
   Heaviside step in the forward pass; its derivative is replaced by the SuperSpike surrogate
   (fast sigmoid, Zenke & Ganguli 2018), as in jaxsnn.discrete and Spyx.
 - :func:`first_spike_times`: exact, event-based first spike times of a feed-forward network
@@ -154,23 +154,15 @@ def simulate_discrete(spec, params, delay_steps, input_raster, dt, slope=1.0):
 
 
 def _lif_step(p, d, s, syn_in, slope):
-    """One IF_curr_exp step as :meth:`IFCurrExp.step`, with a surrogate-gradient threshold.
-    The reset does not carry gradient (the spike is detached there), as usual for surrogate
-    training; the spike itself does."""
-    free = s["refractory"] == 0
-    v_free = (p["v_rest"] + d["P22"] * (s["v"] - p["v_rest"])
-              + d["P21e"] * s["isyn_exc"] + d["P21i"] * s["isyn_inh"]
-              + d["P20"] * p["i_offset"])
-    v = jnp.where(free, v_free, s["v"])
-    refractory = jnp.where(free, 0, s["refractory"] - 1)
-    isyn_exc = s["isyn_exc"] * d["P11e"] + syn_in[0]
-    isyn_inh = s["isyn_inh"] * d["P11i"] + syn_in[1]
-    spikes = spike_function(v - p["v_thresh"], slope)
+    """One :meth:`IFCurrExp.step` (run with no threshold, so that its subthreshold update is
+    reused as is), then the threshold with a surrogate gradient and the reset. The reset does
+    not carry gradient (the spike is detached there), as usual for surrogate training; the
+    spike itself does."""
+    s, _ = _LIF.step({**p, "v_thresh": jnp.inf}, d, s, syn_in, 0.0, None)
+    spikes = spike_function(s["v"] - p["v_thresh"], slope)
     fired = lax.stop_gradient(spikes) > 0
-    v = jnp.where(fired, p["v_reset"], v)
-    refractory = jnp.where(fired, d["ref_steps"], refractory)
-    return {"v": v, "isyn_exc": isyn_exc, "isyn_inh": isyn_inh,
-            "refractory": refractory}, spikes
+    return {**s, "v": jnp.where(fired, p["v_reset"], s["v"]),
+            "refractory": jnp.where(fired, d["ref_steps"], s["refractory"])}, spikes
 
 
 # --- exact first spike times ---------------------------------------------------------------
