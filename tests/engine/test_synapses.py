@@ -80,6 +80,19 @@ def test_one_row_per_cell_when_no_cell_needs_more():
     assert not synapses.rows_are_cells(table, n_cells)
 
 
+def assert_block_delivered(table, connections, block_counts, n_slots, step, cell_rows):
+    """One static delivery of ``block_counts`` (n_block, n_cells) from ``step`` equals the
+    sum of the single steps' expected rings."""
+    n_block, n_cells = block_counts.shape
+    values = {k: jnp.asarray(v) for k, v in table.items()}
+    ring, _ = synapses.deliver("static", values, {}, jnp.asarray(block_counts),
+                               jnp.zeros(n_slots * n_cells), jnp.int32(step), n_slots, n_cells,
+                               n_cells, 8, 0.1, cell_rows=cell_rows)
+    expected = sum(expected_ring(*connections, block_counts[j], n_slots, n_cells, step=step + j)
+                   for j in range(n_block))
+    np.testing.assert_allclose(np.asarray(ring).reshape(n_slots, n_cells), expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("cell_rows", [True, False])
 def test_block_of_steps_delivered_at_once_equals_step_by_step(cell_rows):
     """The spikes of steps k .. k+B-1 delivered in one call land where B single-step
@@ -93,13 +106,8 @@ def test_block_of_steps_delivered_at_once_equals_step_by_step(cell_rows):
     rng = np.random.default_rng(5)
     block_counts = (rng.random((n_block, n_cells)) < 0.1).astype(np.int32)
     block_counts[2, 7] = 3
-    values = {k: jnp.asarray(v) for k, v in table.items()}
-    ring, _ = synapses.deliver("static", values, {}, jnp.asarray(block_counts),
-                               jnp.zeros(n_slots * n_cells), jnp.int32(step), n_slots, n_cells,
-                               n_cells, 8, 0.1, cell_rows=cell_rows)
-    expected = sum(expected_ring(pre, post, weight, delay, block_counts[j], n_slots, n_cells,
-                                 step=step + j) for j in range(n_block))
-    np.testing.assert_allclose(np.asarray(ring).reshape(n_slots, n_cells), expected, rtol=1e-5)
+    assert_block_delivered(table, (pre, post, weight, delay), block_counts, n_slots, step,
+                           cell_rows)
 
 
 @pytest.mark.parametrize("n_spiking", [3, 280])
@@ -116,14 +124,10 @@ def test_dense_delivery_of_a_strongly_driven_one_to_one_table(n_spiking):
     rng = np.random.default_rng(6)
     block_counts = np.zeros((n_block, n_cells), np.int32)
     for j in range(n_block):
-        block_counts[j, rng.choice(n_cells, n_spiking, replace=False)] = rng.integers(1, 3, n_spiking)
-    values = {k: jnp.asarray(v) for k, v in table.items()}
-    ring, _ = synapses.deliver("static", values, {}, jnp.asarray(block_counts),
-                               jnp.zeros(n_slots * n_cells), jnp.int32(step), n_slots, n_cells,
-                               n_cells, 8, 0.1, cell_rows=True)
-    expected = sum(expected_ring(pre, post, weight, delay, block_counts[j], n_slots, n_cells,
-                                 step=step + j) for j in range(n_block))
-    np.testing.assert_allclose(np.asarray(ring).reshape(n_slots, n_cells), expected, rtol=1e-5)
+        chosen = rng.choice(n_cells, n_spiking, replace=False)
+        block_counts[j, chosen] = rng.integers(1, 3, n_spiking)
+    assert_block_delivered(table, (pre, post, weight, delay), block_counts, n_slots, step,
+                           cell_rows=True)
 
 
 def test_tsodyks_markram_depression_closed_form():
