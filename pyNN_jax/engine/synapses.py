@@ -108,10 +108,11 @@ COMPACTION_NS, SCATTER_NS, MAX_ROWS_PER_PASS = 0.5, 5.0, 512
 def dense_threshold(n_entries, width):
     """Spiking (step, row) entries from which delivering every row of the table (dense,
     n_entries * width scatters) is cheaper than compacting passes of ``MAX_ROWS_PER_PASS``
-    rows; None when that is never the case."""
+    rows; None when that needs more than half of the entries to spike (wide rows): the
+    dense branch would rarely be taken and only adds compilation time."""
     threshold = int(SCATTER_NS * width * n_entries
                     / (COMPACTION_NS * n_entries / MAX_ROWS_PER_PASS + SCATTER_NS * width))
-    return threshold if threshold < n_entries else None
+    return threshold if 2 * threshold <= n_entries else None
 
 
 def wrap_slot(slot, n_slots):
