@@ -115,10 +115,13 @@ def _step(structure, values, state):
     dt = structure.dt
     n_cells = structure.n_cells
     dtype = state["ring"].dtype
-    ring = state["ring"].reshape(structure.n_slots, structure.n_ports, n_cells)
-    slot = k % structure.n_slots
-    arriving = ring[slot]
-    ring = ring.at[slot].set(0).reshape(-1)
+    # the slot is read and cleared in the flat ring: a reshaped ring made XLA copy all of
+    # it, every step, before clearing the slot
+    start = (k % structure.n_slots) * structure.slot_stride
+    arriving = lax.dynamic_slice_in_dim(state["ring"], start, structure.slot_stride).reshape(
+        structure.n_ports, n_cells)
+    ring = lax.dynamic_update_slice_in_dim(
+        state["ring"], jnp.zeros(structure.slot_stride, dtype), start, 0)
     step_key = jax.random.fold_in(values["key"], k)
     i_ext = currents_mod.injected_current(structure.current_kinds, values["currents"], k, dt,
                                           values["noise_key"], n_cells, dtype)
