@@ -20,7 +20,7 @@ from pyNN import errors
 from pyNN.recording import DataCache
 
 from . import simulator
-from .build import MAX_CHUNK_STEPS
+from .build import MAX_CHUNK_STEPS, _rows_per_pass
 from .engine import network as engine
 from .engine import plasticity
 from .engine.time_grid import to_steps
@@ -29,7 +29,6 @@ from .projections import Projection
 
 SWEEP_RECORD_BUFFER_BYTES = 256 * 2 ** 20   # device memory for the recordings of one chunk
 MIN_CHUNK_STEPS = 10
-SWEEP_ROWS_PER_PASS_FACTOR = 4    # 1000-cell VA network, 25 sets, CPU: 8 -> 32 rows, 1.5x faster
 
 
 def run_sweep(duration, parameters=None, seeds=None, max_sets_per_call=None):
@@ -345,14 +344,14 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
     chunk_steps = network.sim.chunk_steps or int(np.clip(
         SWEEP_RECORD_BUFFER_BYTES // max(n * bytes_per_step, 1), MIN_CHUNK_STEPS,
         MAX_CHUNK_STEPS))
-    # a batched delivery pass runs until the most active set is done and carries the ring
-    # buffers of all sets: fewer, larger passes than for one network (the order of the
-    # additions into the ring, hence the result, does not depend on the pass size)
-    tables = tuple(replace(table, rows_per_pass=min(SWEEP_ROWS_PER_PASS_FACTOR
-                                                    * table.rows_per_pass, 512))
-                   for table in network.structure.tables)
+    # the static tables deliver the spikes of all sets in common passes
+    # (engine.synapses.deliver_static), sized for the (step, row) entries of all sets (the
+    # order of the additions into each ring, hence the result, does not depend on the size)
+    block_steps = min(network.structure.block_steps, chunk_steps)
+    tables = tuple(replace(table, rows_per_pass=_rows_per_pass(n * block_steps * table.n_rows))
+                   if table.kind == "static" else table for table in network.structure.tables)
     structure = replace(network.structure, chunk_steps=chunk_steps, tables=tables,
-                        block_steps=min(network.structure.block_steps, chunk_steps))
+                        block_steps=block_steps)
     values, axes = _values_of_sets(network.values, batched, members)
     leaves, treedef = jax.tree_util.tree_flatten(axes, is_leaf=lambda x: x is None)
     # every set is at the same step: the counter (and what derives from it, such as the

@@ -37,8 +37,10 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import currents as currents_mod
-from . import synapses
+from . import prng, synapses
 from .models.base import StepContext
+
+prng.unroll_threefry_on_cpu()
 
 
 @dataclass(frozen=True)
@@ -193,10 +195,10 @@ def _deliver_static(structure, values, state, block_counts, first_step):
     ring = state["ring"]
     for t_spec, tv, ts in zip(structure.tables, values["tables"], state["tables"]):
         if t_spec.kind == "static":
-            ring, _ = synapses.deliver("static", tv, ts, block_counts, ring, first_step,
-                                       structure.n_slots, structure.n_cells,
-                                       structure.slot_stride, t_spec.rows_per_pass,
-                                       structure.dt, cell_rows=t_spec.cell_rows)
+            ring = synapses.deliver_static(tv, block_counts, ring, first_step,
+                                           structure.n_slots, structure.n_cells,
+                                           structure.slot_stride, t_spec.rows_per_pass,
+                                           cell_rows=t_spec.cell_rows)
     return {**state, "ring": ring}
 
 

@@ -153,21 +153,31 @@ def _tsodyks_markram(v, s, rows, spike_step, dt):
 
 
 def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_per_pass, dt,
-            key=None, axonal=False, cell_rows=False):
+            key=None, axonal=False, cell_rows=False, n_sets=1, weight_per_set=False):
     """Add the spikes of ``counts`` to the flat ring buffer; return (ring, state).
 
     ``counts`` is (n_cells,), the spikes of step ``step``, or, for the static kind only,
     (n_block, n_cells): row j holds the spikes of step ``step + j``. ``key`` (PRNG key) is used
     by the stochastic kinds only; ``axonal`` says that a plastic table has axonal delays (see
-    :mod:`.plasticity`); ``cell_rows`` that row r belongs to cell r (:func:`rows_are_cells`)."""
+    :mod:`.plasticity`); ``cell_rows`` that row r belongs to cell r (:func:`rows_are_cells`).
+
+    ``n_sets`` > 1 (static kind only, see :func:`deliver_static`): ``counts`` is (n_sets,
+    n_block, n_cells) and ``ring`` the n_sets rings of as many copies of the network that share
+    this table, one after the other; with ``weight_per_set`` ``v["weight"]`` is (n_sets,
+    n_rows, width). The spiking entries of all copies are compacted together, so the passes
+    follow the total number of spikes, and each ring receives its additions in the order a
+    delivery of its copy alone makes them (the same sums)."""
     n_rows = v["row_owner"].shape[0]
-    block_counts = counts if counts.ndim == 2 else counts[None]
+    block_counts = counts.reshape((n_sets, -1, counts.shape[-1]))    # (set, step, cell)
+    n_block = block_counts.shape[1]
     if cell_rows:       # (sharded tables may have padding rows past the cells)
-        pending_2d = block_counts * v["row_used"][:block_counts.shape[1]]
+        pending_3d = block_counts * v["row_used"][:block_counts.shape[2]]
     else:
-        pending_2d = block_counts[:, v["row_owner"]]
-    rows_in_pending = pending_2d.shape[1]
-    pending = pending_2d.reshape(-1)              # (n_block * rows_in_pending,)
+        pending_3d = block_counts[:, :, v["row_owner"]]
+    rows_in_pending = pending_3d.shape[2]
+    entries_per_set = n_block * rows_in_pending
+    pending = pending_3d.reshape(-1)              # (n_sets * n_block * rows_in_pending,)
+    ring_size = ring.shape[0] // n_sets
     plastic = kind in plasticity.KINDS
     if plastic:
         s = plasticity.before_delivery(kind, v, s, counts, step, n_slots, n_cells,
@@ -182,15 +192,17 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
         entries = first_true(pending > 0, rows_per_pass)
         valid = entries < pending.size
         entries_c = jnp.where(valid, entries, 0)
-        step_offset = lax.div(entries_c, jnp.int32(rows_in_pending))
-        rows_c = entries_c - step_offset * rows_in_pending
+        set_index = lax.div(entries_c, jnp.int32(entries_per_set)) if n_sets > 1 else 0
+        in_set = entries_c - set_index * entries_per_set
+        step_offset = lax.div(in_set, jnp.int32(rows_in_pending))
+        rows_c = in_set - step_offset * rows_in_pending
         rows = jnp.where(valid, rows_c, n_rows)                 # n_rows: no row (dropped)
         multiplicity = jnp.where(valid, pending[entries_c], 0).astype(ring.dtype)
         if plastic:
             weight, s = plasticity.on_presynaptic_spikes(kind, v, s, rows, rows_c, step,
                                                          n_slots, n_cells)
         else:
-            weight = v["weight"][rows_c]
+            weight = v["weight"][set_index, rows_c] if weight_per_set else v["weight"][rows_c]
         if kind == "tsodyks_markram":
             fraction, updated = _tsodyks_markram(v, s, rows_c, step + 1, dt)
             weight = weight * fraction
@@ -201,6 +213,8 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
             weight = weight * factor
         slots = wrap_slot(step % n_slots + step_offset[:, None] + v["delay"][rows_c], n_slots)
         index = slots * slot_stride + v["target"][rows_c]
+        if n_sets > 1:
+            index = index + (set_index * ring_size)[:, None]
         ring = ring.at[index.reshape(-1)].add((weight * multiplicity[:, None]).reshape(-1))
         pending = pending.at[entries].set(0, mode="drop")
         return ring, pending, s
@@ -214,16 +228,19 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
 
     def dense(ring):
         """Every row of every step of the block, spiking or not (multiplicity 0)."""
-        def one_step(j, ring):
-            multiplicity = jnp.pad(pending_2d[j], (0, n_rows - rows_in_pending)).astype(
-                ring.dtype)
-            slots = wrap_slot(step % n_slots + j + v["delay"], n_slots)
-            index = slots * slot_stride + v["target"]
-            return ring.at[index.reshape(-1)].add(
-                (v["weight"] * multiplicity[:, None]).reshape(-1))
-        return lax.fori_loop(0, block_counts.shape[0], one_step, ring), s
+        set_offset = (jnp.arange(n_sets, dtype=jnp.int32) * ring_size)[:, None, None]
 
-    threshold = kind == "static" and dense_threshold(pending.size, v["weight"].shape[1])
+        def one_step(j, ring):
+            multiplicity = jnp.pad(pending_3d[:, j], ((0, 0), (0, n_rows - rows_in_pending))
+                                   ).astype(ring.dtype)                  # (set, row)
+            slots = wrap_slot(step % n_slots + j + v["delay"], n_slots)
+            index = slots * slot_stride + v["target"] + set_offset       # (set, row, column)
+            weight = jnp.broadcast_to(v["weight"], index.shape)
+            return ring.at[index.reshape(-1)].add(
+                (weight * multiplicity[:, :, None]).reshape(-1))
+        return lax.fori_loop(0, n_block, one_step, ring), s
+
+    threshold = kind == "static" and dense_threshold(pending.size, v["weight"].shape[-1])
     if threshold:
         ring, s = lax.cond(n_pending >= threshold, dense, sparse, ring)
     else:
@@ -231,3 +248,37 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     if plastic:
         s = plasticity.after_delivery(s, counts)
     return ring, s
+
+
+def deliver_static(v, counts, ring, step, n_slots, n_cells, slot_stride, rows_per_pass,
+                   cell_rows=False):
+    """:func:`deliver` of a static table: the new ring. Mapped over copies of the network
+    with :func:`jax.vmap` (parameter sweeps), the copies are delivered together
+    (``deliver(..., n_sets=...)``): one compaction and as many passes as all their spikes
+    need, rather than a loop paced by the busiest copy and a dense branch taken whenever any
+    copy takes it."""
+    def one(v, counts, ring, step):
+        return deliver("static", v, {}, counts, ring, step, n_slots, n_cells, slot_stride,
+                       rows_per_pass, None, cell_rows=cell_rows)[0]
+
+    batchable = jax.custom_batching.custom_vmap(one)
+
+    @batchable.def_vmap
+    def copies_together(n_sets, in_batched, v, counts, ring, step):
+        v_batched, counts_batched, ring_batched, step_batched = in_batched
+        shared_table = not any(batched for name, batched in v_batched.items()
+                               if name != "weight")
+        if step_batched or not shared_table:     # copies at different steps or tables
+            in_axes = jax.tree_util.tree_map(lambda b: 0 if b else None, tuple(in_batched))
+            return jax.vmap(one, in_axes=in_axes)(v, counts, ring, step), True
+        if not counts_batched:
+            counts = jnp.broadcast_to(counts, (n_sets,) + counts.shape)
+        if not ring_batched:
+            ring = jnp.broadcast_to(ring, (n_sets,) + ring.shape)
+        ring_shape = ring.shape
+        new_ring, _ = deliver("static", v, {}, counts, ring.reshape(-1), step, n_slots,
+                              n_cells, slot_stride, rows_per_pass, None, cell_rows=cell_rows,
+                              n_sets=n_sets, weight_per_set=v_batched["weight"])
+        return new_ring.reshape(ring_shape), True
+
+    return batchable(v, counts, ring, step)

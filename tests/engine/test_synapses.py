@@ -1,5 +1,6 @@
 """Connectivity tables and event-driven delivery."""
 import numpy as np
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -128,6 +129,84 @@ def test_dense_delivery_of_a_strongly_driven_one_to_one_table(n_spiking):
         block_counts[j, chosen] = rng.integers(1, 3, n_spiking)
     assert_block_delivered(table, (pre, post, weight, delay), block_counts, n_slots, step,
                            cell_rows=True)
+
+
+def vmapped_static_delivery(table, block_counts, weights, steps, n_slots, rows_per_pass):
+    """jax.vmap of deliver_static over sets: (n_sets, n_block, n_cells) counts, per-set
+    weights (n_sets, n_rows, width) or None (shared), steps (n_sets,) or one int (shared)."""
+    n_sets, _, n_cells = block_counts.shape
+    values = {k: jnp.asarray(v) for k, v in table.items()}
+    cell_rows = synapses.rows_are_cells(table, n_cells)
+    axes = {k: None for k in values}
+    if weights is not None:
+        values["weight"], axes["weight"] = jnp.asarray(weights), 0
+    step_axis = 0 if np.ndim(steps) else None
+
+    def one(v, counts, ring, step):
+        return synapses.deliver_static(v, counts, ring, step, n_slots, n_cells, n_cells,
+                                       rows_per_pass, cell_rows=cell_rows)
+    ring = jax.vmap(one, in_axes=(axes, 0, 0, step_axis))(
+        values, jnp.asarray(block_counts), jnp.zeros((n_sets, n_slots * n_cells)),
+        jnp.asarray(steps, dtype=jnp.int32))
+    return np.asarray(ring).reshape(n_sets, n_slots, n_cells)
+
+
+@pytest.mark.parametrize("width,sweep_weights,n_spiking", [
+    (None, True, 0.1), (8, False, 0.1), (8, True, 0.3), (1, True, 0.95)])
+def test_sets_delivered_together_equal_each_set_alone(width, sweep_weights, n_spiking):
+    """Under jax.vmap (parameter sweeps) the spikes of all sets are compacted together, in
+    passes shared by the sets, and the dense branch is taken for all at once: each set's ring
+    equals the delivery of its spikes alone, bit for bit (same additions in the same order);
+    sets without spikes receive nothing."""
+    n_sets, n_cells, n_slots, n_block, step = 5, 200, 16, 3, 21
+    if width == 1:                                  # one-to-one: dense delivery pays off
+        pre = np.arange(n_cells)
+        post, weight = np.roll(pre, 7), np.linspace(0.1, 1.0, n_cells)
+        delay = np.full(n_cells, 4)
+    else:
+        pre, post, weight, delay = random_connections(n_cells, 3000, seed=7)
+        delay = delay + n_block
+    table, flat = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells,
+                                       width=width)
+    rng = np.random.default_rng(8)
+    block_counts = (rng.random((n_sets, n_block, n_cells)) < n_spiking).astype(np.int32)
+    block_counts[1] = 0
+    block_counts[3, 0, 5] = 2
+    weights = None
+    if sweep_weights:
+        weights = np.repeat(table["weight"][None], n_sets, axis=0) * np.arange(
+            1.0, n_sets + 1)[:, None, None]
+    together = vmapped_static_delivery(table, block_counts, weights, step, n_slots, 16)
+    for i in range(n_sets):
+        alone = dict(table, weight=table["weight"] if weights is None else weights[i])
+        values = {k: jnp.asarray(v) for k, v in alone.items()}
+        ring = synapses.deliver_static(values, jnp.asarray(block_counts[i]),
+                                       jnp.zeros(n_slots * n_cells), jnp.int32(step), n_slots,
+                                       n_cells, n_cells, 16,
+                                       cell_rows=synapses.rows_are_cells(table, n_cells))
+        np.testing.assert_array_equal(together[i], np.asarray(ring).reshape(n_slots, n_cells))
+        scale = 1.0 if weights is None else i + 1.0
+        expected = sum(expected_ring(pre, post, scale * weight, delay, block_counts[i, j],
+                                     n_slots, n_cells, step=step + j) for j in range(n_block))
+        np.testing.assert_allclose(together[i], expected, rtol=1e-5, atol=1e-6)
+    assert not together[1].any()
+
+
+def test_sets_at_different_steps_are_delivered_one_by_one():
+    """Sets whose step differs (a vmap over the step counter) take the plain mapped
+    delivery: each lands at its own slots."""
+    n_cells, n_slots, n_block = 100, 16, 2
+    pre, post, weight, delay = random_connections(n_cells, 1000, seed=9)
+    delay = delay + n_block
+    table, _ = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells, width=16)
+    block_counts = (np.random.default_rng(10).random((3, n_block, n_cells)) < 0.2).astype(
+        np.int32)
+    steps = np.array([0, 5, 11])
+    together = vmapped_static_delivery(table, block_counts, None, steps, n_slots, 8)
+    for i, step in enumerate(steps):
+        expected = sum(expected_ring(pre, post, weight, delay, block_counts[i, j], n_slots,
+                                     n_cells, step=step + j) for j in range(n_block))
+        np.testing.assert_allclose(together[i], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_tsodyks_markram_depression_closed_form():
