@@ -17,7 +17,6 @@ clamp are NEST's: v is held at v_reset for tau_refrac (in steps) after a spike, 
 conductances keep evolving, and the spikes arriving in a step are added to g at its end.
 """
 import jax.numpy as jnp
-from jax import lax
 
 from .base import NeuronModel
 from .lif_current import LIF_PARAMETERS, refractory_steps, threshold_and_reset
@@ -42,9 +41,6 @@ def rk4_membrane(p, v, g_exc, g_inh, i_total, h):
 
 def refractory_clamp(p, d, s, v_new):
     """NEST's order: clamp during refractoriness, otherwise test the threshold."""
-    # v_new is materialised once: XLA on CPU would otherwise recompute the whole RK4 step in
-    # each of the three fusions that produce v, refractory and spikes
-    v_new = lax.optimization_barrier(v_new)
     refractory_before = s["refractory"] > 0
     v = jnp.where(refractory_before, p["v_reset"], v_new)
     refractory = jnp.where(refractory_before, s["refractory"] - 1, 0)
