@@ -74,7 +74,7 @@ def _source_indices(source_mask, n_pre):
     source_mask = np.asarray(source_mask)
     if source_mask.dtype == bool:
         return np.flatnonzero(source_mask)
-    return source_mask.astype(int)
+    return source_mask.astype(int, copy=False)
 
 
 def _column_bounds(post):
@@ -138,18 +138,19 @@ class BulkConnectMixin:
     def _standard_connect(self, projection, connection_map_generator, distance_map=None):
         parameter_space = self._parameters_from_synapse_type(projection, distance_map)
         random_names = [n for n, v in parameter_space.items() if _is_random(v)]
-        pre_parts, post_parts = [], []
+        pre_parts, columns, column_sizes = [], [], []
         drawn = {name: [] for name in random_names}
         for column, source_mask in enumerate(connection_map_generator()):
             sources = _source_indices(source_mask, projection.pre.size)
             if sources.size == 0:
                 continue
             pre_parts.append(sources)
-            post_parts.append(np.full(sources.size, column))
+            columns.append(column)
+            column_sizes.append(sources.size)
             for name in random_names:
                 drawn[name].append(_column_values(parameter_space[name], sources, column))
         pre = np.concatenate(pre_parts) if pre_parts else np.zeros(0, dtype=int)
-        post = np.concatenate(post_parts) if post_parts else np.zeros(0, dtype=int)
+        post = np.repeat(np.asarray(columns, dtype=int), column_sizes)
         drawn = {name: np.concatenate(values) if values else np.zeros(0)
                  for name, values in drawn.items()}
         self._bulk_finish(projection, pre, post, parameter_space, drawn)

