@@ -350,7 +350,11 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
     block_steps = min(network.structure.block_steps, chunk_steps)
     tables = tuple(replace(table, rows_per_pass=_rows_per_pass(n * block_steps * table.n_rows))
                    if table.kind == "static" else table for table in network.structure.tables)
-    structure = replace(network.structure, chunk_steps=chunk_steps, tables=tables,
+    record_values = jax.device_get(network.values["record"])
+    record = replace(network.structure.record,
+                     spike_first=_first_of_range(record_values["spike_cells"]),
+                     spike_bit_first=_first_of_range(record_values["spike_bit_cells"]))
+    structure = replace(network.structure, chunk_steps=chunk_steps, tables=tables, record=record,
                         block_steps=block_steps)
     values, axes = _values_of_sets(network.values, batched, members)
     leaves, treedef = jax.tree_util.tree_flatten(axes, is_leaf=lambda x: x is None)
@@ -383,6 +387,14 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
         step += n_active
     if pending is not None:
         collect(*pending)
+
+
+def _first_of_range(cells):
+    """cells[0] if ``cells`` are consecutive ascending indices, else -1."""
+    cells = np.asarray(cells, dtype=np.int64)
+    if cells.size and np.array_equal(cells, np.arange(cells[0], cells[0] + cells.size)):
+        return int(cells[0])
+    return -1
 
 
 class _SetRecording:

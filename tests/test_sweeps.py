@@ -132,6 +132,26 @@ def test_seeds_equal_sequential_runs_with_those_seeds():
     assert len(set(counts[:, 0])) > 1
 
 
+def test_recording_every_other_cell_equals_sequential_runs():
+    """Recorded cells that are not one range of indices (gathered, not sliced)."""
+    def record_every_other_cell(net):
+        net["cells"].record(None)
+        net["cells"][::2].record("spikes")
+        return net
+
+    net = record_every_other_cell(build())
+    results = run_sweep(DURATION, seeds=[3, 4])
+    for seed, result in zip((3, 4), results):
+        reference = record_every_other_cell(build(rng_seed=seed))
+        sim.run(DURATION)
+        expected = reference["cells"].get_data().segments[0].spiketrains
+        trains = result[net["cells"]].segments[0].spiketrains
+        assert [t.annotations["source_index"] for t in trains] == list(range(0, 20, 2))
+        assert sum(len(t) for t in trains) > 0
+        for train, train_expected in zip(trains, expected):
+            np.testing.assert_array_equal(train.magnitude, train_expected.magnitude)
+
+
 def test_depressing_synapse_parameters_and_the_time_constant_they_follow():
     """U is a column of the synapse table; tau_psc follows the target cells' tau_syn_E."""
     check_against_sequential({("depressing", "U"): [0.1, 0.9],

@@ -69,6 +69,12 @@ class RecordSpec:
     entries ``(kind, n_entries)``."""
     n_spike_cells: int = 0
     n_spike_bit_cells: int = 0
+    # >= 0: the recorded cells are first ... first + n - 1, taken by a slice, not a gather
+    # (sweeps: under jax.vmap the gather is followed by a transpose of the whole batch; for
+    # one network the gather is faster on CPU: it keeps XLA from recomputing the cell update
+    # inside the packing of the bits)
+    spike_first: int = -1
+    spike_bit_first: int = -1
     signals: tuple = ()
     currents: tuple = ()
 
@@ -204,8 +210,10 @@ def _deliver_static(structure, values, state, block_counts, first_step):
 
 def _record(structure, values, state, counts, next_step):
     rv = values["record"]
-    out = {"spikes": counts[rv["spike_cells"]].astype(jnp.int16),
-           "spike_bits": pack_bits(counts[rv["spike_bit_cells"]] > 0),
+    spec = structure.record
+    out = {"spikes": _recorded(counts, spec.spike_first, rv["spike_cells"]).astype(jnp.int16),
+           "spike_bits": pack_bits(_recorded(counts, spec.spike_bit_first,
+                                             rv["spike_bit_cells"]) > 0),
            "signals": [state["groups"][g][name][idx].astype(state["ring"].dtype)
                        for (g, name, _), idx in zip(structure.record.signals, rv["signals"])],
            "currents": []}
@@ -214,6 +222,11 @@ def _record(structure, values, state, counts, next_step):
         out["currents"].append(currents_mod.amplitudes(kind, entries, next_step, structure.dt,
                                                        values["noise_key"]))
     return out
+
+
+def _recorded(counts, first, cells):
+    """The entries ``cells`` of ``counts``; they are ``first`` ... if ``first`` >= 0."""
+    return counts[first:first + cells.shape[0]] if first >= 0 else counts[cells]
 
 
 def pack_bits(flags):
