@@ -24,11 +24,14 @@ MAX_CHUNK_STEPS = 1000
 MAX_BLOCK_STEPS = 64                 # steps per block when no static table limits it
 
 
+WIDTH_CLASS_RATIO = 8     # projections whose row widths differ less share a table
+
+
 def _next_pow2(x):
     return 1 << int(np.ceil(np.log2(max(x, 1))))
 
 
-def _rows_per_pass(n_entries):
+def rows_per_pass_for(n_entries):
     """Rows one delivery pass scatters, for ``n_entries`` (step, row) pairs per delivery:
     about 1/512 of them (a few kHz of firing), between 8 and 512."""
     return int(np.clip(_next_pow2(n_entries / 512), 8, 512))
@@ -247,7 +250,7 @@ class EngineNetwork:
             RECORD_BUFFER_BYTES // max(bytes_per_step, 1), 10, MAX_CHUNK_STEPS))
         block_steps = min(self._block_steps(tables), chunk_steps)
         # a pass holds the spiking rows expected in one delivery: static tables deliver a block
-        tables = [dataclasses.replace(spec, rows_per_pass=_rows_per_pass(
+        tables = [dataclasses.replace(spec, rows_per_pass=rows_per_pass_for(
             spec.n_rows * (block_steps if spec.kind == "static" else 1))) for spec in tables]
         self.structure = engine.Structure(
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
@@ -260,17 +263,9 @@ class EngineNetwork:
 
     def _assemble_tables(self, dtype):
         layout = self.layout
-        # projections share a table when they have the same kind, the same table constants
-        # (plastic ones: time constants) and the same row width (fan-out class): a one-to-one
-        # Poisson drive does not pay for the rows of a dense recurrent projection
-        by_kind = {}
-        for prj in self.sim.projections:
-            width = engine_synapses.choose_width(np.bincount(prj._connections["pre"]))
-            by_kind.setdefault((prj._engine_kind, prj._table_constants(), width),
-                               []).append(prj)
         tables, table_values, members, host_tables = [], [], [], []
         max_delay_steps = 1
-        for (kind, constants, width), projections in by_kind.items():
+        for kind, constants, projections in self._table_groups():
             pre, target, delay, columns, sizes = [], [], [], {}, []
             for prj in projections:
                 c = prj._connections
@@ -289,8 +284,7 @@ class EngineNetwork:
                 max_delay_steps = max(max_delay_steps, int(delay.max()))
             table, flat = engine_synapses.build_table(
                 pre, np.concatenate(target), delay,
-                {name: np.concatenate(v) for name, v in columns.items()}, layout.n_cells,
-                width)
+                {name: np.concatenate(v) for name, v in columns.items()}, layout.n_cells)
             bounds = np.concatenate([[0], np.cumsum(sizes)])
             for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
                 prj._table_positions = flat[a:b]
@@ -306,7 +300,7 @@ class EngineNetwork:
             axonal = bool(kind in plasticity.KINDS
                           and (table["dendritic_delay"] < table["delay"]).any())
             tables.append(engine.TableSpec(
-                kind, n_rows, width, _rows_per_pass(n_rows), axonal,
+                kind, n_rows, width, rows_per_pass_for(n_rows), axonal,
                 engine_synapses.rows_are_cells(table, layout.n_cells)))
             host_tables.append(table)
             table_values.append({k: (v.astype(dtype) if v.dtype.kind == "f" else v)
@@ -314,6 +308,40 @@ class EngineNetwork:
             members.append((kind, projections))
         self.host_tables = host_tables
         return tables, table_values, members, max_delay_steps
+
+    def _table_groups(self):
+        """[(kind, constants, projections)]: the projections that share one table.
+
+        They have the same kind and the same table constants (plastic ones: time constants).
+        Projections from the same presynaptic object (VA: excitatory cells onto excitatory
+        and onto inhibitory cells) form a bundle whose row width
+        (:func:`.engine.synapses.choose_width`) follows their summed out-degrees; bundles share
+        a table when their widths lie within WIDTH_CLASS_RATIO of the narrowest of their group.
+        Every table costs its own delivery pass per block, so the projections of one network
+        share rows, while a one-to-one Poisson drive (width 1) does not pay for the rows of a
+        dense recurrent projection (width 256). Projections keep their creation order."""
+        bundles = {}
+        for prj in self.sim.projections:
+            bundles.setdefault((prj._engine_kind, prj._table_constants(), id(prj.pre)),
+                               []).append(prj)
+        by_kind = {}
+        for (kind, constants, _), projections in bundles.items():
+            out_degree = sum(np.bincount(prj._connections["pre"], minlength=prj.pre.size)
+                             for prj in projections)
+            by_kind.setdefault((kind, constants), []).append(
+                (engine_synapses.choose_width(out_degree), projections))
+        order = {prj: k for k, prj in enumerate(self.sim.projections)}
+        groups = []
+        for (kind, constants), widths in by_kind.items():
+            classes = []                                # [narrowest width, projections]
+            for width, projections in sorted(widths, key=lambda bundle: bundle[0]):
+                if classes and width <= WIDTH_CLASS_RATIO * classes[-1][0]:
+                    classes[-1][1].extend(projections)
+                else:
+                    classes.append([width, list(projections)])
+            groups.extend((kind, constants, sorted(projections, key=order.get))
+                          for _, projections in classes)
+        return groups
 
     def _assemble_currents(self, dtype):
         layout = self.layout

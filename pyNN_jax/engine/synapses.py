@@ -102,9 +102,9 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
 
 
 def stable_order(keys, n_keys):
-    """``np.argsort(keys, kind="stable")`` of integer ``keys`` in [0, n_keys), by radix passes
-    over 16 bits: numpy sorts uint16 keys stably by counting, ~5x faster than a merge sort
-    (12.5 M connections: 0.3 s instead of 1.5 s)."""
+    """``np.argsort(keys, kind="stable")`` of integer ``keys``, which must lie in [0, n_keys)
+    (not checked), by radix passes over 16 bits: numpy sorts uint16 keys stably by counting,
+    ~5x faster than a merge sort (12.5 M connections: 0.3 s instead of 1.5 s)."""
     keys = np.asarray(keys)
     if n_keys <= 1 << 16:
         return np.argsort(keys.astype(np.uint16), kind="stable")
@@ -180,7 +180,8 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     this table, one after the other; with ``weight_per_set`` ``v["weight"]`` is (n_sets,
     n_rows, width). The spiking entries of all copies are compacted together, so the passes
     follow the total number of spikes, and each ring receives its additions in the order a
-    delivery of its copy alone makes them (the same sums)."""
+    delivery of its copy alone makes them (on CPU, where XLA scatters in order: the same
+    sums)."""
     n_rows = v["row_owner"].shape[0]
     block_counts = counts.reshape((n_sets, -1, counts.shape[-1]))    # (set, step, cell)
     n_block = block_counts.shape[1]
@@ -264,6 +265,12 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     return ring, s
 
 
+def sets_fit_int32(n_sets, ring_size, n_entries):
+    """True when the rings (``ring_size`` each) and the (step, row) entries of ``n_sets`` copies
+    can be indexed together with int32; otherwise the copies are delivered one by one."""
+    return n_sets * max(ring_size, n_entries) < 2 ** 31
+
+
 def deliver_static(v, counts, ring, step, n_slots, n_cells, slot_stride, rows_per_pass,
                    cell_rows=False):
     """:func:`deliver` of a static table: the new ring. Mapped over copies of the network
@@ -282,7 +289,11 @@ def deliver_static(v, counts, ring, step, n_slots, n_cells, slot_stride, rows_pe
         v_batched, counts_batched, ring_batched, step_batched = in_batched
         shared_table = not any(batched for name, batched in v_batched.items()
                                if name != "weight")
-        if step_batched or not shared_table:     # copies at different steps or tables
+        n_entries = counts.size // (n_sets if counts_batched else 1) // n_cells * \
+            v["row_owner"].shape[0]
+        ring_size = ring.shape[-1]
+        if (step_batched or not shared_table   # copies at different steps or tables
+                or not sets_fit_int32(n_sets, ring_size, n_entries)):
             in_axes = jax.tree_util.tree_map(lambda b: 0 if b else None, tuple(in_batched))
             return jax.vmap(one, in_axes=in_axes)(v, counts, ring, step), True
         if not counts_batched:
