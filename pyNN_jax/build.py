@@ -14,7 +14,7 @@ import jax
 from pyNN import errors
 
 from .engine import network as engine
-from .engine import plasticity
+from .engine import plasticity, prng
 from .engine import sharding
 from .engine import synapses as engine_synapses
 from .engine.time_grid import to_steps
@@ -505,7 +505,8 @@ class EngineNetwork:
         for (recorder, variable, ids), (g, name, _), idx in zip(
                 self.record_map["signals"], self.structure.record.signals,
                 self.values["record"]["signals"]):
-            sample = np.asarray(state["groups"][g][name][idx], dtype=float)[None, :]
+            # indexed on the host: an eager device gather would compile (XLA) once per run
+            sample = np.asarray(state["groups"][g][name], dtype=float)[np.asarray(idx)][None, :]
             recorder._append_signal(variable, ids, sample)
         amplitudes = engine.initial_amplitudes(self.structure, self.values, 0)
         for source, values in zip(self.record_map["currents"], amplitudes):
@@ -553,8 +554,8 @@ class EngineNetwork:
 
     def _segment_keys(self):
         segment = self.sim.segment_counter
-        return {"key": jax.random.PRNGKey(self.sim.seed_for(("segment", segment))),
-                "noise_key": jax.random.PRNGKey(self.sim.seed_for(("noise", segment)))}
+        return {"key": prng.raw_key(self.sim.seed_for(("segment", segment))),
+                "noise_key": prng.raw_key(self.sim.seed_for(("noise", segment)))}
 
 
 def plasticity_cell_state(n_cells, n_slots, dtype):

@@ -13,6 +13,9 @@ JAX code gets the same bits, lowered the same way). It uses JAX internals; where
 """
 import warnings
 
+import numpy as np
+import jax
+
 _registered = False
 
 
@@ -30,3 +33,12 @@ def unroll_threefry_on_cpu():
             warnings.warn(f"pyNN.jax: threefry2x32 keeps JAX's rolled CPU lowering ({error}); "
                           "random processes run slower on CPU")
     return _registered
+
+
+def raw_key(seed):
+    """``jax.random.PRNGKey(seed)`` for an integer 0 <= seed < 2**64, built on the host when
+    the default generator is threefry (PRNGKey would run, and on a first run compile, two
+    small XLA computations)."""
+    if jax.config.jax_default_prng_impl != "threefry2x32":
+        return jax.random.PRNGKey(seed)
+    return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
