@@ -31,6 +31,13 @@ def _next_pow2(x):
     return 1 << int(np.ceil(np.log2(max(x, 1))))
 
 
+def _most_block_steps(max_delay_steps):
+    """The longest block for which the delay ring (max delay + block slots, a power of two)
+    is at most twice as long as max delay + 1 slot would need (without static connections
+    the blocks are otherwise not bounded by a delay)."""
+    return 2 * _next_pow2(max_delay_steps + 1) - max_delay_steps
+
+
 def rows_per_pass_for(n_entries):
     """Rows one delivery pass scatters, for ``n_entries`` (step, row) pairs per delivery:
     about 1/512 of them (a few kHz of firing), between 8 and 512."""
@@ -187,7 +194,7 @@ class EngineNetwork:
                 for name, values in prj._table_columns(self.layout).items():
                     table[name].reshape(-1)[positions] = values
                 table["delay"].reshape(-1)[positions] = self._delay_steps(prj)
-            if (table["delay"].max() >= self.structure.n_slots
+            if (table["delay"].max() + self.structure.block_steps > self.structure.n_slots
                     or self._block_steps(self.structure.tables) < self.structure.block_steps):
                 self.structure_dirty = True
                 return
@@ -248,13 +255,15 @@ class EngineNetwork:
                           + dtype.itemsize * len(record_spec.currents))
         chunk_steps = sim.chunk_steps or int(np.clip(
             RECORD_BUFFER_BYTES // max(bytes_per_step, 1), 10, MAX_CHUNK_STEPS))
-        block_steps = min(self._block_steps(tables), chunk_steps)
+        block_steps = min(self._block_steps(tables), chunk_steps,
+                          _most_block_steps(max_delay_steps))
         # a pass holds the spiking rows expected in one delivery: static tables deliver a block
         tables = [dataclasses.replace(spec, rows_per_pass=rows_per_pass_for(
             spec.n_rows * (block_steps if spec.kind == "static" else 1))) for spec in tables]
         self.structure = engine.Structure(
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
-            n_ports=layout.n_ports, n_slots=_next_pow2(max_delay_steps + 1), dt=float(dt),
+            n_ports=layout.n_ports, n_slots=_next_pow2(max_delay_steps + block_steps),
+            dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
             block_steps=block_steps, block_method=sim.block_method)
         self.values = self.placement.values({

@@ -21,7 +21,9 @@ step of every LIF cell, a full block is advanced at once, without a loop over it
 models with a ``step_block`` solve it time-parallel, spike sources scan their steps.
 
 Order within step k (t = k dt -> (k+1) dt), NEST's:
-1. read and clear the ring-buffer slot k mod n_slots: the weights arriving in this step;
+1. read the ring-buffer slot k mod n_slots: the weights arriving in this step (the slots read
+   in a block are cleared at its end, before its static spikes are scattered; the ring holds
+   at least max delay + block_steps slots, so no spike lands in a slot read but not cleared);
 2. injected currents of step k;
 3. each group advances (membrane first, arriving input added at the end, threshold test);
 4. the spikes of step k (stamped (k+1) dt) are scattered into the slots k + delay_steps
@@ -123,13 +125,12 @@ def _step(structure, values, state):
     dt = structure.dt
     n_cells = structure.n_cells
     dtype = state["ring"].dtype
-    # the slot is read and cleared in the flat ring: a reshaped ring made XLA copy all of
-    # it, every step, before clearing the slot
+    # the slot is only read here; the slots of a block are cleared at its end
+    # (_clear_read_slots): clearing it here made XLA copy the whole ring twice per step
     start = (k % structure.n_slots) * structure.slot_stride
     arriving = lax.dynamic_slice_in_dim(state["ring"], start, structure.slot_stride).reshape(
         structure.n_ports, n_cells)
-    ring = lax.dynamic_update_slice_in_dim(
-        state["ring"], jnp.zeros(structure.slot_stride, dtype), start, 0)
+    ring = state["ring"]
     step_key = jax.random.fold_in(values["key"], k)
     i_ext = currents_mod.injected_current(structure.current_kinds, values["currents"], k, dt,
                                           values["noise_key"], n_cells, dtype)
@@ -193,6 +194,22 @@ def _parallel_block(structure, values, state):
         structure, values, {"groups": groups, "ring": ring}, c, k + j + 1))(
         trajectories, counts, jnp.arange(n_block))
     return _deliver_static(structure, values, new_state, counts, k), recorded
+
+
+def _clear_read_slots(structure, ring, first_step, n_read):
+    """Zero the ring slots that steps first_step ... first_step + n_read - 1 have read
+    (n_read <= block_steps), in place: two windows of block_steps slots, the second for a
+    block that wraps around the end of the ring. No spike lands in these slots before they
+    are cleared: the ring holds at least max delay + block_steps slots."""
+    n_slots, n_block = structure.n_slots, structure.block_steps
+    slots = ring.reshape(n_slots, structure.slot_stride)
+    first = synapses.wrap_slot(first_step, n_slots)
+    for start in (jnp.minimum(first, n_slots - n_block), 0):
+        window = lax.dynamic_slice_in_dim(slots, start, n_block)
+        read = synapses.wrap_slot(start + jnp.arange(n_block) - first, n_slots) < n_read
+        slots = lax.dynamic_update_slice_in_dim(
+            slots, jnp.where(read[:, None], jnp.zeros((), ring.dtype), window), start, 0)
+    return slots.reshape(-1)
 
 
 def _deliver_static(structure, values, state, block_counts, first_step):
@@ -274,6 +291,11 @@ def run_chunk(structure, values, state, n_steps):
             block_counts = lax.cond(n_block < block, jnp.zeros_like, lambda b: b, block_counts)
         state, block_counts, recorded, _ = lax.fori_loop(
             0, n_block, one_step, (state, block_counts, recorded, done))
+        # the first step is taken from the loop's counter: the clearing has to wait for the
+        # loop (XLA would otherwise clear a copy of the ring before it, the loop reading the
+        # original)
+        state = {**state, "ring": _clear_read_slots(structure, state["ring"],
+                                                     state["step"] - n_block, n_block)}
         if static:
             state = _deliver_static(structure, values, state, block_counts, first_step)
         return state, block_counts, recorded, done + n_block

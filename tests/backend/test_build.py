@@ -1,5 +1,6 @@
 """Running a network: one compiled chunk, chunking invariance, no lost spikes, full reset."""
 import numpy as np
+import pytest
 
 from pyNN_jax.engine import network as engine
 
@@ -131,3 +132,41 @@ def test_no_spike_lost_when_every_cell_fires_in_the_same_step(sim):
     assert len(first_spikes) == 1 and sum(len(st) for st in data.spiketrains) == n
     v = np.asarray(target.get_data().segments[0].analogsignals[0])[:, 0]
     assert v.max() == n * 2 ** -8
+
+
+@pytest.mark.parametrize("pieces,chunk_steps", [([300.0], None),
+                                                ([41.3, 0.2, 120.0, 138.5], 7)])
+def test_every_spike_arrives_with_short_and_long_delays_through_many_ring_cycles(
+        pieces, chunk_steps):
+    """Static connections of 1 ms (the cells advance blocks of 10 steps between their
+    deliveries) and stochastic ones with p = 1, delivered every step, with the longest delay
+    of the network (12 ms): every input spike moves v of a delta-synapse cell by the weight
+    at its arrival, also when runs and chunks cut the blocks, while the delay ring (32 slots)
+    wraps around ~90 times."""
+    import pyNN.jax as sim
+    sim.setup(timestep=0.1, min_delay=0.1, max_delay=12.0, chunk_steps=chunk_steps)
+    rng = np.random.default_rng(3)
+    times = np.round(np.cumsum(rng.uniform(3.0, 9.0, 45)), 1)
+    times = times[~np.isin(np.round(times - 11.0, 1), times)]   # no two arrivals in a step
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    cell = sim.Population(1, sim.IF_curr_delta(tau_m=1e4, v_rest=0.0, v_reset=0.0,
+                                               v_thresh=1e3, tau_refrac=0.1))
+    cell.initialize(v=0.0)
+    sim.Projection(source, cell, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=1.0, delay=1.0))
+    sim.Projection(source, cell, sim.OneToOneConnector(),
+                   sim.SimpleStochasticSynapse(weight=0.25, delay=12.0, p=1.0))
+    cell.record("v")
+    for piece in pieces:
+        sim.run(piece)
+    assert sim.state.network.structure.block_steps == min(10, chunk_steps or 10)
+    v = cell.get_data().segments[0].analogsignals[0].magnitude[:, 0]
+    sim.end()
+    total = sum(pieces)
+    arrivals = sorted([(t + 1.0, 1.0) for t in times if t + 1.0 < total - 0.2]
+                      + [(t + 12.0, 0.25) for t in times if t + 12.0 < total - 0.2])
+    jumps = np.flatnonzero(np.diff(v) > 0.1)
+    assert len(jumps) == len(arrivals) > 60
+    for jump, (arrival, weight) in zip(jumps, arrivals):
+        assert abs(jump - arrival / 0.1) <= 1.0
+        assert np.diff(v)[jump] == pytest.approx(weight, abs=0.01)
