@@ -105,7 +105,8 @@ def run_worker(args):
     extra = {"threads": args.threads, "rng_seed": args.seed, "label": "VA"}
     if args.worker == "jax":
         extra["precision"] = args.precision
-        extra["compilation_cache"] = None     # run 1 compiles, whatever an earlier run cached
+        # run 1 compiles, whatever an earlier run cached, unless a cache folder is given
+        extra["compilation_cache"] = args.compilation_cache or None
     if args.worker == "nest":
         extra["spike_precision"] = args.nest_spike_precision
         extra["verbosity"] = "error"
@@ -180,6 +181,8 @@ def run_simulator(simulator, model, args):
         cmd.append("--check-connectivity")
     if simulator == "jax" and args.jax_cpus:
         cmd += ["--jax-cpus", args.jax_cpus]
+    if simulator == "jax" and args.compilation_cache:
+        cmd += ["--compilation-cache", args.compilation_cache]
     busy0, usage0 = cpu_busy_seconds(), children_cpu_seconds()
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -396,6 +399,8 @@ def command_line(model, args, simulators):
         cmd += f" --nest-spike-precision {args.nest_spike_precision}"
     if args.jax_cpus:
         cmd += f" --jax-cpus {args.jax_cpus}"
+    if args.compilation_cache:
+        cmd += f" --compilation-cache {args.compilation_cache}"
     if args.check_connectivity:
         cmd += " --check-connectivity"
     if args.repeat != 1:
@@ -481,6 +486,10 @@ def main(argv=None):
     parser.add_argument("--jax-cpus", default="",
                         help="pin the JAX worker to these CPUs (e.g. '0'), to compare XLA's "
                              "multi-threaded CPU runtime with a single core")
+    parser.add_argument("--compilation-cache", default="",
+                        help="persistent compilation cache folder of the JAX worker (default: "
+                             "none, run 1 compiles); with --repeat 2 and an empty folder the "
+                             "second worker loads what the first compiled")
     parser.add_argument("--check-connectivity", action="store_true",
                         help="after the timed phases, compare digests of the connection lists "
                              "(inflates the subprocess wall time)")
