@@ -40,7 +40,7 @@ from jax import lax
 
 from . import currents as currents_mod
 from . import prng, synapses
-from .models.base import StepContext
+from .models.base import StepContext, materialised
 
 prng.unroll_threefry_on_cpu()
 
@@ -143,7 +143,7 @@ def _step(structure, values, state):
                             i_ext[g.offset:g.offset + g.size], ctx)
         new_groups.append(s)
         counts.append(c)
-    counts = jnp.concatenate(counts) if counts else jnp.zeros(0, jnp.int32)
+    counts = materialised(jnp.concatenate(counts) if counts else jnp.zeros(0, jnp.int32), k)
     new_tables = list(state["tables"])
     for t_index, (t_spec, tv, ts) in enumerate(zip(structure.tables, values["tables"],
                                                    state["tables"])):

@@ -8,6 +8,16 @@ Conventions (the PyNN units): time ms, voltage mV, current nA, conductance uS, c
 from typing import NamedTuple
 
 import jax.numpy as jnp
+from jax import lax
+
+
+def materialised(x, step):
+    """``x``, computed once into a buffer of its own. XLA on CPU has no multi-output fusion:
+    it fuses the computation of an array into every consumer and so recomputes, e.g., the
+    whole membrane update in the fusions that write v, the refractory counter, the spike
+    counts and the recorded spike bits. The output of a conditional is a buffer; the
+    predicate (``step`` >= 0) always holds, the other branch is never taken."""
+    return lax.cond(step >= 0, lambda a: a, jnp.zeros_like, x)
 
 
 class StepContext(NamedTuple):

@@ -18,7 +18,7 @@ conductances keep evolving, and the spikes arriving in a step are added to g at 
 """
 import jax.numpy as jnp
 
-from .base import NeuronModel
+from .base import NeuronModel, materialised
 from .lif_current import LIF_PARAMETERS, refractory_steps, threshold_and_reset
 
 COND_PARAMETERS = LIF_PARAMETERS + ("tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I")
@@ -39,8 +39,10 @@ def rk4_membrane(p, v, g_exc, g_inh, i_total, h):
     return v + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
-def refractory_clamp(p, d, s, v_new):
-    """NEST's order: clamp during refractoriness, otherwise test the threshold."""
+def refractory_clamp(p, d, s, v_new, step):
+    """NEST's order: clamp during refractoriness, otherwise test the threshold (``v_new``,
+    the integrated membrane, is computed once: see :func:`.base.materialised`)."""
+    v_new = materialised(v_new, step)
     refractory_before = s["refractory"] > 0
     v = jnp.where(refractory_before, p["v_reset"], v_new)
     refractory = jnp.where(refractory_before, s["refractory"] - 1, 0)
@@ -70,7 +72,7 @@ class IFCondExp(NeuronModel):
         g_exc = (ge, ge * he, ge * he * he)
         g_inh = (gi, gi * hi, gi * hi * hi)
         v_new = rk4_membrane(p, s["v"], g_exc, g_inh, p["i_offset"] + i_ext, ctx.dt)
-        v, refractory, spikes = refractory_clamp(p, d, s, v_new)
+        v, refractory, spikes = refractory_clamp(p, d, s, v_new, ctx.step)
         return {"v": v, "gsyn_exc": g_exc[2] + syn_in[0], "gsyn_inh": g_inh[2] + syn_in[1],
                 "refractory": refractory}, spikes
 
@@ -99,6 +101,6 @@ class IFCondAlpha(NeuronModel):
             new["dgsyn_" + name] = dg * half * half + d["jump_" + suffix] * syn_in[port]
         v_new = rk4_membrane(p, s["v"], profiles["exc"], profiles["inh"],
                              p["i_offset"] + i_ext, h)
-        v, refractory, spikes = refractory_clamp(p, d, s, v_new)
+        v, refractory, spikes = refractory_clamp(p, d, s, v_new, ctx.step)
         new.update(v=v, refractory=refractory)
         return new, spikes
