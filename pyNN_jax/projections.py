@@ -152,8 +152,12 @@ class Projection(common.Projection):
         ports = np.array([model.port_names.index(self.receptor_type)
                           if self.receptor_type in model.port_names else -1
                           for model, _ in layout.groups])
-        port = ports[layout.cell_group[post_global]]
-        if (port < 0).any():
+        first_group = layout.cell_group[post_global.min()] if post_global.size else None
+        if first_group is not None and layout.cell_group[post_global.max()] == first_group:
+            port = ports[first_group]   # groups are index ranges: all cells in one group
+        else:
+            port = ports[layout.cell_group[post_global]]
+        if np.any(port < 0):
             raise errors.ConnectionError(
                 f"receptor_type '{self.receptor_type}' does not exist on every target cell")
         return port
