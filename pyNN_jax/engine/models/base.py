@@ -7,6 +7,7 @@ Conventions (the PyNN units): time ms, voltage mV, current nA, conductance uS, c
 """
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -16,7 +17,11 @@ def materialised(x, step):
     it fuses the computation of an array into every consumer and so recomputes, e.g., the
     whole membrane update in the fusions that write v, the refractory counter, the spike
     counts and the recorded spike bits. The output of a conditional is a buffer; the
-    predicate (``step`` >= 0) always holds, the other branch is never taken."""
+    predicate (``step`` >= 0) always holds, the other branch is never taken. Other backends
+    fuse with several outputs (and XLA on GPU reads a conditional's predicate on the host):
+    there ``x`` is returned as it is."""
+    if jax.default_backend() != "cpu":
+        return x
     return lax.cond(step >= 0, lambda a: a, jnp.zeros_like, x)
 
 
