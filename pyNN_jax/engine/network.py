@@ -198,17 +198,21 @@ def _parallel_block(structure, values, state):
 
 def _clear_read_slots(structure, ring, first_step, n_read):
     """Zero the ring slots that steps first_step ... first_step + n_read - 1 have read
-    (n_read <= block_steps), in place: two windows of block_steps slots, the second for a
-    block that wraps around the end of the ring. No spike lands in these slots before they
-    are cleared: the ring holds at least max delay + block_steps slots."""
+    (n_read <= block_steps), in place: a window of block_steps slots, and a second one at the
+    start of the ring only for a block that wraps around its end. No spike lands in these
+    slots before they are cleared: the ring holds at least max delay + block_steps slots."""
     n_slots, n_block = structure.n_slots, structure.block_steps
-    slots = ring.reshape(n_slots, structure.slot_stride)
     first = synapses.wrap_slot(first_step, n_slots)
-    for start in (jnp.minimum(first, n_slots - n_block), 0):
+
+    def clear(slots, start):
         window = lax.dynamic_slice_in_dim(slots, start, n_block)
         read = synapses.wrap_slot(start + jnp.arange(n_block) - first, n_slots) < n_read
-        slots = lax.dynamic_update_slice_in_dim(
+        return lax.dynamic_update_slice_in_dim(
             slots, jnp.where(read[:, None], jnp.zeros((), ring.dtype), window), start, 0)
+
+    slots = clear(ring.reshape(n_slots, structure.slot_stride),
+                  jnp.minimum(first, n_slots - n_block))
+    slots = lax.cond(first + n_read > n_slots, clear, lambda s, _: s, slots, 0)
     return slots.reshape(-1)
 
 
