@@ -40,8 +40,16 @@ def _most_block_steps(max_delay_steps):
 
 def rows_per_pass_for(n_entries):
     """Rows one delivery pass scatters, for ``n_entries`` (step, row) pairs per delivery:
-    about 1/512 of them (a few kHz of firing), between 8 and 512."""
-    return int(np.clip(_next_pow2(n_entries / 512), 8, 512))
+    about 1/512 of them (a few kHz of firing), between 8 and MAX_ROWS_PER_PASS (512)."""
+    return int(np.clip(_next_pow2(n_entries / 512), 8, engine_synapses.MAX_ROWS_PER_PASS))
+
+
+def table_rows_per_pass(spec, block_steps, n_sets=1):
+    """:func:`rows_per_pass_for` the entries of one delivery of table ``spec``: static tables
+    deliver a block of steps, the others one step; ``n_sets`` copies delivered together
+    (sweeps)."""
+    return rows_per_pass_for(
+        n_sets * spec.n_rows * (block_steps if spec.kind == "static" else 1))
 
 
 class Layout:
@@ -257,9 +265,9 @@ class EngineNetwork:
             RECORD_BUFFER_BYTES // max(bytes_per_step, 1), 10, MAX_CHUNK_STEPS))
         block_steps = min(self._block_steps(tables), chunk_steps,
                           _most_block_steps(max_delay_steps))
-        # a pass holds the spiking rows expected in one delivery: static tables deliver a block
-        tables = [dataclasses.replace(spec, rows_per_pass=rows_per_pass_for(
-            spec.n_rows * (block_steps if spec.kind == "static" else 1))) for spec in tables]
+        # a pass holds the spiking rows expected in one delivery
+        tables = [dataclasses.replace(spec, rows_per_pass=table_rows_per_pass(spec, block_steps))
+                  for spec in tables]
         self.structure = engine.Structure(
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
             n_ports=layout.n_ports, n_slots=_next_pow2(max_delay_steps + block_steps),

@@ -20,9 +20,9 @@ from pyNN import errors
 from pyNN.recording import DataCache
 
 from . import simulator
-from .build import MAX_CHUNK_STEPS, rows_per_pass_for
+from .build import MAX_CHUNK_STEPS, table_rows_per_pass
 from .engine import network as engine
-from .engine import plasticity
+from .engine import plasticity, synapses
 from .engine.time_grid import to_steps
 from .populations import Assembly, Population, PopulationView
 from .projections import Projection
@@ -351,8 +351,9 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
     # (the order of the additions into each ring, hence the result, does not depend on the size)
     block_steps = min(network.structure.block_steps, chunk_steps)
     tables = tuple(replace(table, rows_per_pass=(
-        rows_per_pass_for(n * block_steps * table.n_rows) if table.kind == "static"
-        else min(NON_STATIC_ROWS_PER_PASS_FACTOR * table.rows_per_pass, 512)))
+        table_rows_per_pass(table, block_steps, n) if table.kind == "static"
+        else min(NON_STATIC_ROWS_PER_PASS_FACTOR * table.rows_per_pass,
+                 synapses.MAX_ROWS_PER_PASS)))
         for table in network.structure.tables)
     record_values = jax.device_get(network.values["record"])
     record = replace(network.structure.record,
