@@ -8,6 +8,7 @@ when something must change it (``pull_state``). Cells of one model are stacked i
 group, projections of one synapse kind into one connectivity table.
 """
 import dataclasses
+import threading
 
 import numpy as np
 import jax
@@ -89,6 +90,16 @@ class Layout:
         """Global engine indices of a Population, PopulationView or Assembly (in its order)."""
         return self.id_to_global[np.asarray(cells.all_cells, dtype=np.int64)]
 
+    def to_global(self, cells, local, out):
+        """``out[:] =`` the global engine indices of ``cells[local]`` (``local``: indices into
+        a Population, PopulationView or Assembly); an addition where the cells are a range."""
+        indices = self.global_indices(cells)
+        if indices.size and indices[-1] - indices[0] == indices.size - 1 \
+                and (np.diff(indices) == 1).all():
+            np.add(local, indices[0], out=out, casting="unsafe")
+        else:
+            np.take(indices.astype(out.dtype), local, out=out)
+
 
 class EngineNetwork:
     """The compiled network of one ``setup()``: assembles, runs, records, resets."""
@@ -102,6 +113,9 @@ class EngineNetwork:
         self.device_state = None
         self.host_ring = None         # (slots, ports, cells) when pulled back, else None
         self.host_tables = None       # numpy copies of the connectivity tables
+        self._min_delay_steps = {}    # shortest delay (steps) of each projection
+        self._table_fills = []        # layouts of static tables still to write (plan_table)
+        self._host_table_values = None
         self.host_groups = None       # numpy copies of the group parameters
         self.cell_level_synapse_state = []   # plastic tables' traces, kept over a rebuild
         self.structure_dirty = True
@@ -179,6 +193,36 @@ class EngineNetwork:
         self.dirty_values.clear()
         if self.device_state is None:
             self.device_state = self._push_state()
+        if self._table_fills:
+            self._fill_tables_while_compiling()
+
+    def _fill_tables_while_compiling(self):
+        """Write the static tables planned by ``_assemble`` (numpy: sorting and scattering
+        the connections) while a second thread has the chunk compiled for their shapes: it
+        runs zero steps on the unwritten tables, which puts the compiled chunk into jit's
+        cache for the call that follows. XLA and numpy release the GIL: a first run of the
+        Brunel network costs the longer of the two, not their sum."""
+        structure, state = self.structure, self.device_state
+        unwritten = self.placement.values(self.values)
+
+        def compile_chunk():
+            try:
+                self.placement.run_chunk(structure, unwritten, state, np.int32(0))
+            except Exception:      # noqa: BLE001 -- the real call raises it again, in place
+                pass
+
+        compiling = threading.Thread(target=compile_chunk, daemon=True)
+        compiling.start()
+        try:
+            for fill in self._table_fills:
+                fill()
+        except BaseException:
+            self.structure_dirty = True      # half-written tables: assemble again next time
+            raise
+        finally:
+            self._table_fills = []
+            compiling.join()
+        self.values = self.placement.values({**self.values, "tables": self._host_table_values})
 
     def _group_values(self, layout):
         """Parameters and derived constants of every group (host side)."""
@@ -201,7 +245,9 @@ class EngineNetwork:
                 positions = prj._table_positions
                 for name, values in prj._table_columns(self.layout).items():
                     table[name].reshape(-1)[positions] = values
-                table["delay"].reshape(-1)[positions] = self._delay_steps(prj)
+                delay_steps = self._delay_steps(prj)
+                table["delay"].reshape(-1)[positions] = delay_steps
+                self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
             if (table["delay"].max() + self.structure.block_steps > self.structure.n_slots
                     or self._block_steps(self.structure.tables) < self.structure.block_steps):
                 self.structure_dirty = True
@@ -215,11 +261,9 @@ class EngineNetwork:
         any connection of a static table (MAX_BLOCK_STEPS without static connections); with
         the block method also at most the shortest refractory period (steps) + 1 of any
         time-parallel cell, so that no cell fires twice in a block."""
-        bounds = [int(table["delay"].reshape(-1)[prj._table_positions].min())
-                  for table, spec, (_, projections) in zip(self.host_tables, specs,
-                                                           self._table_members)
-                  if spec.kind == "static" for prj in projections
-                  if prj._table_positions.size]
+        bounds = [self._min_delay_steps[prj]
+                  for spec, (_, projections) in zip(specs, self._table_members)
+                  if spec.kind == "static" for prj in projections]
         if self.sim.block_method:
             bounds += [int(np.min(values["d"]["ref_steps"], initial=MAX_BLOCK_STEPS)) + 1
                        for (model, _), values in zip(self.layout.groups, self.host_groups)
@@ -242,7 +286,8 @@ class EngineNetwork:
 
     def _delay_steps(self, projection):
         """Delays in steps: rounded to dt as NEST does, at least one step."""
-        return np.maximum(to_steps(np, projection._connections["delay"], self.sim.dt), 1)
+        steps = to_steps(np, projection._connections["delay"], self.sim.dt)
+        return np.maximum(steps, 1, out=steps)
 
     def _assemble(self):
         sim = self.sim
@@ -274,42 +319,48 @@ class EngineNetwork:
             dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
             block_steps=block_steps, block_method=sim.block_method)
-        self.values = self.placement.values({
-            "groups": self.host_groups, "tables": table_values, "currents": current_values,
-            "record": record_values, **self._segment_keys()})
+        self.values = {"groups": self.host_groups, "tables": table_values,
+                       "currents": current_values, "record": record_values,
+                       **self._segment_keys()}
+        self._host_table_values = table_values
+        if not self._table_fills:
+            self.values = self.placement.values(self.values)
 
     def _assemble_tables(self, dtype):
         layout = self.layout
         tables, table_values, members, host_tables = [], [], [], []
         max_delay_steps = 1
         for kind, constants, projections in self._table_groups():
-            pre, target, delay, columns, sizes = [], [], [], {}, []
-            for prj in projections:
+            # the connections of all projections of the table, written in place
+            bounds = np.cumsum([0] + [len(prj._connections["pre"]) for prj in projections])
+            pre = np.empty(bounds[-1], np.int32 if layout.n_cells < 2 ** 31 else np.int64)
+            target = np.empty(bounds[-1], np.int32)
+            delay = np.empty(bounds[-1], np.int32)
+            columns = {}
+            for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
                 c = prj._connections
-                pre_global = layout.global_indices(prj.pre)[c["pre"]]
-                post_global = layout.global_indices(prj.post)[c["post"]]
-                port = prj._port_of_cells(layout, post_global)
-                pre.append(pre_global)
-                target.append(port * layout.n_cells + post_global)
-                delay.append(self._delay_steps(prj))
+                layout.to_global(prj.pre, c["pre"], pre[a:b])
+                layout.to_global(prj.post, c["post"], target[a:b])
+                target[a:b] += prj._port_of_cells(layout, target[a:b]) * layout.n_cells
+                delay[a:b] = self._delay_steps(prj)
+                self._min_delay_steps[prj] = int(delay[a:b].min(initial=MAX_BLOCK_STEPS))
                 for name, values in prj._table_columns(layout).items():
-                    columns.setdefault(name, []).append(values)
-                sizes.append(len(c["pre"]))
-            pre = np.concatenate(pre)
-            delay = np.concatenate(delay)
+                    columns.setdefault(name, np.empty(bounds[-1], dtype))[a:b] = values
             if delay.size:
                 max_delay_steps = max(max_delay_steps, int(delay.max()))
-            table, flat = engine_synapses.build_table(
-                pre, np.concatenate(target), delay,
-                {name: np.concatenate(v) for name, v in columns.items()}, layout.n_cells)
-            bounds = np.concatenate([[0], np.cumsum(sizes)])
+            table, flat, fill = engine_synapses.plan_table(pre, target, delay, columns,
+                                                           layout.n_cells)
+            if kind == "static":      # nothing below reads the connections' places
+                self._table_fills.append(fill)
+            else:
+                fill()
             for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
                 prj._table_positions = flat[a:b]
                 prj._table_index = len(tables)
             n_rows, width = table["target"].shape
             if kind in plasticity.KINDS:
                 table.update({name: np.asarray(value, dtype=float) for name, value in constants})
-                post = np.concatenate(target) % layout.n_cells
+                post = target % layout.n_cells
                 incoming, _ = engine_synapses.build_table(
                     post, flat + 1, np.ones_like(flat), {}, layout.n_cells)
                 table["in_owner"] = incoming["row_owner"]
@@ -320,7 +371,7 @@ class EngineNetwork:
                 kind, n_rows, width, rows_per_pass_for(n_rows), axonal,
                 engine_synapses.rows_are_cells(table, layout.n_cells)))
             host_tables.append(table)
-            table_values.append({k: (v.astype(dtype) if v.dtype.kind == "f" else v)
+            table_values.append({k: (v.astype(dtype, copy=False) if v.dtype.kind == "f" else v)
                                  for k, v in table.items()})
             members.append((kind, projections))
         self.host_tables = host_tables

@@ -46,6 +46,33 @@ def test_adding_a_recorded_cell_recompiles_once(sim):
     assert engine.run_chunk._cache_size() == compiled + 1
 
 
+def test_first_run_compiles_its_chunk_once_while_the_tables_are_written(sim):
+    # the static tables are written while a second thread has the chunk compiled by a run
+    # of zero steps (build.EngineNetwork._fill_tables_while_compiling): the run itself must
+    # find that compiled chunk, not compile its own
+    from jax._src import monitoring
+    rng = sim.NumpyRNG(seed=5)
+    cells = sim.Population(173, sim.IF_curr_exp(i_offset=2.0), label="cells")  # a new shape
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
+                   sim.StaticSynapse(weight=0.2, delay=0.5))
+    cells.record("spikes")
+    compilations = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compilations.append(duration)
+
+    cached = engine.run_chunk._cache_size()
+    monitoring.register_event_duration_secs_listener(listener)
+    try:
+        sim.run(20.0)
+    finally:
+        monitoring.unregister_event_duration_listener(listener)
+    assert engine.run_chunk._cache_size() == cached + 1
+    assert len(compilations) == 1
+    assert sum(len(st) for st in cells.get_data().segments[0].spiketrains) > 0
+
+
 def run_in_pieces(pieces, chunk_steps=None):
     import pyNN.jax as sim
     sim.setup(timestep=0.1, rng_seed=3, chunk_steps=chunk_steps)
