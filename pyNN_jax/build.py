@@ -39,6 +39,15 @@ def _most_block_steps(max_delay_steps):
     return 2 * _next_pow2(max_delay_steps + 1) - max_delay_steps
 
 
+def _concatenated(parts, size):
+    """np.concatenate(parts) (int32), or a read-only broadcast when every part is one
+    broadcast value (constant delays: no array as long as the connections)."""
+    values = {int(part[0]) for part in parts if part.size}
+    if len(values) <= 1 and all(part.strides == (0,) or part.size <= 1 for part in parts):
+        return np.broadcast_to(np.int32(values.pop() if values else 1), (size,))
+    return np.concatenate(parts).astype(np.int32, copy=False)
+
+
 def rows_per_pass_for(n_entries):
     """Rows one delivery pass scatters, for ``n_entries`` (step, row) pairs per delivery:
     about 1/512 of them (a few kHz of firing), between 8 and MAX_ROWS_PER_PASS (512)."""
@@ -285,8 +294,14 @@ class EngineNetwork:
                     f"population {pops[0].label!r} is {model.name}: use block_method=False")
 
     def _delay_steps(self, projection):
-        """Delays in steps: rounded to dt as NEST does, at least one step."""
-        steps = to_steps(np, projection._connections["delay"], self.sim.dt)
+        """Delays in steps: rounded to dt as NEST does, at least one step; a read-only
+        broadcast of one value when all delays are equal (no array as long as the
+        connections)."""
+        delay = projection._connections["delay"]
+        if delay.size and delay.min() == delay.max():
+            return np.broadcast_to(np.maximum(to_steps(np, delay[:1], self.sim.dt), 1),
+                                   delay.shape)
+        steps = to_steps(np, delay, self.sim.dt)
         return np.maximum(steps, 1, out=steps)
 
     def _assemble(self):
@@ -335,15 +350,15 @@ class EngineNetwork:
             bounds = np.cumsum([0] + [len(prj._connections["pre"]) for prj in projections])
             pre = np.empty(bounds[-1], np.int32 if layout.n_cells < 2 ** 31 else np.int64)
             target = np.empty(bounds[-1], np.int32)
-            delay = np.empty(bounds[-1], np.int32)
+            delays = [self._delay_steps(prj) for prj in projections]
+            delay = _concatenated(delays, bounds[-1])
             columns = {}
-            for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
+            for prj, a, b, delay_steps in zip(projections, bounds[:-1], bounds[1:], delays):
                 c = prj._connections
                 layout.to_global(prj.pre, c["pre"], pre[a:b])
                 layout.to_global(prj.post, c["post"], target[a:b])
                 target[a:b] += prj._port_of_cells(layout, target[a:b]) * layout.n_cells
-                delay[a:b] = self._delay_steps(prj)
-                self._min_delay_steps[prj] = int(delay[a:b].min(initial=MAX_BLOCK_STEPS))
+                self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
                 for name, values in prj._table_columns(layout).items():
                     columns.setdefault(name, np.empty(bounds[-1], dtype))[a:b] = values
             if delay.size:
