@@ -94,9 +94,9 @@ def run_worker(args):
         counter = CompileCounter()
         jax.monitoring.register_event_duration_secs_listener(counter)
         import pyNN.jax as sim
-        info["version"] = f"jax {jax.__version__} ({jax.default_backend()}, {args.precision})"
         # no persistent compilation cache unless asked: "compile" is a compilation
-        extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None}
+        extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None,
+                 "threads": args.threads}
     else:
         import nest
         import pyNN.nest as sim
@@ -116,6 +116,8 @@ def run_worker(args):
         return build_network(sim, args)
 
     network = timed("build", build)
+    if args.worker == "jax":      # the backend starts in setup() (threads)
+        info["version"] = f"jax {jax.__version__} ({jax.default_backend()}, {args.precision})"
     info["rss_after_build_mb"] = peak_rss_mb()
     timed("first_short_run", sim.run, args.warmup_ms)
     timed("run", sim.run, args.bio_ms)
@@ -455,7 +457,9 @@ def parse_args(argv):
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds per worker, either backend (default 600)")
     parser.add_argument("--precision", default="float32", choices=["float32", "float64"])
-    parser.add_argument("--threads", type=int, default=1, help="NEST threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads of both simulators: NEST's threads, the CPUs of JAX's "
+                             "CPU runtime (setup(threads=...)); default 1")
     parser.add_argument("--compile-cache", default="", metavar="DIR",
                         help="pyNN.jax's persistent compilation cache directory (default: off,"
                              " so that 'compile' is a compilation; with DIR, a second run of"

@@ -83,8 +83,7 @@ def run_worker(args):
         counter = CompileCounter()
         jax.monitoring.register_event_duration_secs_listener(counter)
         import pyNN.jax as sim
-        info["version"] = jax.__version__
-        info["backend"] = jax.default_backend()
+        info["version"] = jax.__version__     # the backend starts in setup() (threads)
     elif args.worker == "nest":
         import pyNN.nest as sim
         import nest
@@ -111,6 +110,8 @@ def run_worker(args):
         extra["spike_precision"] = args.nest_spike_precision
         extra["verbosity"] = "error"
     sim.setup(**SETUP["va_" + model], **extra)
+    if args.worker == "jax":
+        info["backend"] = jax.default_backend()
     network = vogels_abbott(sim, model, args.n, args.seed, stimulus=args.stimulus,
                             record_v=True)
     exc, inh = network.recorded["exc"], network.recorded["inh"]
@@ -471,7 +472,9 @@ def main(argv=None):
     parser.add_argument("--precision", default="float32", choices=["float32", "float64"],
                         help="floating-point type of pyNN.jax (NEST is always double)")
     parser.add_argument("--seed", type=int, default=98765)
-    parser.add_argument("--threads", type=int, default=1, help="NEST threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads of both simulators: NEST's threads, the CPUs of JAX's "
+                             "CPU runtime (setup(threads=...)); default 1")
     parser.add_argument("--stimulus", default="array", choices=["array", "poisson"],
                         help="COBA stimulus: 'array' (default) draws the Poisson trains once "
                              "with numpy and gives both simulators the same SpikeSourceArray; "

@@ -25,6 +25,7 @@ Results do not depend on the number of devices, except for the order of floating
 additions into the ring buffer, which XLA may change when it splits the scatter: spike times are
 the same, membrane potentials equal to rounding.
 """
+import functools
 from functools import partial
 
 import numpy as np
@@ -172,8 +173,17 @@ class Placement:
     """
 
     def __init__(self, devices=None):
-        self.devices = resolve_devices(None) if devices is None else tuple(devices)
-        self.mesh = cell_mesh(self.devices) if len(self.devices) > 1 else None
+        self._given = None if devices is None else tuple(devices)
+
+    # resolved at first use: creating a Placement does not start JAX's backends (setup()'s
+    # ``threads`` must come first)
+    @functools.cached_property
+    def devices(self):
+        return resolve_devices(None) if self._given is None else self._given
+
+    @functools.cached_property
+    def mesh(self):
+        return cell_mesh(self.devices) if len(self.devices) > 1 else None
 
     def values(self, values):
         """Copy a *values* pytree (host or device arrays) to its place."""

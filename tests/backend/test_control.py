@@ -1,4 +1,8 @@
-"""setup/run/reset control flow, callbacks, the procedural API, precision."""
+"""setup/run/reset control flow, callbacks, the procedural API, precision, threads."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -88,3 +92,40 @@ def test_compiled_chunks_are_kept_in_the_persistent_cache(tmp_path):
                               capture_output=True, text=True).stdout for _ in range(2)]
     assert any("run_chunk" in name for name in os.listdir(tmp_path))
     assert int(outputs[0]) > 20 and outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("threads", [0, -2, 1.5, True, "2"])
+def test_threads_must_be_a_positive_integer(sim, threads):
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="threads"):
+        sim.setup(threads=threads)
+
+
+THREADS_IN_A_FRESH_PROCESS = """
+import glob, os, warnings
+import pyNN.jax as sim
+affinity = os.sched_getaffinity(0)
+sim.setup(threads=1)
+cells = sim.Population(20, sim.IF_curr_exp(i_offset=1.0))
+cells.record("spikes")
+sim.run(50.0)
+# XLA names the threads of its CPU runtime's pool tf_XLAEigen
+names = [open(f).read().split("Name:")[1].split()[0] for f in glob.glob("/proc/self/task/*/status")]
+spikes = sum(len(st) for st in cells.get_data().segments[0].spiketrains)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    sim.setup(threads=2)             # too late: the runtime exists
+print(names.count("tf_XLAEigen"), os.sched_getaffinity(0) == affinity, spikes,
+      sum("threads=2" in str(w.message) for w in caught))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and at least 2 CPUs")
+def test_threads_sizes_the_cpu_runtime_of_a_fresh_process():
+    # setup(threads=1) before any JAX computation: one runtime thread, the process keeps its
+    # CPUs, the network runs; a later setup(threads=2) warns that it cannot change it
+    output = subprocess.run([sys.executable, "-c", THREADS_IN_A_FRESH_PROCESS], check=True,
+                            capture_output=True, text=True).stdout.split()
+    assert output[:2] == ["1", "True"]
+    assert int(output[2]) == 20    # 1 nA: each cell fires at 20 ln 4 = 27.7 ms, again at 55.5
+    assert output[3] == "1"
