@@ -78,10 +78,12 @@ def main():
                              "weights (sets of similar activity)")
     parser.add_argument("--results", default=None,
                         help="write the table into this markdown file (its sweep section)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPUs of JAX's CPU runtime (setup(threads=...); default: all)")
     args = parser.parse_args()
     sequential_sets = min(args.sequential_sets or args.sets, args.sets)
 
-    sim.setup(timestep=0.1, min_delay=DELAY, rng_seed=2026)
+    sim.setup(timestep=0.1, min_delay=DELAY, rng_seed=2026, threads=args.threads)
     exc, inh, excitatory, inhibitory = build_network(args.n)
     side = int(np.ceil(np.sqrt(args.sets)))
     w_exc, w_inh = weight_grid(np.linspace(1.0, 10.0, side), np.linspace(10.0, 100.0, side))
