@@ -133,7 +133,8 @@ def stable_order(keys, n_keys):
     """``np.argsort(keys, kind="stable")`` of integer ``keys``, which must lie in [0, n_keys)
     (not checked). Each key is packed with its index into one int64 (key in the high, index
     in the low 32 bits) and these are sorted: unique values, so any sort is stable, and
-    numpy sorts int64 with SIMD (12.5 M connections: 0.15 s; a stable argsort: 1.5 s)."""
+    numpy sorts int64 with SIMD where the CPU has AVX2/AVX-512 (15.6 M connections: 0.2 s;
+    a stable argsort of uint16 keys, a radix sort: 0.35 s; of int keys: 1.1 s)."""
     keys = np.asarray(keys)
     if keys.size >= 1 << 32 or n_keys > 1 << 31:
         return np.argsort(keys, kind="stable")

@@ -84,9 +84,6 @@ print(sum(cells.get_spike_counts().values()))
 def test_compiled_chunks_are_kept_in_the_persistent_cache(tmp_path):
     """A second process with the same network loads the compiled chunk from the cache
     directory (PYNN_JAX_COMPILATION_CACHE) and gives the same spikes."""
-    import os
-    import subprocess
-    import sys
     env = {**os.environ, "PYNN_JAX_COMPILATION_CACHE": str(tmp_path)}
     outputs = [subprocess.run([sys.executable, "-c", COMPILE_AND_RUN], env=env, check=True,
                               capture_output=True, text=True).stdout for _ in range(2)]
