@@ -8,6 +8,7 @@ when something must change it (``pull_state``). Cells of one model are stacked i
 group, projections of one synapse kind into one connectivity table.
 """
 import dataclasses
+import functools
 import threading
 
 import numpy as np
@@ -37,15 +38,6 @@ def _most_block_steps(max_delay_steps):
     is at most twice as long as max delay + 1 slot would need (without static connections
     the blocks are otherwise not bounded by a delay)."""
     return 2 * _next_pow2(max_delay_steps + 1) - max_delay_steps
-
-
-def _concatenated(parts, size):
-    """np.concatenate(parts) (int32), or a read-only broadcast when every part is one
-    broadcast value (constant delays: no array as long as the connections)."""
-    values = {int(part[0]) for part in parts if part.size}
-    if len(values) <= 1 and all(part.strides == (0,) or part.size <= 1 for part in parts):
-        return np.broadcast_to(np.int32(values.pop() if values else 1), (size,))
-    return np.concatenate(parts).astype(np.int32, copy=False)
 
 
 def rows_per_pass_for(n_entries):
@@ -99,15 +91,15 @@ class Layout:
         """Global engine indices of a Population, PopulationView or Assembly (in its order)."""
         return self.id_to_global[np.asarray(cells.all_cells, dtype=np.int64)]
 
-    def to_global(self, cells, local, out):
-        """``out[:] =`` the global engine indices of ``cells[local]`` (``local``: indices into
-        a Population, PopulationView or Assembly); an addition where the cells are a range."""
+    def to_global(self, cells):
+        """A function from indices into a Population, PopulationView or Assembly (``cells``)
+        to global engine indices: an addition where the cells are a range."""
         indices = self.global_indices(cells)
         if indices.size and indices[-1] - indices[0] == indices.size - 1 \
                 and (np.diff(indices) == 1).all():
-            np.add(local, indices[0], out=out, casting="unsafe")
-        else:
-            np.take(indices.astype(out.dtype), local, out=out)
+            first = int(indices[0])
+            return lambda local: local + first
+        return indices.__getitem__
 
 
 class EngineNetwork:
@@ -342,40 +334,35 @@ class EngineNetwork:
             self.values = self.placement.values(self.values)
 
     def _assemble_tables(self, dtype):
+        """Plan the tables from the out-degrees; the connections of static tables are written
+        later (``_table_fills``, while the chunk compiles), the others at once."""
         layout = self.layout
         tables, table_values, members, host_tables = [], [], [], []
         max_delay_steps = 1
-        for kind, constants, projections in self._table_groups():
-            # the connections of all projections of the table, written in place
-            bounds = np.cumsum([0] + [len(prj._connections["pre"]) for prj in projections])
-            pre = np.empty(bounds[-1], np.int32 if layout.n_cells < 2 ** 31 else np.int64)
-            target = np.empty(bounds[-1], np.int32)
-            delays = [self._delay_steps(prj) for prj in projections]
-            delay = _concatenated(delays, bounds[-1])
-            columns = {}
-            for prj, a, b, delay_steps in zip(projections, bounds[:-1], bounds[1:], delays):
-                c = prj._connections
-                layout.to_global(prj.pre, c["pre"], pre[a:b])
-                layout.to_global(prj.post, c["post"], target[a:b])
-                target[a:b] += prj._port_of_cells(layout, target[a:b]) * layout.n_cells
+        groups, local_out_degree = self._table_groups()
+        for kind, constants, projections in groups:
+            out_degree = np.zeros(layout.n_cells, np.int64)
+            parts = []
+            for prj in projections:
+                np.add.at(out_degree, layout.global_indices(prj.pre), local_out_degree[prj])
+                delay_steps = self._delay_steps(prj)
                 self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
-                for name, values in prj._table_columns(layout).items():
-                    columns.setdefault(name, np.empty(bounds[-1], dtype))[a:b] = values
-            if delay.size:
-                max_delay_steps = max(max_delay_steps, int(delay.max()))
-            table, flat, fill = engine_synapses.plan_table(pre, target, delay, columns,
-                                                           layout.n_cells)
+                max_delay_steps = max(max_delay_steps, int(delay_steps.max(initial=1)))
+                parts.append(self._connection_part(prj, delay_steps))
+            table, flat, fill = engine_synapses.plan_table(
+                out_degree, {name: dtype for name in parts[0].columns})
             if kind == "static":      # nothing below reads the connections' places
-                self._table_fills.append(fill)
+                self._table_fills.append(functools.partial(fill, parts))
             else:
-                fill()
+                fill(parts)
+            bounds = np.cumsum([0] + [part.size for part in parts])
             for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
                 prj._table_positions = flat[a:b]
                 prj._table_index = len(tables)
             n_rows, width = table["target"].shape
             if kind in plasticity.KINDS:
                 table.update({name: np.asarray(value, dtype=float) for name, value in constants})
-                post = target % layout.n_cells
+                post = table["target"].reshape(-1)[flat] % layout.n_cells
                 incoming, _ = engine_synapses.build_table(
                     post, flat + 1, np.ones_like(flat), {}, layout.n_cells)
                 table["in_owner"] = incoming["row_owner"]
@@ -392,8 +379,23 @@ class EngineNetwork:
         self.host_tables = host_tables
         return tables, table_values, members, max_delay_steps
 
+    def _connection_part(self, prj, delay_steps):
+        """The connections of ``prj`` as the engine lays them out, global indices computed a
+        piece at a time when the table is written."""
+        layout, connections = self.layout, prj._connections
+        pre_of, post_of = layout.to_global(prj.pre), layout.to_global(prj.post)
+
+        def target(start, stop):
+            post = post_of(connections["post"][start:stop])
+            return post + prj._port_of_cells(layout, post) * layout.n_cells
+
+        return engine_synapses.ConnectionPart(
+            len(connections["pre"]), lambda start, stop: pre_of(connections["pre"][start:stop]),
+            target, delay_steps, prj._table_columns(layout))
+
     def _table_groups(self):
-        """[(kind, constants, projections)]: the projections that share one table.
+        """[(kind, constants, projections)]: the projections that share one table, and the
+        connections per presynaptic cell of each projection.
 
         They have the same kind and the same table constants (plastic ones: time constants).
         Projections from the same presynaptic object (VA: excitatory cells onto excitatory
@@ -407,10 +409,12 @@ class EngineNetwork:
         for prj in self.sim.projections:
             bundles.setdefault((prj._engine_kind, prj._table_constants(), id(prj.pre)),
                                []).append(prj)
+        local_out_degree = {prj: engine_synapses.count_out_degree(prj._connections["pre"],
+                                                                   prj.pre.size)
+                            for prj in self.sim.projections}
         by_kind = {}
         for (kind, constants, _), projections in bundles.items():
-            out_degree = sum(np.bincount(prj._connections["pre"], minlength=prj.pre.size)
-                             for prj in projections)
+            out_degree = sum(local_out_degree[prj] for prj in projections)
             by_kind.setdefault((kind, constants), []).append(
                 (engine_synapses.choose_width(out_degree), projections))
         order = {prj: k for k, prj in enumerate(self.sim.projections)}
@@ -424,7 +428,7 @@ class EngineNetwork:
                     classes.append([width, list(projections)])
             groups.extend((kind, constants, sorted(projections, key=order.get))
                           for _, projections in classes)
-        return groups
+        return groups, local_out_degree
 
     def _assemble_currents(self, dtype):
         layout = self.layout

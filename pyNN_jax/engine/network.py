@@ -273,7 +273,9 @@ def run_chunk(structure, values, state, n_steps):
     """Advance ``n_steps`` (<= structure.chunk_steps) steps; return the state and the
     recorded values of every step, stacked (chunk_steps, ...); rows past n_steps are zero."""
     block = structure.block_steps
-    template = jax.eval_shape(partial(_step, structure, values), state)[2]
+    # shapes of one step's record (tracing _record alone is far cheaper than tracing _step)
+    template = jax.eval_shape(partial(_record, structure, values), state,
+                              jnp.zeros(structure.n_cells, jnp.int32), state["step"] + 1)
     recorded = jax.tree_util.tree_map(
         lambda a: jnp.zeros((structure.chunk_steps,) + a.shape, a.dtype), template)
 

@@ -23,6 +23,8 @@ Kinds:
   connection u, x, y and the time of the last spike; on a spike the state is propagated over
   the interval since the last one and the delivered weight is ``weight * u * x``.
 """
+from typing import NamedTuple
+
 import numpy as np
 import jax
 import jax.numpy as jnp
@@ -39,6 +41,19 @@ TSODYKS_STATE = ("u", "x", "y", "last_spike_step")   # the last as an int32 step
 INDEX_CHUNK = 1 << 20   # entries per piece of the host's work on connection arrays
 
 
+class ConnectionPart(NamedTuple):
+    """Connections of one source (a projection) for :func:`plan_table`, in their order.
+
+    ``pre`` and ``target`` are arrays or functions ``(start, stop) -> array`` that compute
+    the values of connections [start, stop) when the table is written, a piece at a time
+    (no array as long as the connections is made for them)."""
+    size: int
+    pre: object        # global index of the presynaptic cell
+    target: object     # port * n_cells + global index of the postsynaptic cell
+    delay: np.ndarray  # delay in steps (>= 1); a read-only broadcast when constant
+    columns: dict      # name -> per-connection values (weight, ...)
+
+
 def choose_width(out_degree):
     """Row width: the next power of two above the mean out-degree of the connected cells,
     between 1 and 256."""
@@ -46,6 +61,15 @@ def choose_width(out_degree):
     if connected.size == 0:
         return 1
     return int(min(256, 1 << int(np.ceil(np.log2(max(connected.mean(), 1.0))))))
+
+
+def count_out_degree(pre, n_cells):
+    """Connections per presynaptic cell, ``np.bincount`` in pieces (it copies its input to
+    int64)."""
+    out_degree = np.zeros(n_cells, np.int64)
+    for start in range(0, len(pre), INDEX_CHUNK):
+        out_degree += np.bincount(pre[start:start + INDEX_CHUNK], minlength=n_cells)
+    return out_degree
 
 
 def build_table(pre, target, delay_steps, columns, n_cells, width=None):
@@ -70,20 +94,23 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
     position : int array (n_conn,), flat index (row * width + column) of each connection
                (int32 unless the table has 2**31 entries or more)
     """
-    table, flat, fill = plan_table(pre, target, delay_steps, columns, n_cells, width)
-    fill()
+    pre = np.asarray(pre)
+    column_types = {name: (values.dtype if values.dtype.kind == "f" else np.dtype(np.float64))
+                    for name, values in columns.items()}
+    table, flat, fill = plan_table(count_out_degree(pre, n_cells), column_types, width)
+    fill([ConnectionPart(pre.size, pre, np.asarray(target), np.asarray(delay_steps),
+                         columns)])
     return table, flat
 
 
-def plan_table(pre, target, delay_steps, columns, n_cells, width=None):
-    """:func:`build_table` in two parts: ``(table, position, fill)`` with the arrays of
-    ``table`` and ``position`` allocated at their final shapes (and ``row_owner``,
-    ``row_used``) but written only by ``fill()``, which does the sorting and scattering of
-    the connections: a caller can compile the engine for these shapes meanwhile."""
-    pre = np.asarray(pre)
-    out_degree = np.zeros(n_cells, np.int64)
-    for start in range(0, pre.size, INDEX_CHUNK):    # bincount copies its input to int64
-        out_degree += np.bincount(pre[start:start + INDEX_CHUNK], minlength=n_cells)
+def plan_table(out_degree, column_types, width=None):
+    """:func:`build_table` in two parts, for connections given as :class:`ConnectionPart`s:
+    ``(table, position, fill)``. From the connections per cell (``out_degree``, one entry
+    per cell of the network) the arrays of ``table`` and ``position`` are allocated at their
+    final shapes (``row_owner`` and ``row_used`` written); ``fill(parts)`` sorts and
+    scatters the connections, ``parts`` in the order of ``position``: a caller can compile
+    the engine for these shapes meanwhile. ``column_types``: name -> float dtype."""
+    n_cells, n_conn = out_degree.size, int(out_degree.sum())
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
     cell_rows = rows_per_cell.max(initial=0) == 1 and 2 * rows_per_cell.sum() >= n_cells
@@ -91,68 +118,98 @@ def plan_table(pre, target, delay_steps, columns, n_cells, width=None):
         row_used = (rows_per_cell > 0).astype(np.int8)
         rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows
     n_rows = max(int(rows_per_cell.sum()), 1)
+    # the k-th connection of cell c (in the order of the parts) sits at first_row[c] * width
+    # + k: its rank among all connections sorted by cell, plus a per-cell offset
     first_row = np.concatenate([[0], np.cumsum(rows_per_cell)[:-1]])
     first_conn = np.concatenate([[0], np.cumsum(out_degree)[:-1]])
-    index_type = np.int32 if max(n_rows * width, pre.size) < 2 ** 31 - 1 else np.int64
-    flat = np.empty(pre.size, dtype=index_type)
+    rank_to_position = first_row * width - first_conn
+    index_type = np.int32 if max(n_rows * width, n_conn) < 2 ** 31 - 1 else np.int64
+    flat = np.empty(n_conn, dtype=index_type)
     fills = {"target": 0, "delay": 1}
-    fills.update({name: 1.0 if name in ("tau_rec", "tau_psc", "x") else 0.0 for name in columns})
-    given = {"target": target, "delay": delay_steps, **columns}
+    fills.update({name: 1.0 if name in ("tau_rec", "tau_psc", "x") else 0.0
+                  for name in column_types})
     table = {
         "row_owner": (np.repeat(np.arange(n_cells, dtype=np.int32), rows_per_cell)
-                      if pre.size else np.zeros(1, np.int32)),
+                      if n_conn else np.zeros(1, np.int32)),
         **{name: np.empty((n_rows, width), np.int32) for name in ("target", "delay")},
+        **{name: np.empty((n_rows, width), dtype) for name, dtype in column_types.items()},
     }
     if cell_rows:
         table["row_used"] = row_used       # spikes of cells without connections: no pass
-    for name, values in columns.items():
-        table[name] = np.empty((n_rows, width), values.dtype if values.dtype.kind == "f"
-                               else np.float64)
 
-    def fill():
-        # a cell's connections fill its rows in their order: in the order of ``order`` the
-        # k-th connection of cell c sits at first_row[c] * width + k, its rank plus a
-        # per-cell offset
-        order = stable_order(pre, n_cells)
-        positions = np.repeat((first_row * width - first_conn).astype(index_type), out_degree)
-        flat[order] = add_index(positions)
-        del order, positions
+    def fill(parts):
+        starts = np.cumsum([0] + [part.size for part in parts])
+        _write_positions(flat, _sorted_keys(parts, starts, n_cells, n_conn), rank_to_position)
         for name, fill_value in fills.items():
             out = table[name].reshape(-1)
-            values = given[name]
-            if name == "delay" and values.size and values.min() == values.max():
-                out.fill(values[0])    # padding (weight 0) may have any delay: no scatter
+            sources = [getattr(part, name) if name in ("target", "delay")
+                       else part.columns[name] for part in parts]
+            constant = _constant_value(sources) if name == "delay" else None
+            if constant is not None:
+                out.fill(constant)  # padding (weight 0) may have any delay: no scatter
                 continue
             out.fill(fill_value)
-            out[flat] = values
+            for source, part, first in zip(sources, parts, starts):
+                for start, stop in _pieces(part.size):
+                    out[flat[first + start:first + stop]] = _piece(source, start, stop)
 
     return table, flat, fill
 
 
-def stable_order(keys, n_keys):
-    """``np.argsort(keys, kind="stable")`` of integer ``keys``, which must lie in [0, n_keys)
-    (not checked). Each key is packed with its index into one int64 (key in the high, index
-    in the low 32 bits) and these are sorted: unique values, so any sort is stable, and
-    numpy sorts int64 with SIMD where the CPU has AVX2/AVX-512 (15.6 M connections: 0.2 s;
-    a stable argsort of uint16 keys, a radix sort: 0.35 s; of int keys: 1.1 s)."""
-    keys = np.asarray(keys)
-    if keys.size >= 1 << 32 or n_keys > 1 << 31:
-        return np.argsort(keys, kind="stable")
-    packed = keys.astype(np.int64)
-    packed <<= 32
-    add_index(packed)
-    packed.sort()
-    packed &= 0xFFFFFFFF
-    return packed
+def _pieces(n):
+    """(start, stop) of the INDEX_CHUNK-long pieces of range(n)."""
+    return ((start, min(start + INDEX_CHUNK, n)) for start in range(0, n, INDEX_CHUNK))
 
 
-def add_index(values):
-    """``values[i] += i`` in place, INDEX_CHUNK entries at a time: no temporary as large as
-    ``values`` (fresh memory is what large host arrays cost most, see docs/engine.rst)."""
-    for start in range(0, values.size, INDEX_CHUNK):
-        stop = min(start + INDEX_CHUNK, values.size)
-        values[start:stop] += np.arange(start, stop, dtype=values.dtype)
-    return values
+def _piece(source, start, stop):
+    """Values [start, stop) of an array, or of a function ``(start, stop) -> array``."""
+    return source(start, stop) if callable(source) else source[start:stop]
+
+
+def _index_bits(n_conn):
+    """Low bits of a sort key that hold a connection's index, and their mask."""
+    bits = max(int(n_conn - 1).bit_length(), 1)
+    return bits, (1 << bits) - 1
+
+
+def _sorted_keys(parts, starts, n_cells, n_conn):
+    """The connections' presynaptic cells and indices packed into one int64 each (cell in
+    the high bits, index in the low ones), sorted: unique values, so any sort is stable,
+    and numpy sorts int64 with SIMD where the CPU has AVX2/AVX-512 (15.6 M connections:
+    0.2 s; a stable argsort of int keys: 1.1 s). Written a piece at a time from the parts."""
+    index_bits, _ = _index_bits(n_conn)
+    if index_bits + max(int(n_cells - 1).bit_length(), 1) > 63:
+        raise ValueError(f"{n_conn} connections of {n_cells} cells do not fit a 63-bit key")
+    keys = np.empty(n_conn, np.int64)
+    for part, first in zip(parts, starts):
+        for start, stop in _pieces(part.size):
+            piece = keys[first + start:first + stop]
+            piece[:] = _piece(part.pre, start, stop)
+            piece <<= index_bits
+            piece += np.arange(first + start, first + stop)
+    keys.sort()
+    return keys
+
+
+def _write_positions(flat, keys, rank_to_position):
+    """``flat[index] =`` rank + ``rank_to_position[cell]`` for the sorted ``keys``."""
+    index_bits, index_mask = _index_bits(keys.size)
+    for start, stop in _pieces(keys.size):
+        piece = keys[start:stop]
+        flat[piece & index_mask] = rank_to_position[piece >> index_bits] + np.arange(start, stop)
+
+
+def _constant_value(sources):
+    """The one value of every array in ``sources`` if they hold only that one (read-only
+    broadcasts are recognised by their zero stride, without a scan), else None."""
+    values = set()
+    for source in sources:
+        if source.size == 0:
+            continue
+        if source.strides != (0,) and source.min() != source.max():
+            return None
+        values.add(source.flat[0].item())
+    return values.pop() if len(values) == 1 else None
 
 
 # cost model of a delivery on a CPU (ns): a compaction reads every (step, row) entry,

@@ -246,9 +246,20 @@ def test_tsodyks_markram_depression_closed_form():
     np.testing.assert_allclose(delivered, expected, rtol=1e-4)
 
 
-@pytest.mark.parametrize("n_keys", [1, 300, 1 << 16, (1 << 16) + 1, 5_000_000])
-def test_stable_order_is_a_stable_argsort(n_keys):
-    keys = np.random.default_rng(11).integers(0, n_keys, 20000)
-    keys[:50] = n_keys - 1
-    np.testing.assert_array_equal(synapses.stable_order(keys, n_keys),
-                                  np.argsort(keys, kind="stable"))
+@pytest.mark.parametrize("n_cells", [1, 300, 1 << 16, (1 << 16) + 1, 5_000_000])
+def test_a_cells_connections_fill_its_rows_in_their_order(n_cells):
+    """Connection k of a cell sits in slot k of the cell's rows (consecutive slots in the
+    order given, a stable argsort's), also for pieces of INDEX_CHUNK and huge cell counts."""
+    rng = np.random.default_rng(11)
+    pre = rng.integers(0, n_cells, 20000)
+    pre[:50] = n_cells - 1
+    delay = rng.integers(1, 4, pre.size)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(synapses, "INDEX_CHUNK", 4096)
+        table, flat = synapses.build_table(pre, pre % 7, delay, {"weight": np.ones(pre.size)},
+                                           n_cells)
+    order = np.argsort(pre, kind="stable")
+    same_cell = pre[order][1:] == pre[order][:-1]
+    np.testing.assert_array_equal(np.diff(flat[order])[same_cell], 1)
+    np.testing.assert_array_equal(table["row_owner"][flat // table["target"].shape[1]], pre)
+    np.testing.assert_array_equal(table["delay"].reshape(-1)[flat], delay)
