@@ -40,6 +40,14 @@ def _most_block_steps(max_delay_steps):
     return 2 * _next_pow2(max_delay_steps + 1) - max_delay_steps
 
 
+def _first_of_range(cells):
+    """cells[0] if ``cells`` are consecutive ascending indices, else -1."""
+    cells = np.asarray(cells, dtype=np.int64)
+    if cells.size and np.array_equal(cells, np.arange(cells[0], cells[0] + cells.size)):
+        return int(cells[0])
+    return -1
+
+
 def rows_per_pass_for(n_entries):
     """Rows one delivery pass scatters, for ``n_entries`` (step, row) pairs per delivery:
     about 1/512 of them (a few kHz of firing), between 8 and MAX_ROWS_PER_PASS (512)."""
@@ -118,6 +126,7 @@ class EngineNetwork:
         self._table_fills = []        # layouts of static tables still to write (plan_table)
         self._host_table_values = None
         self.host_groups = None       # numpy copies of the group parameters
+        self._per_cell_values = []    # per group: (part, name) that the step reads per cell
         self.cell_level_synapse_state = []   # plastic tables' traces, kept over a rebuild
         self.structure_dirty = True
         self.dirty_values = set()     # parts of the values to rebuild: groups, tables, currents
@@ -180,7 +189,8 @@ class EngineNetwork:
                 if any(model.state_follows_parameters for model, _ in self.layout.groups):
                     self.pull_state()       # pushed again with resume_state() below
                 self.host_groups = self._group_values(self.layout)
-                self.values = self.placement.values({**self.values, "groups": self.host_groups})
+                self.values = self.placement.values({**self.values,
+                                                     "groups": self._step_groups()})
                 if self._block_steps(self.structure.tables) < self.structure.block_steps:
                     self.pull_state()       # a shorter refractory period: shorter blocks
                     self._assemble()
@@ -235,6 +245,20 @@ class EngineNetwork:
                      else np.asarray(v)) for k, v in p.items()}
             values.append({"p": p, "d": engine.derive_constants(model, p, dt, dtype)})
         return values
+
+    def _step_groups(self):
+        """The group values as the step reads them (:func:`.engine.compact_group_values`).
+        A value once read per cell stays so for the life of the structure:
+        ``Population.set()`` compiles again only the first time it makes a value differ
+        between the cells of a group (the populations of one cell type)."""
+        groups = []
+        for g, ((model, _), values) in enumerate(zip(self.layout.groups, self.host_groups)):
+            step_values = engine.compact_group_values(model, values, self._per_cell_values[g])
+            self._per_cell_values[g].update((part, name)
+                                            for part, arrays in step_values.items()
+                                            for name, array in arrays.items() if np.ndim(array))
+            groups.append(step_values)
+        return groups
 
     def _update_tables(self):
         """New weights or delays of existing connections: written in place into the tables;
@@ -303,6 +327,7 @@ class EngineNetwork:
         groups = [engine.GroupSpec(model, sum(p.size for p in pops), layout.group_starts[g])
                   for g, (model, pops) in enumerate(layout.groups)]
         self.host_groups = self._group_values(layout)
+        self._per_cell_values = [set() for _ in layout.groups]
         self.layout = layout
         tables, table_values, table_members, max_delay_steps = self._assemble_tables(dtype)
         self._table_members = table_members
@@ -326,7 +351,7 @@ class EngineNetwork:
             dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
             block_steps=block_steps, block_method=sim.block_method)
-        self.values = {"groups": self.host_groups, "tables": table_values,
+        self.values = {"groups": self._step_groups(), "tables": table_values,
                        "currents": current_values, "record": record_values,
                        **self._segment_keys()}
         self._host_table_values = table_values
@@ -500,6 +525,8 @@ class EngineNetwork:
                            "currents": current_owners}
         spec = engine.RecordSpec(n_spike_cells=len(spike_cells["counts"]),
                                  n_spike_bit_cells=len(spike_cells["bits"]),
+                                 spike_first=_first_of_range(spike_cells["counts"]),
+                                 spike_bit_first=_first_of_range(spike_cells["bits"]),
                                  signals=tuple(signals), currents=tuple(currents))
         values = {"spike_cells": np.asarray(spike_cells["counts"], dtype=np.int32),
                   "spike_bit_cells": np.asarray(spike_cells["bits"], dtype=np.int32),

@@ -355,11 +355,7 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
         else min(NON_STATIC_ROWS_PER_PASS_FACTOR * table.rows_per_pass,
                  synapses.MAX_ROWS_PER_PASS)))
         for table in network.structure.tables)
-    record_values = jax.device_get(network.values["record"])
-    record = replace(network.structure.record,
-                     spike_first=_first_of_range(record_values["spike_cells"]),
-                     spike_bit_first=_first_of_range(record_values["spike_bit_cells"]))
-    structure = replace(network.structure, chunk_steps=chunk_steps, tables=tables, record=record,
+    structure = replace(network.structure, chunk_steps=chunk_steps, tables=tables,
                         block_steps=block_steps)
     values, axes = _values_of_sets(network.values, batched, members)
     leaves, treedef = jax.tree_util.tree_flatten(axes, is_leaf=lambda x: x is None)
@@ -392,14 +388,6 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
         step += n_active
     if pending is not None:
         collect(*pending)
-
-
-def _first_of_range(cells):
-    """cells[0] if ``cells`` are consecutive ascending indices, else -1."""
-    cells = np.asarray(cells, dtype=np.int64)
-    if cells.size and np.array_equal(cells, np.arange(cells[0], cells[0] + cells.size)):
-        return int(cells[0])
-    return -1
 
 
 class _SetRecording:

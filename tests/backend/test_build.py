@@ -197,3 +197,24 @@ def test_every_spike_arrives_with_short_and_long_delays_through_many_ring_cycles
     for jump, (arrival, weight) in zip(jumps, arrivals):
         assert abs(jump - arrival / 0.1) <= 1.0
         assert np.diff(v)[jump] == pytest.approx(weight, abs=0.01)
+
+
+def test_values_that_become_different_between_cells_compile_once(sim):
+    """Values equal in every cell are scalars in the compiled step; Population.set() that
+    makes them differ compiles once, after which they stay per-cell arrays (no compilation
+    when they become equal again). The new values take effect."""
+    cells = sim.Population(40, sim.IF_curr_exp(i_offset=2.0, tau_refrac=2.0))
+    cells.record("spikes")
+    sim.run(20.0)
+    compiled = engine.run_chunk._cache_size()
+    cells.set(i_offset=np.linspace(0.5, 3.0, 40))
+    sim.run(30.0)
+    assert engine.run_chunk._cache_size() == compiled + 1
+    cells.set(i_offset=2.0)
+    sim.run(5.0)
+    assert engine.run_chunk._cache_size() == compiled + 1
+    counts = [len(st) for st in cells.get_data().segments[-1].spiketrains]
+    before = [len(st.time_slice(0, 20.0)) for st in cells.get_data().segments[-1].spiketrains]
+    assert len(set(before)) == 1 and before[0] > 0        # equal drive: equal spikes
+    during = np.subtract(counts, before)
+    assert during[-1] > during[20] > during[0] >= 0       # the drive now differs by cell

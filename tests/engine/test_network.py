@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -76,3 +77,39 @@ def test_spike_bits_round_trip():
     steps, cells = network.unpack_bits(words)
     np.testing.assert_array_equal(steps, np.nonzero(flags)[0])
     np.testing.assert_array_equal(cells, np.nonzero(flags)[1])
+
+
+def test_values_equal_in_every_cell_of_a_group_become_scalars():
+    from pyNN_jax.engine.models import lif_current, spike_sources
+    values = {"p": {"v_rest": np.full(4, -65.0, np.float32),
+                    "i_offset": np.array([0.0, 0.1, 0.2, 0.3], np.float32),
+                    "tau_m": np.full(4, 20.0, np.float32)},
+              "d": {"ref_steps": np.full(4, 20, np.int32)}}
+    compact = network.compact_group_values(lif_current.IFCurrExp(), values,
+                                           per_cell={("p", "tau_m")})
+    assert compact["p"]["v_rest"].shape == () and compact["p"]["v_rest"] == -65.0
+    assert compact["p"]["v_rest"].dtype == np.float32
+    assert compact["d"]["ref_steps"].shape == () and compact["d"]["ref_steps"].dtype == np.int32
+    np.testing.assert_array_equal(compact["p"]["i_offset"], values["p"]["i_offset"])
+    assert compact["p"]["tau_m"].shape == (4,)          # kept per cell on request
+    # models that read their values' shapes keep every array
+    poisson = {"p": {"rate": np.full(4, 10.0)}, "d": {"p_spike": np.full(4, 1e-3)}}
+    assert network.compact_group_values(spike_sources.SpikeSourcePoisson(), poisson) is poisson
+
+
+def test_scalar_values_give_the_same_run_as_per_cell_arrays():
+    """The chunk with the compacted group values (scalars where all cells share a value)
+    computes exactly what it computes from the full per-cell arrays."""
+    recurrent_network(0.3)
+    net = sim.state.network
+    net.prepare()
+    assert any(np.ndim(v) == 0 for g in net.values["groups"] for v in g["p"].values())
+    per_cell = {**net.values, "groups": net.host_groups}
+    compact_state, compact_recorded = network.run_chunk(net.structure, net.values,
+                                                         net.device_state, 300)
+    full_state, full_recorded = network.run_chunk(net.structure, per_cell,
+                                                  net.device_state, 300)
+    for a, b in zip(jax.tree_util.tree_leaves((compact_state, compact_recorded)),
+                    jax.tree_util.tree_leaves((full_state, full_recorded))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert np.asarray(compact_recorded["spikes"]).sum() > 0

@@ -33,7 +33,9 @@ def simulate(devices):
     cell = dict(tau_m=20.0, tau_syn_E=5.0, tau_syn_I=10.0, v_rest=-60.0, v_reset=-60.0,
                 v_thresh=-50.0, cm=0.2, tau_refrac=5.0, e_rev_E=0.0, e_rev_I=-80.0)
     exc = sim.Population(N_EXC, sim.IF_cond_exp(**cell), label="exc")
-    inh = sim.Population(N_INH, sim.IF_cond_exp(**cell), label="inh")
+    # tau_m differs between the populations of the group: a per-cell array from the start,
+    # so that inh.set(tau_m=...) below changes values, not shapes (no compilation)
+    inh = sim.Population(N_INH, sim.IF_cond_exp(**dict(cell, tau_m=18.0)), label="inh")
     noise = sim.Population(N_NOISE, sim.SpikeSourcePoisson(rate=150.0), label="noise")
     rng = NumpyRNG(seed=11)
     v_init = RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng)

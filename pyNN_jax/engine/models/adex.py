@@ -28,6 +28,7 @@ class AdExp(NeuronModel):
     conductances = ExpConductances
     parameter_names = ADEX_PARAMETERS
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     @property
     def state_names(self):

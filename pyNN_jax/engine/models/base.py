@@ -57,6 +57,10 @@ class NeuronModel:
     random_initial_state = False     # True if initial_state() draws random numbers
     state_follows_parameters = False  # True if resume_state() reads parameter values
     multiple_spikes_per_step = False  # True if step() may return counts above one
+    # True if step() and step_block() use parameters and derived constants only elementwise
+    # (no shapes, no indexing): those equal in every cell of a group then come as scalars
+    # (:func:`..network.compact_group_values`)
+    scalar_parameters = False
 
     @property
     def n_ports(self):

@@ -41,6 +41,7 @@ def beta_peak_normalisation(xp, tau_rise, tau_decay):
 
 class PointNeuronModel(NeuronModel):
     """A membrane with named receptors ``((name, kind), ...)`` in PyNN's (sorted) order."""
+    scalar_parameters = True
 
     def __init__(self, membrane, receptors):
         self.membrane = membrane

@@ -43,6 +43,7 @@ class IFCondExpGsfaGrr(NeuronModel):
     parameter_names = GSFA_GRR_PARAMETERS
     state_names = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "refractory")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     def derive(self, p, dt, xp):
         return {"ref_steps": refractory_steps(xp, p["tau_refrac"], dt),

@@ -47,6 +47,7 @@ class HHCondExp(NeuronModel):
                        "e_rev_leak", "e_rev_E", "e_rev_I", "tau_syn_E", "tau_syn_I", "i_offset")
     state_names = ("v", "m", "h", "n", "gsyn_exc", "gsyn_inh", "refractory")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
     conductances = ExpConductances
 
     def derive(self, p, dt, xp):

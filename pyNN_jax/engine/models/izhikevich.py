@@ -38,6 +38,7 @@ class Izhikevich(NeuronModel):
     parameter_names = ("a", "b", "c", "d", "i_offset")
     state_names = ("v", "u")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
         h = ctx.dt

@@ -58,6 +58,7 @@ class IFCondExp(NeuronModel):
     parameter_names = COND_PARAMETERS
     state_names = ("v", "gsyn_exc", "gsyn_inh", "refractory")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     def derive(self, p, dt, xp):
         return {
@@ -82,6 +83,7 @@ class IFCondAlpha(NeuronModel):
     parameter_names = COND_PARAMETERS
     state_names = ("v", "gsyn_exc", "dgsyn_exc", "gsyn_inh", "dgsyn_inh", "refractory")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     def derive(self, p, dt, xp):
         d = {"ref_steps": refractory_steps(xp, p["tau_refrac"], dt)}

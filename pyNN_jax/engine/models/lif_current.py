@@ -49,6 +49,7 @@ class IFCurrExp(NeuronModel):
     parameter_names = LIF_PARAMETERS + ("tau_syn_E", "tau_syn_I")
     state_names = ("v", "isyn_exc", "isyn_inh", "refractory")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     def derive(self, p, dt, xp):
         return {
@@ -94,6 +95,7 @@ class IFCurrAlpha(NeuronModel):
     parameter_names = LIF_PARAMETERS + ("tau_syn_E", "tau_syn_I")
     state_names = ("v", "isyn_exc", "disyn_exc", "isyn_inh", "disyn_inh", "refractory")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     def derive(self, p, dt, xp):
         d = {
@@ -133,6 +135,7 @@ class IFCurrDelta(NeuronModel):
     parameter_names = LIF_PARAMETERS
     state_names = ("v", "refractory")
     port_names = ("excitatory", "inhibitory")
+    scalar_parameters = True
 
     def derive(self, p, dt, xp):
         return {
