@@ -103,9 +103,8 @@ class Layout:
         """A function from indices into a Population, PopulationView or Assembly (``cells``)
         to global engine indices: an addition where the cells are a range."""
         indices = self.global_indices(cells)
-        if indices.size and indices[-1] - indices[0] == indices.size - 1 \
-                and (np.diff(indices) == 1).all():
-            first = int(indices[0])
+        first = _first_of_range(indices)
+        if first >= 0:
             return lambda local: local + first
         return indices.__getitem__
 
