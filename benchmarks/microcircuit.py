@@ -209,13 +209,15 @@ def run(args):
     if args.simulator == "jax":
         import jax
         import pyNN.jax as sim
-        extra = {"precision": args.precision, "threads": args.threads,
-                 "compilation_cache": args.compile_cache or None}
+        extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None}
+        if args.threads > 0:
+            extra["threads"] = args.threads
     else:
         import nest
         import pyNN.nest as sim
         info["version"] = f"NEST {nest.__version__}"
-        extra = {"threads": args.threads, "spike_precision": "on_grid", "verbosity": "error"}
+        extra = {"threads": max(args.threads, 1), "spike_precision": "on_grid",
+                 "verbosity": "error"}
     import_s = time.perf_counter() - t
     log(f"imported pyNN.{args.simulator} in {import_s:.2f} s")
 
@@ -231,7 +233,9 @@ def run(args):
     sim.setup(timestep=DT, min_delay=DT, max_delay=MAX_DELAY, rng_seed=args.seed, **extra)
     pops, recurrent, background = build(sim, m, args)
     build_s = time.perf_counter() - t
-    log(f"build (setup, populations, projections, record): {build_s:.2f} s")
+    rss_build_mb = peak_rss_mb()
+    log(f"build (setup, populations, projections, record): {build_s:.2f} s, "
+        f"peak RSS {rss_build_mb:.0f} MB")
     if args.simulator == "jax":
         info["version"] = f"jax {jax.__version__}"
         info["backend"] = jax.default_backend()
@@ -248,7 +252,8 @@ def run(args):
     t = time.perf_counter()
     sim.run(args.warmup)
     first_run_s = time.perf_counter() - t
-    log(f"warm-up run: {first_run_s:.2f} s; timed run({args.time} ms) ...")
+    log(f"warm-up run: {first_run_s:.2f} s, peak RSS {peak_rss_mb():.0f} MB; "
+        f"timed run({args.time} ms) ...")
     t = time.perf_counter()
     sim.run(args.time)
     run_s = time.perf_counter() - t
@@ -295,6 +300,7 @@ def run(args):
         "rtf": run_s / (args.time / 1000.0),
         "get_data_s": get_data_s,
         "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_after_build_mb": rss_build_mb,
         "rates_hz": rates,
         "spikes": spikes,
         "threads": args.threads,
@@ -333,7 +339,9 @@ def parse_args(argv=None):
     parser.add_argument("--transient", type=float, default=100.0,
                         help="biological time (ms from 0) left out of the rates")
     parser.add_argument("--simulator", choices=("jax", "nest"), default="jax")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="NEST's threads; pyNN.jax: CPUs of JAX's CPU runtime (0: all, "
+                             "setup() is not given threads)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--background", choices=("poisson", "dc"), default="poisson")
     parser.add_argument("--precision", choices=("float32", "float64"), default="float32",
