@@ -1,9 +1,51 @@
 """Recorder: recorded data arrives from the engine chunk by chunk and is kept as arrays."""
 import numpy as np
+from neo import SpikeTrain
+from neo.core import spiketrainlist
 
 from pyNN import recording
 
 from . import simulator
+
+
+class SpikeTrainList(spiketrainlist.SpikeTrainList):
+    """Neo's SpikeTrainList built from (ids, times) arrays, split into SpikeTrains in one pass.
+
+    Neo compares the id of every spike with each cell's id (cells x spikes operations) and
+    constructs each SpikeTrain (~0.1 ms, mostly parsing unit strings in ``quantities``): minutes
+    for 1 M spikes over 100 k cells. Here the spikes are sorted by cell once, put in one
+    SpikeTrain, and each cell's train is a slice of it (a view; ~8 us). Annotations given per
+    cell (``channel_id``, ``source_index``) are plain Python ints. Pickled as Neo's own class:
+    files read back without pyNN.jax."""
+
+    def _spiketrains_from_array(self):
+        if self._spike_time_array is None:
+            self._items = []
+            return
+        channel_ids = np.asarray(self._all_channel_ids)
+        spike_ids = np.asarray(self._channel_id_array)
+        order = (slice(None) if np.all(spike_ids[:-1] <= spike_ids[1:])   # as the Recorder gives
+                 else np.argsort(spike_ids, kind="stable"))
+        sorted_ids = spike_ids[order]
+        all_trains = SpikeTrain(self._spike_time_array[order], **self._spiketrain_metadata)
+        all_trains.segment = self.segment
+        bounds = zip(np.searchsorted(sorted_ids, channel_ids, side="left").tolist(),
+                     np.searchsorted(sorted_ids, channel_ids, side="right").tolist())
+        per_cell = {name: value.tolist() for name, value in self._annotations.items()
+                    if not isinstance(value, str) and hasattr(value, "__len__")
+                    and len(value) == len(channel_ids)}
+        per_cell["channel_id"] = channel_ids.tolist()
+        shared = {name: value for name, value in self._annotations.items()
+                  if name not in per_cell}
+        names = list(per_cell)
+        self._items = []
+        for (start, stop), values in zip(bounds, zip(*per_cell.values())):
+            train = all_trains[start:stop]
+            train.annotations = {**shared, **dict(zip(names, values))}
+            self._items.append(train)
+
+    def __reduce__(self):
+        return spiketrainlist.SpikeTrainList, (), self.__dict__
 
 
 class Recorder(recording.Recorder):
@@ -39,18 +81,24 @@ class Recorder(recording.Recorder):
             self._signals.setdefault(variable, []).append((ids, values))
 
     # -- read by pyNN.recording.Recorder --
+    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
+        segment = super()._get_current_segment(filter_ids, variables, clear)
+        segment.spiketrains.__class__ = SpikeTrainList   # built by PyNN from our arrays
+        return segment
+
     def _get_spiketimes(self, ids, clear=False):
+        """(ids, times in ms) of the spikes of cells ``ids``, sorted by cell, then by time."""
         if self._spike_ids:
             all_ids = np.concatenate(self._spike_ids)
-            all_times = np.concatenate(self._spike_times)
+            all_times = np.concatenate(self._spike_times).astype(float)
         else:
             all_ids, all_times = np.zeros(0, dtype=int), np.zeros(0)
-        mask = np.isin(all_ids, np.asarray([int(i) for i in ids], dtype=int))
-        order = np.lexsort((all_times[mask], all_ids[mask]))
-        result = (all_ids[mask][order], all_times[mask][order].astype(float))
+        keep = np.isin(all_ids, np.fromiter(map(int, ids), dtype=all_ids.dtype, count=len(ids)))
+        spike_ids, spike_times = all_ids[keep], all_times[keep]
+        order = np.lexsort((spike_times, spike_ids))
         if clear:
             self._spike_ids, self._spike_times = [], []
-        return result
+        return spike_ids[order], spike_times[order]
 
     def _get_all_signals(self, variable, ids, clear=False):
         ids = np.asarray([int(i) for i in ids], dtype=int)

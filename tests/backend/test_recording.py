@@ -153,3 +153,68 @@ def test_data_recorded_before_an_error_is_kept(sim):
                                   before.analogsignals[0].magnitude)
     sim.run(10.0)                                 # and the simulation goes on
     assert cells.get_data().segments[0].analogsignals[0].shape[0] == 701
+
+
+def spike_source_network(sim):
+    """Five SpikeSourceArray cells after a Population of two (ids 2-6); cell 1 never fires."""
+    sim.Population(2, sim.IF_curr_exp())
+    times = [[5.0, 12.3], [], [0.5, 1.0, 29.9], [7.0], [3.0, 4.0]]
+    sources = sim.Population(5, sim.SpikeSourceArray(spike_times=times), label="sources")
+    sources.record("spikes")
+    sim.run(30.0)
+    return sources, times
+
+
+def test_spike_trains_carry_plain_int_ids_and_the_given_times(sim):
+    sources, times = spike_source_network(sim)
+    trains = sources.get_data().segments[0].spiketrains
+    assert len(trains) == 5
+    for index, (train, expected) in enumerate(zip(trains, times)):
+        channel_id, source_index = train.annotations["channel_id"], train.annotations["source_index"]
+        assert type(channel_id) is int and type(source_index) is int
+        assert channel_id == int(sources[index]) == 2 + index and source_index == index
+        assert sources.id_to_index(channel_id) == index
+        np.testing.assert_allclose(train.rescale(pq.ms).magnitude, expected, atol=1e-9)
+        assert (float(train.t_start), float(train.t_stop)) == (0.0, 30.0)
+        assert train.annotations["source_population"] == "sources"
+        assert train.segment is trains.segment
+
+
+def test_spike_trains_split_like_neo_from_unsorted_arrays():
+    """Spike trains of the fast SpikeTrainList equal Neo's own split of the same arrays, in
+    any order of the spikes."""
+    from neo.core.spiketrainlist import SpikeTrainList as NeoSpikeTrainList
+    from pyNN_jax.recording import SpikeTrainList
+    rng = np.random.default_rng(3)
+    ids = rng.integers(10, 20, 200)
+    times = rng.uniform(0.0, 100.0, 200)
+    arguments = (times, ids, np.arange(8, 22), 100.0 * pq.ms)
+    annotations = dict(units="ms", source_index=np.arange(14), source_population="p")
+    ours = list(SpikeTrainList.from_spike_time_array(*arguments, **annotations))
+    neos = list(NeoSpikeTrainList.from_spike_time_array(*arguments, **annotations))
+    assert len(ours) == len(neos) == 14
+    for a, b in zip(ours, neos):
+        assert a.annotations == b.annotations
+        np.testing.assert_array_equal(np.sort(a.magnitude), np.sort(b.magnitude))
+        assert (a.t_start, a.t_stop) == (b.t_start, b.t_stop)
+
+
+def test_pickled_block_reads_back_as_neo_classes(sim, tmp_path):
+    import pickle
+    from neo.core.spiketrainlist import SpikeTrainList as NeoSpikeTrainList
+    sources, times = spike_source_network(sim)
+    sources.write_data(str(tmp_path / "spikes.pkl"))
+    with open(tmp_path / "spikes.pkl", "rb") as f:
+        trains = pickle.load(f).segments[0].spiketrains
+    assert type(trains) is NeoSpikeTrainList
+    assert [list(train.magnitude) for train in trains] == times
+
+
+def test_id_to_index_of_numpy_integers_does_not_fetch_parameters(sim, monkeypatch):
+    """numpy's look-ups of special names on an ID must not reach the cell's parameters."""
+    cells = sim.Population(4, sim.IF_cond_exp())
+    monkeypatch.setattr(sim.simulator.ID, "get_parameters",
+                        lambda self: pytest.fail("parameters fetched"))
+    assert cells.id_to_index(np.int64(int(cells[2]))) == 2
+    assert list(cells.id_to_index(np.array([int(c) for c in cells[1:3]]))) == [1, 2]
+    assert not hasattr(cells[0], "__array_interface__")
