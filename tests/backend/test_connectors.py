@@ -57,6 +57,17 @@ def build(backend, n_pre, n_post, connector, synapse=None, same=False,
                               receptor_type=receptor_type)
 
 
+def pynn_order(factory):
+    """``factory``'s connector drawing in PyNN's order where it has the option (pyNN.jax draws
+    FixedProbability, FixedNumberPre/Post and FixedTotalNumber in bulk by default)."""
+    def make(backend):
+        connector = factory(backend)
+        if hasattr(connector, "draw_order"):
+            connector.draw_order = "pynn"
+        return connector
+    return make
+
+
 def build_mock(n_pre, n_post, connector, synapse=None, same=False, names=("weight", "delay")):
     mock.setup(timestep=0.1, min_delay=0.1)
     try:
@@ -184,8 +195,6 @@ CASES = {
         lambda s: s.FixedNumberPreConnector(4, with_replacement=True,
                                             allow_self_connections=False, rng=NumpyRNG(5)),
         random_weights, True, 20, 20),
-    "fixed_number_pre_more_than_pre": (
-        lambda s: s.FixedNumberPreConnector(25, rng=NumpyRNG(5)), random_weights, False, 20, 15),
     "fixed_number_pre_random_n": (
         lambda s: s.FixedNumberPreConnector(
             RandomDistribution("uniform_int", (1, 9), rng=NumpyRNG(8)), rng=NumpyRNG(5)),
@@ -209,15 +218,34 @@ CASES = {
                            random_weights, False, 20, 15),
     "array": (lambda s: s.ArrayConnector(ARRAY), random_weights, False, 20, 15),
 }
+WITH_REPLACEMENT = {
+    "fixed_number_pre_random_n_replacement": (
+        lambda s: s.FixedNumberPreConnector(
+            RandomDistribution("uniform_int", (1, 9), rng=NumpyRNG(8)), with_replacement=True,
+            rng=NumpyRNG(5)), random_weights, False, 20, 15),
+}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_same_connections_and_values_as_pynn_generic_path(sim, case):
     connector, synapse, same, n_pre, n_post = CASES[case]
     expected = build_mock(n_pre, n_post, connector, synapse, same)
-    got = connections(build(sim, n_pre, n_post, connector, synapse, same))
+    got = connections(build(sim, n_pre, n_post, pynn_order(connector), synapse, same))
     assert len(expected) > 0
     assert got == expected        # pairs, weights, delays and order, exactly
+
+
+@pytest.mark.parametrize("case", [
+    "fixed_number_pre_replacement", "fixed_number_pre_random_n_replacement",
+    "fixed_number_post_replacement", "all_to_all", "one_to_one", "from_list_long_shared_rng",
+    "distance_dependent", "index_based"])
+def test_bulk_draws_are_pynn_draws_where_that_costs_nothing(sim, case):
+    """The default draws (draw_order="vectorised") give PyNN's connections where PyNN's draws
+    come in one stream: with replacement, and the connectors that draw no connections or
+    (distance-dependent) one number per pair anyway."""
+    connector, synapse, same, n_pre, n_post = {**CASES, **WITH_REPLACEMENT}[case]
+    expected = build_mock(n_pre, n_post, connector, synapse, same)
+    assert connections(build(sim, n_pre, n_post, connector, synapse, same)) == expected
 
 
 def test_same_as_pynn_when_weights_use_the_connectors_rng(sim):
@@ -228,7 +256,8 @@ def test_same_as_pynn_when_weights_use_the_connectors_rng(sim):
                 lambda s: s.StaticSynapse(weight=RandomDistribution("uniform", (0, 1), rng=rng),
                                           delay=1.0))
     expected = build_mock(20, 15, *factories())
-    got = connections(build(sim, 20, 15, *factories()))
+    connector, synapse = factories()
+    got = connections(build(sim, 20, 15, pynn_order(connector), synapse))
     assert got == expected
 
 
@@ -245,8 +274,8 @@ def test_same_as_pynn_for_clone(sim):
     def cloned(backend):
         a = backend.Population(12, backend.IF_curr_exp())
         b = backend.Population(9, backend.IF_curr_exp())
-        reference = backend.Projection(a, b, backend.FixedProbabilityConnector(
-            0.3, rng=NumpyRNG(2)), backend.StaticSynapse(weight=0.5, delay=1.0))
+        reference = backend.Projection(a, b, pynn_order(lambda s: s.FixedProbabilityConnector(
+            0.3, rng=NumpyRNG(2)))(backend), backend.StaticSynapse(weight=0.5, delay=1.0))
         return backend.Projection(a, b, backend.CloneConnector(reference), random_weights(backend))
     mock.setup(timestep=0.1, min_delay=0.1)
     expected = mock_connections(cloned(mock))
@@ -264,7 +293,7 @@ def test_same_as_pynn_with_tsodyks_markram_parameters(sim):
             U=RandomDistribution("uniform", (0.1, 0.9), rng=NumpyRNG(3)))
     connector = (lambda s: s.FixedProbabilityConnector(0.3, rng=NumpyRNG(5)))
     expected = build_mock(20, 15, connector, synapse, names=names)
-    got = connections(build(sim, 20, 15, connector, synapse), names)
+    got = connections(build(sim, 20, 15, pynn_order(connector), synapse), names)
     assert got == expected
 
 
@@ -539,15 +568,6 @@ def test_fixed_number_pre_counts(sim, with_replacement):
         assert len(set(found)) == len(found)         # no pre cell twice for a post cell
 
 
-def test_fixed_number_pre_without_replacement_more_than_pre_size(sim):
-    """n = 2 * 5 + 3: every pre cell twice, then 3 more distinct ones."""
-    prj = build(sim, 5, 4, lambda s: s.FixedNumberPreConnector(13, rng=NumpyRNG(3)))
-    for j in range(4):
-        counts = Counter(i for i, jj in pairs(prj) if jj == j)
-        assert sum(counts.values()) == 13
-        assert sorted(counts.values()) == [2, 2, 3, 3, 3]
-
-
 @pytest.mark.parametrize("with_replacement", [False, True])
 def test_fixed_number_pre_without_self_connections(sim, with_replacement):
     prj = build(sim, 10, 10, lambda s: s.FixedNumberPreConnector(
@@ -805,7 +825,8 @@ def test_fixed_probability_with_one_rng_for_several_projections_as_pynn():
         b = backend.Population(40, backend.IF_curr_exp())
         result = []
         for pre, post in [(a, b), (b, a), (a, a)]:
-            prj = backend.Projection(pre, post, backend.FixedProbabilityConnector(0.2, rng=rng),
+            connector = pynn_order(lambda s: s.FixedProbabilityConnector(0.2, rng=rng))
+            prj = backend.Projection(pre, post, connector(backend),
                                      backend.StaticSynapse(weight=0.1, delay=1.0))
             result.append(sorted((int(c.presynaptic_index), int(c.postsynaptic_index))
                                  for c in prj.connections))
