@@ -121,6 +121,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         ~20k cells (Vogels-Abbott 4000 cells: a third faster), several for larger ones (see
         the backend page of the documentation).
 
+    progress : bool or float
+        Progress lines on stderr during every run (biological time, wall time, estimated time
+        left): True every second of wall time, a number every that many seconds; default
+        False. ``run(..., progress=...)`` decides for one run.
+
     Other keyword arguments (``spike_precision``, ``label``, ...) are accepted and ignored,
     as on other backends.
     """
@@ -145,6 +150,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"chunk_steps = {chunk_steps!r}; chunk_steps must be a positive integer")
     state.chunk_steps = None if chunk_steps is None else int(chunk_steps)
     state.block_method = bool(extra_params.get("block_method", False))
+    state.progress_period = _progress_period(extra_params.get("progress"))
     _use_compilation_cache(extra_params.get(
         "compilation_cache", os.environ.get("PYNN_JAX_COMPILATION_CACHE",
                                             DEFAULT_COMPILATION_CACHE)))
@@ -165,7 +171,48 @@ def end(compatible_output=True):
     simulator.state.write_on_end = []
 
 
-run, run_until = common.build_run(simulator)
+_run_until = common.build_run(simulator)[1]   # (run, run_until)
+
+
+def _progress_period(progress):
+    """Seconds between progress lines for a ``progress`` option; None: no progress lines."""
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return simulator.PROGRESS_PERIOD
+    if isinstance(progress, (int, float, np.integer, np.floating)) and progress > 0:
+        return float(progress)
+    raise errors.InvalidParameterValueError(
+        f"progress = {progress!r}; progress must be True, False or a positive number of "
+        f"seconds between two progress lines")
+
+
+def run_until(time_point, callbacks=None, progress=None):
+    """Advance the simulation until ``time_point`` (ms); PyNN's ``run_until``.
+
+    ``callbacks`` : callables, each called with the current time (ms) and returning the next
+    time it wants to be called. ``progress`` : True (a line on stderr every second of wall
+    time: biological time, wall time, estimated time left), a number of seconds between
+    lines, or False; default: ``setup(progress=...)``.
+    """
+    state = simulator.state
+    period = _progress_period(progress) if progress is not None else state.progress_period
+    if period is None:
+        return _run_until(time_point, callbacks)
+    report = state.progress_report = simulator.ProgressReport(state.t, time_point, period)
+    try:
+        time_reached = _run_until(time_point, callbacks)
+    finally:
+        state.progress_report = None
+    report.finish(time_reached)
+    return time_reached
+
+
+def run(simtime, callbacks=None, progress=None):
+    """Advance the simulation by ``simtime`` (ms); as :func:`run_until`."""
+    return run_until(simulator.state.t + simtime, callbacks, progress)
+
+
 run_for = run
 
 reset = common.build_reset(simulator)

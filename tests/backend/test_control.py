@@ -1,5 +1,6 @@
 """setup/run/reset control flow, callbacks, the procedural API, precision, threads."""
 import os
+import re
 import subprocess
 import sys
 
@@ -126,3 +127,60 @@ def test_threads_sizes_the_cpu_runtime_of_a_fresh_process():
     assert output[:2] == ["1", "True"]
     assert int(output[2]) == 20    # 1 nA: each cell fires at 20 ln 4 = 27.7 ms, again at 55.5
     assert output[3] == "1"
+
+
+PROGRESS_LINE = re.compile(r"pyNN\.jax: ([\d.]+) of ([\d.]+) ms biological time \( *(\d+) %\), "
+                           r"[\d.]+ s wall time, [\d.]+ s left")
+
+
+def progress_lines(text):
+    """(t, t_stop, percent) of every progress line of ``text``."""
+    return [(float(t), float(t_stop), int(percent))
+            for t, t_stop, percent in PROGRESS_LINE.findall(text)]
+
+
+def test_progress_lines_on_stderr_only_when_asked(sim, capsys):
+    sim.setup(timestep=0.1, chunk_steps=10)
+    sim.Population(3, sim.IF_curr_exp(i_offset=1.0))
+    sim.run(20.0)
+    assert capsys.readouterr().err == ""
+    sim.run(30.0, progress=1e-6)             # a line after every piece but the first
+    lines = progress_lines(capsys.readouterr().err)
+    assert len(lines) >= 3
+    assert [t for t, _, _ in lines] == sorted(t for t, _, _ in lines)
+    assert {t_stop for _, t_stop, _ in lines} == {50.0}
+    assert 20.0 < lines[0][0] and lines[-1] == (50.0, 50.0, 100)
+    sim.run(10.0, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_of_setup_applies_to_every_run(sim, capsys):
+    sim.setup(timestep=0.1, progress=True)
+    sim.Population(3, sim.IF_curr_exp())
+    sim.run(10.0)
+    sim.run_until(25.0)
+    assert progress_lines(capsys.readouterr().err) == [(10.0, 10.0, 100), (25.0, 25.0, 100)]
+    sim.run(5.0, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("progress", [-1.0, "text", 0])
+def test_progress_must_be_a_bool_or_a_positive_period(sim, progress):
+    sim.Population(1, sim.IF_curr_exp())
+    with pytest.raises(sim.errors.InvalidParameterValueError):
+        sim.run(1.0, progress=progress)
+    with pytest.raises(sim.errors.InvalidParameterValueError):
+        sim.setup(progress=progress)
+
+
+def test_simulation_progress_bar_callback(sim, capsys):
+    from pyNN.utility import SimulationProgressBar
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("v")
+    assert sim.run(100.0, callbacks=[SimulationProgressBar(10.0, 100.0)],
+                   progress=True) == pytest.approx(100.0)
+    assert sim.get_current_time() == pytest.approx(100.0)
+    assert cells.get_data().segments[0].analogsignals[0].shape == (1001, 2)
+    output = capsys.readouterr()
+    assert output.out.count("%") == 11 and "100%" in output.out     # t = 0, 10, ..., 100 ms
+    assert progress_lines(output.err)[-1] == (100.0, 100.0, 100)
