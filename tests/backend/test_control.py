@@ -184,3 +184,25 @@ def test_simulation_progress_bar_callback(sim, capsys):
     output = capsys.readouterr()
     assert output.out.count("%") == 11 and "100%" in output.out     # t = 0, 10, ..., 100 ms
     assert progress_lines(output.err)[-1] == (100.0, 100.0, 100)
+
+
+COMMAND_BUFFER_FLAGS = """
+import os
+import pyNN.jax as sim
+from pyNN_jax.control import GPU_COMMAND_BUFFER_FLAG
+sim.setup()
+print(os.environ.get("XLA_FLAGS", "").count("xla_gpu_enable_command_buffer"),
+      GPU_COMMAND_BUFFER_FLAG in os.environ.get("XLA_FLAGS", ""))
+"""
+
+
+@pytest.mark.parametrize("user_flags, expected", [
+    ("", "1 True"),                                                  # added
+    ("--xla_cpu_enable_fast_math=false", "1 True"),                  # added to the user's
+    ("--xla_gpu_enable_command_buffer=", "1 False"),                 # the user's choice kept
+])
+def test_setup_keeps_gpu_loops_on_the_device_unless_the_user_chose(user_flags, expected):
+    env = dict(os.environ, XLA_FLAGS=user_flags)
+    output = subprocess.run([sys.executable, "-c", COMMAND_BUFFER_FLAGS], env=env, check=True,
+                            capture_output=True, text=True).stdout
+    assert output.split("\n")[-2] == expected
