@@ -212,6 +212,8 @@ def run(args):
         extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None}
         if args.threads > 0:
             extra["threads"] = args.threads
+        if args.progress > 0:
+            extra["progress"] = args.progress
     else:
         import nest
         import pyNN.nest as sim
@@ -348,6 +350,9 @@ def parse_args(argv=None):
                         help="pyNN.jax only")
     parser.add_argument("--compile-cache", default=None,
                         help="pyNN.jax's persistent compilation cache directory (default off)")
+    parser.add_argument("--progress", type=float, default=0.0,
+                        help="pyNN.jax: a progress line on stderr every this many seconds of "
+                             "wall time during the runs (0: none)")
     parser.add_argument("--verbose", action="store_true", help="time every projection")
     args = parser.parse_args(argv)
     if args.scale <= 0 or (args.k_scale is not None and args.k_scale <= 0):
