@@ -48,7 +48,7 @@ Where pyNN.jax deliberately differs from PyNN's generic code
 * SmallWorld and CSA have no generic PyNN implementation (PyNN's SmallWorld raises
   NotImplementedError); see their docstrings.
 """
-from copy import deepcopy
+from copy import copy, deepcopy
 
 import numpy as np
 from pyNN.parameters import LazyArray, ParameterSpace
@@ -59,6 +59,7 @@ from pyNN.standardmodels import StandardSynapseType
 
 BLOCK_ELEMENTS = 4_000_000     # pre x post block evaluated at once
 PIECE_CONNECTIONS = 1_000_000  # connections drawn, evaluated and stored at once
+CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
 DRAW_ORDERS = ("vectorised", "pynn")
 
 # NumpyRNG distributions drawn element by element: next(a + b) == next(a) followed by next(b)
@@ -259,6 +260,21 @@ def _ranges(starts, lengths):
     return np.repeat(starts - offsets, lengths) + np.arange(int(np.sum(lengths)))
 
 
+def _merged(pairs):
+    """(pre, post) index arrays, ordered by post and one after the other in that order, as
+    pieces (pre, post, {}) of at least PIECE_CONNECTIONS connections (but the last)."""
+    pre_parts, post_parts, size = [], [], 0
+    for pre, post in pairs:
+        pre_parts.append(pre)
+        post_parts.append(post)
+        size += pre.size
+        if size >= PIECE_CONNECTIONS:
+            yield np.concatenate(pre_parts), np.concatenate(post_parts), {}
+            pre_parts, post_parts, size = [], [], 0
+    if size:
+        yield np.concatenate(pre_parts), np.concatenate(post_parts), {}
+
+
 def _check_point_neurons(connector):
     if getattr(connector, "location_selector", None) is not None:
         raise NotImplementedError(
@@ -271,19 +287,35 @@ class BulkConnectMixin:
     def _standard_connect(self, projection, connection_map_generator, distance_map=None):
         parameter_space = self._parameters_from_synapse_type(projection, distance_map)
 
-        def pieces():
-            pre_parts, post_parts, size = [], [], 0
+        def columns():
             for column, source_mask in enumerate(connection_map_generator()):
                 sources = _source_indices(source_mask, projection.pre.size)
-                pre_parts.append(sources)
-                post_parts.append(np.full(sources.size, column))
-                size += sources.size
-                if size >= PIECE_CONNECTIONS:
-                    yield np.concatenate(pre_parts), np.concatenate(post_parts), {}
-                    pre_parts, post_parts, size = [], [], 0
-            if size:
-                yield np.concatenate(pre_parts), np.concatenate(post_parts), {}
-        self._connect_pieces(projection, pieces(), parameter_space)
+                yield sources, np.full(sources.size, column)
+        self._connect_pieces(projection, _merged(columns()), parameter_space)
+
+    def _connect_with_map(self, projection, connection_map, distance_map=None):
+        """PyNN's connection map evaluated a block of columns at a time: the same random
+        numbers (a NumpyRNG's uniform numbers drawn column after column are one stream), the
+        same connections, in the same order."""
+        base = connection_map.base_value
+        if isinstance(base, RandomDistribution) and not (
+                isinstance(base.rng, NumpyRNG) and base.name in CHUNK_INVARIANT):
+            return self._standard_connect(projection, connection_map.by_column, distance_map)
+        parameter_space = self._parameters_from_synapse_type(projection, distance_map)
+        n_pre, n_post = projection.pre.size, projection.post.size
+
+        def pieces():
+            for first, stop in _blocks(np.full(n_post, n_pre), BLOCK_ELEMENTS):
+                block = (slice(None), slice(first, stop))
+                if isinstance(base, RandomDistribution):
+                    draws = np.asarray(base.next(n_pre * (stop - first)))
+                    values = connection_map._apply_operations(
+                        draws.reshape(stop - first, n_pre).T, block)
+                else:
+                    values = connection_map._partially_evaluate(block)
+                post, pre = np.nonzero(np.broadcast_to(values, (n_pre, stop - first)).T)
+                yield pre, post + first
+        self._connect_pieces(projection, _merged(pieces()), parameter_space)
 
     def _draw_pairs(self, parameter_space, pre, post, names):
         """Random parameters ``names`` at (pre, post) pairs sorted by post, drawn as PyNN's
@@ -474,22 +506,20 @@ class FixedProbabilityConnector(DrawOrderMixin, connectors.FixedProbabilityConne
             raise errors.ConnectionError(
                 f"FixedProbabilityConnector: p_connect = {self.p_connect} must be between "
                 f"0 and 1")
-        if not isinstance(self.rng, NumpyRNG):
-            return super().connect(projection)      # PyNN's column-by-column draws
+        if not self._vectorised():
+            return super().connect(projection)      # PyNN's draws, one number per pair
         # PyNN takes the synapse parameters (and copies of their RNGs) before the first draw
         parameter_space = self._parameters_from_synapse_type(projection)
         # PyNN's `random_map < p_connect` draws from a copy of the connector's rng (the
         # comparison copies the lazy array and its RandomDistribution), so the rng itself never
         # advances and every projection sharing it starts from the same state: the same here
         rng = deepcopy(self.rng)
-        draw = self._gaps if self._vectorised() else self._uniform_numbers
         n_pre, n_post = projection.pre.size, projection.post.size
-        per_column = n_pre * max(self.p_connect, 1.0 / BLOCK_ELEMENTS) if self._vectorised() \
-            else n_pre * PIECE_CONNECTIONS / BLOCK_ELEMENTS
+        per_column = n_pre * max(self.p_connect, 1.0 / BLOCK_ELEMENTS)
 
         def pieces():
             for first, stop in _blocks(np.full(n_post, per_column), PIECE_CONNECTIONS):
-                post, pre = np.divmod(draw(rng, n_pre * (stop - first)), n_pre)
+                post, pre = np.divmod(self._gaps(rng, n_pre * (stop - first)), n_pre)
                 post += first
                 keep = self._self_connection_mask(projection, pre, post)
                 yield pre[keep], post[keep], {}
@@ -508,11 +538,6 @@ class FixedProbabilityConnector(DrawOrderMixin, connectors.FixedProbabilityConne
             parts.append(ends[ends < size])
             last = ends[-1]
         return np.concatenate(parts)
-
-    def _uniform_numbers(self, rng, size):
-        """PyNN's draws: one uniform number per pair, compared with p_connect."""
-        draws = np.asarray(rng.next(size, "uniform", {"low": 0.0, "high": 1.0}))
-        return np.flatnonzero(draws < self.p_connect)
 
 
 class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
@@ -798,10 +823,95 @@ def _bulk(pynn_class, **attributes):
                 {"__doc__": pynn_class.__doc__, "__module__": __name__, **attributes})
 
 
-DistanceDependentProbabilityConnector = _bulk(connectors.DistanceDependentProbabilityConnector)
-IndexBasedProbabilityConnector = _bulk(connectors.IndexBasedProbabilityConnector)
-DisplacementDependentProbabilityConnector = _bulk(
-    connectors.DisplacementDependentProbabilityConnector)
+class ProbabilityMapMixin(BulkConnectMixin):
+    """Connectors with a connection probability per pair: PyNN's uniform number per pair
+    (from a copy of ``rng``, drawn column after column) compared with the probability,
+    evaluated a block of columns at a time. The same connections as PyNN's code."""
+
+    def _connect_by_probability(self, projection, probability, distance_map=None):
+        """``probability(first, stop)``: the (n_pre, stop - first) probabilities of the
+        columns [first, stop)."""
+        if not isinstance(self.rng, NumpyRNG):
+            return super().connect(projection)
+        parameter_space = self._parameters_from_synapse_type(projection, distance_map)
+        rng = deepcopy(self.rng)         # as PyNN's `random_map < probability_map`
+        n_pre, n_post = projection.pre.size, projection.post.size
+
+        def pieces():
+            for first, stop in _blocks(np.full(n_post, n_pre), CACHE_ELEMENTS):
+                draws = np.asarray(rng.next(n_pre * (stop - first), "uniform",
+                                            {"low": 0.0, "high": 1.0}))
+                chosen = draws.reshape(stop - first, n_pre) < probability(first, stop).T
+                post, pre = np.nonzero(chosen)
+                post += first
+                keep = self._self_connection_mask(projection, pre, post)
+                yield pre[keep], post[keep]
+        self._connect_pieces(projection, _merged(pieces()), parameter_space)
+
+
+class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
+                                            connectors.DistanceDependentProbabilityConnector):
+    __doc__ = connectors.DistanceDependentProbabilityConnector.__doc__
+
+    def connect(self, projection):
+        space = projection.space
+        pre_positions = projection.pre.positions.T
+        post_positions = space.scale_factor * (projection.post.positions.T + space.offset)
+        # an axis on which every cell sits at one coordinate adds exactly 0 to every distance
+        axes = [axis for axis in space.axes
+                if np.ptp(np.concatenate([pre_positions[:, axis], post_positions[:, axis]]))]
+
+        def probability(first, stop):
+            """PyNN's Space.distances (the same operations, in the same order), then
+            d_expression."""
+            squares = np.zeros((pre_positions.shape[0], stop - first))
+            for axis in axes:
+                difference = pre_positions[:, None, axis] - post_positions[first:stop, axis]
+                if space.periodic_boundaries is not None and \
+                        space.periodic_boundaries[axis] is not None:
+                    low, high = space.periodic_boundaries[axis]
+                    difference = np.minimum(np.abs(difference), high - low - np.abs(difference))
+                squares += difference ** 2
+            return self.distance_function(np.sqrt(squares))
+        self._connect_by_probability(projection, probability,
+                                     self._generate_distance_map(projection))
+
+
+class IndexBasedProbabilityConnector(ProbabilityMapMixin,
+                                     connectors.IndexBasedProbabilityConnector):
+    __doc__ = connectors.IndexBasedProbabilityConnector.__doc__ + """
+    pyNN.jax calls ``index_expression(i, j)`` with 2-D arrays of indices (a block of columns,
+    as lazyarray evaluates a block), where PyNN calls it for one column at a time.
+    """
+
+    def connect(self, projection):
+        index_expression = copy(self.index_expression)
+        index_expression.projection = projection
+        pre_indices = np.arange(projection.pre.size)[:, None]
+
+        def probability(first, stop):
+            i, j = np.broadcast_arrays(pre_indices, np.arange(first, stop)[None, :])
+            return np.broadcast_to(index_expression(i, j), i.shape)
+        self._connect_by_probability(projection, probability)
+
+
+class DisplacementDependentProbabilityConnector(
+        ProbabilityMapMixin, connectors.DisplacementDependentProbabilityConnector):
+    __doc__ = connectors.DisplacementDependentProbabilityConnector.__doc__
+
+    def connect(self, projection):
+        pre_positions = projection.pre.positions
+        post_positions = projection.post.positions
+        disp_function = self.index_expression._disp_function
+
+        def probability(first, stop):
+            """``disp_function`` of the (3, n_pre, n_columns) displacements post - pre."""
+            displacement = post_positions[:, None, first:stop] - pre_positions[:, :, None]
+            return np.broadcast_to(disp_function(displacement),
+                                   (pre_positions.shape[1], stop - first))
+        self._connect_by_probability(projection, probability)
+
+
 CloneConnector = _bulk(connectors.CloneConnector)
 ArrayConnector = _bulk(connectors.ArrayConnector)
 
