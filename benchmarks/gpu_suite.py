@@ -47,10 +47,10 @@ def sizes(quick):
     if quick:
         return {"va": 500, "va_large": 2000, "lif": 20000, "brunel": 1250, "bio_ms": 100.0,
                 "block_n": 500, "sweep_n": 200, "sweep_sets": 4, "sweep_sequential": 2,
-                "micro_ms": 150.0}
+                "micro_ms": 150.0, "micro_profile_scale": 0.01}
     return {"va": 4000, "va_large": 64000, "lif": 1_000_000, "brunel": 12500, "bio_ms": 1000.0,
             "block_n": 4000, "sweep_n": 1000, "sweep_sets": 100, "sweep_sequential": 10,
-            "micro_ms": 1000.0}
+            "micro_ms": 1000.0, "micro_profile_scale": 0.1}
 
 
 # ---- case runners: each returns a JSON-able dict with a "status" ------------------------------
@@ -136,11 +136,21 @@ def profile_worker(args):
     import jax
     import pyNN.jax as sim
     from networks import SETUP, lif_population, vogels_abbott
-    sim.setup(rng_seed=98765, **SETUP[args.profile_case])
-    if args.profile_case == "lif1m":
-        lif_population(sim, args.profile_n)
+    if args.profile_case == "microcircuit":     # profile_n: cells per 10 000 of the full model
+        import microcircuit
+        scale = args.profile_n / 1e4
+        setup = {"timestep": microcircuit.DT, "min_delay": microcircuit.DT,
+                 "max_delay": microcircuit.MAX_DELAY}
+        sim.setup(rng_seed=98765, **setup)
+        microcircuit.build(sim, microcircuit.model(scale, scale, "poisson"),
+                           microcircuit.parse_args(["--scale", str(scale)]))
     else:
-        vogels_abbott(sim, args.profile_case[3:], args.profile_n, 98765)
+        setup = SETUP[args.profile_case]
+        sim.setup(rng_seed=98765, **setup)
+        if args.profile_case == "lif1m":
+            lif_population(sim, args.profile_n)
+        else:
+            vogels_abbott(sim, args.profile_case[3:], args.profile_n, 98765)
     sim.run(10.0)
     jax.effects_barrier()
     trace_dir = os.path.join(args.out, f"trace-{args.profile_case}")
@@ -149,8 +159,7 @@ def profile_worker(args):
         sim.run(args.profile_ms)
         jax.effects_barrier()
     wall = time.perf_counter() - start
-    summary = summarise_trace(trace_dir, n_steps=round(args.profile_ms / SETUP[
-        args.profile_case]["timestep"]))
+    summary = summarise_trace(trace_dir, n_steps=round(args.profile_ms / setup["timestep"]))
     summary["traced_run_s"] = wall
     print(RESULT_MARK + json.dumps(summary), flush=True)
 
@@ -219,10 +228,12 @@ def plan(args):
         ("brunel", lambda t: suite_case("brunel", s["brunel"], None, 100.0, t)),
     ]
     if os.path.exists(os.path.join(HERE, "microcircuit.py")):
+        cases.append(("profile_microcircuit", lambda t: profile_case(
+            args.out, "microcircuit", round(1e4 * s["micro_profile_scale"]), 100.0, t)))
         for scale in args.microcircuit_scales:
             cases.append((f"microcircuit_{scale:g}", lambda t, sc=scale: script_case(
                 ["benchmarks/microcircuit.py", "--scale", str(sc), "--time", str(s["micro_ms"]),
-                 "--simulator", "jax"], t)))
+                 "--simulator", "jax", "--threads", "0"], t)))
     if not args.only:
         return cases
     by_key = dict(cases)
@@ -366,7 +377,7 @@ def parse_args(argv=None):
     parser.add_argument("--write-results", nargs="?", const=suite.DEFAULT_RESULTS,
                         metavar="FILE", help="with --from-json: replace RESULTS.md's GPU section")
     parser.add_argument("--profile-worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--profile-case", default="va_coba", choices=["va_coba", "va_cuba", "lif1m"],
+    parser.add_argument("--profile-case", default="va_coba", choices=["va_coba", "va_cuba", "lif1m", "microcircuit"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--profile-n", type=int, default=4000, help=argparse.SUPPRESS)
     parser.add_argument("--profile-ms", type=float, default=100.0, help=argparse.SUPPRESS)
