@@ -331,14 +331,10 @@ class BulkConnectMixin:
         return {name: np.concatenate(values) if values else np.zeros(0)
                 for name, values in parts.items()}
 
-    def _connect_pairs(self, projection, pre, post, distance_map=None, parameter_space=None):
-        """Connect given (pre, post) index pairs, ordered by post then as PyNN yields them.
-
-        ``parameter_space`` is the synapse parameters as PyNN's code would have them at the
-        start of its connection loop (taken before any connection draws)."""
-        if parameter_space is None:
-            parameter_space = self._parameters_from_synapse_type(projection, distance_map)
-        self._connect_pieces(projection, [(pre, post, {})], parameter_space)
+    def _connect_pairs(self, projection, pre, post):
+        """Connect given (pre, post) index pairs, ordered by post then as PyNN yields them."""
+        self._connect_pieces(projection, [(pre, post, {})],
+                             self._parameters_from_synapse_type(projection))
 
     def _connect_pieces(self, projection, pieces, parameter_space):
         """Connect (pre, post, given) pieces: index arrays ordered by post, the pieces one
@@ -409,10 +405,14 @@ class AllToAllConnector(BulkConnectMixin, connectors.AllToAllConnector):
 
     def connect(self, projection):
         n_pre, n_post = projection.pre.size, projection.post.size
-        pre = np.tile(np.arange(n_pre), n_post)
-        post = np.repeat(np.arange(n_post), n_pre)
-        keep = self._self_connection_mask(projection, pre, post)
-        self._connect_pairs(projection, pre[keep], post[keep])
+
+        def pieces():
+            for first, stop in _blocks(np.full(n_post, n_pre), PIECE_CONNECTIONS):
+                pre = np.tile(np.arange(n_pre), stop - first)
+                post = np.repeat(np.arange(first, stop), n_pre)
+                keep = self._self_connection_mask(projection, pre, post)
+                yield pre[keep], post[keep], {}
+        self._connect_pieces(projection, pieces(), self._parameters_from_synapse_type(projection))
 
 
 class OneToOneConnector(BulkConnectMixin, connectors.OneToOneConnector):
@@ -423,8 +423,9 @@ class OneToOneConnector(BulkConnectMixin, connectors.OneToOneConnector):
             raise errors.ConnectionError(
                 f"OneToOneConnector needs pre and post of equal size "
                 f"(got {projection.pre.size} and {projection.post.size})")
-        index = np.arange(projection.pre.size)
-        self._connect_pairs(projection, index, index.copy())
+        pieces = ((np.arange(first, stop),) * 2 + ({},)
+                  for first, stop in _blocks(np.ones(projection.pre.size), PIECE_CONNECTIONS))
+        self._connect_pieces(projection, pieces, self._parameters_from_synapse_type(projection))
 
 
 def _rng_uniform_int_exclude(self, n, size, exclude):
@@ -567,9 +568,11 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
                 raise errors.ConnectionError(
                     f"FromListConnector: {side} index {bad} out of range: "
                     f"{side} indices must be in [0, {size - 1}]")
-        order = np.argsort(post, kind="stable")   # by post, list order within a post cell
-        pre, post, conn_list = pre[order], post[order], conn_list[order]
-        given = {name: conn_list[:, col] for col, name in enumerate(self.column_names, 2)}
+        # by post, list order within a post cell
+        order = slice(None) if np.all(post[1:] >= post[:-1]) else \
+            _stable_order(post, projection.post.size)
+        pre, post = pre[order], post[order]
+        given = {name: conn_list[order, col] for col, name in enumerate(self.column_names, 2)}
         if given and pre.size and isinstance(syn, StandardSynapseType):
             listed = ParameterSpace(given, schema=syn.get_schema(), shape=(pre.size,))
             listed = syn.translate(listed, copy=False)

@@ -95,11 +95,15 @@ class Projection(common.Projection):
                            connection_parameters)
 
     def _flush_pending(self):
+        """Append the pieces built by ``_bulk_connect``, one column at a time, each column of
+        the pieces dropped once copied: the build needs at most one column (8 bytes per
+        connection) on top of the final arrays."""
         if self._pending:
-            parts = [{k: self._connections[k] for k in self._connections}] + self._pending
-            self._connections = {k: np.concatenate([p[k] for p in parts])
-                                 for k in self._connections}
+            parts = [self._connections] + self._pending
             self._pending = []
+            self._connections = {}
+            for key in list(parts[0]):
+                self._connections[key] = np.concatenate([part.pop(key) for part in parts])
 
     def _reset_synapse_state(self):
         """Per-connection dynamic state at its initial value (creation and reset()); plastic
