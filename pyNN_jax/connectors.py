@@ -58,7 +58,7 @@ from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.standardmodels import StandardSynapseType
 
 BLOCK_ELEMENTS = 4_000_000     # pre x post block evaluated at once
-PIECE_CONNECTIONS = 1_000_000  # connections drawn, evaluated and stored at once
+PIECE_CONNECTIONS = 1 << 18      # connections drawn, evaluated and stored at once
 CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
 DRAW_ORDERS = ("vectorised", "pynn")
 
@@ -186,19 +186,17 @@ def _draw_indices(rng, size, high):
 
 
 def _redraw_distinct(rng, matrix, valid, excluded, high):
-    """Redraw entries of the rows of ``matrix`` (valid entries only) that equal the row's
-    ``excluded`` index or an earlier entry of the row, until there are none: each row's entries
-    are then a uniformly drawn set of distinct indices in [0, high) other than ``excluded``."""
+    """Sort the valid entries of each row of ``matrix`` (they come first in the row) and
+    redraw those equal to the row's ``excluded`` index or to the entry before them, until
+    there are none: each row's entries are then a uniformly drawn set of distinct indices in
+    [0, high) other than ``excluded``, in increasing order."""
     rows = np.arange(matrix.shape[0])
     padding = high + np.arange(matrix.shape[1])        # never equal to an index, nor each other
     while rows.size:
-        block = matrix[rows]
-        keys = np.where(valid[rows], block, padding)
-        order = np.argsort(keys, axis=1)
-        ordered = np.take_along_axis(keys, order, axis=1)
-        bad = np.zeros(block.shape, dtype=bool)
-        np.put_along_axis(bad, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], axis=1)
-        bad |= valid[rows] & (block == excluded[rows, None])
+        block = np.where(valid[rows], matrix[rows], padding)
+        block.sort(axis=1)
+        bad = block == excluded[rows, None]
+        bad[:, 1:] |= block[:, 1:] == block[:, :-1]
         block[bad] = _draw_indices(rng, int(bad.sum()), high)
         matrix[rows] = block
         rows = rows[bad.any(axis=1)]
@@ -225,20 +223,19 @@ def _draw_sources(rng, counts, high, excluded, distinct):
     matrix = np.zeros(valid.shape, dtype=np.int64)
     matrix[valid] = _draw_indices(rng, int(valid.sum()), high)
     matrix = _redraw_distinct(rng, matrix, valid, excluded, high)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    sources = np.empty(int(counts.sum()), dtype=np.int64)
-    sparse_entries = valid & ~dense[:, None]
-    sources[(starts[:, None] + np.arange(valid.shape[1]))[sparse_entries]] = \
-        matrix[sparse_entries]
-    if dense.any():
-        kept = np.ones((int(dense.sum()), high), dtype=bool)
-        dense_rows = np.flatnonzero(dense)
-        left_out = valid[dense_rows]
-        kept[np.nonzero(left_out)[0], matrix[dense_rows][left_out]] = False
-        has_self = excluded[dense_rows] >= 0
-        kept[np.flatnonzero(has_self), excluded[dense_rows][has_self]] = False
-        sources[_ranges(starts[dense_rows], counts[dense_rows])] = np.nonzero(kept)[1]
-    return sources
+    if not dense.any():
+        return matrix[valid]
+    dense_rows = np.flatnonzero(dense)
+    kept = np.ones((dense_rows.size, high), dtype=bool)       # all but the drawn ones
+    left_out = valid[dense_rows]
+    kept[np.nonzero(left_out)[0], matrix[dense_rows][left_out]] = False
+    has_self = excluded[dense_rows] >= 0
+    kept[np.flatnonzero(has_self), excluded[dense_rows][has_self]] = False
+    chosen = np.zeros((counts.size, max(matrix.shape[1], int(counts.max()))), dtype=np.int64)
+    chosen[:, :matrix.shape[1]] = matrix
+    entries = np.arange(chosen.shape[1]) < counts[:, None]
+    chosen[entries & dense[:, None]] = np.nonzero(kept)[1]
+    return chosen[entries]
 
 
 def _stable_order(keys, n_keys):
@@ -252,12 +249,6 @@ def _stable_order(keys, n_keys):
         order = order[np.argsort(digit, kind="stable")]
         shift += 16
     return order
-
-
-def _ranges(starts, lengths):
-    """Concatenated ``arange(start, start + length)`` for each (start, length)."""
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(starts - offsets, lengths) + np.arange(int(np.sum(lengths)))
 
 
 def _merged(pairs):
