@@ -63,7 +63,9 @@ class Projection(common.Projection):
         self._pending = []
         connector.connect(self)
         self._flush_pending()
-        self._initial_weights = self._connections["weight"].copy()
+        # plastic weights go back to these on reset() (static ones never change)
+        self._initial_weights = self._connections["weight"].copy() \
+            if self._engine_kind in plasticity.KINDS else None
         self._initial_synapse_values = {}
         self.initial_values = getattr(self, "initial_values", {})
         self._reset_synapse_state()
