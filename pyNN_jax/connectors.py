@@ -1,33 +1,56 @@
-"""PyNN's connectors with a bulk path: every projection is built with one call of
-``Projection._bulk_connect(pre, post, parameters)`` instead of one call per post cell.
+"""PyNN's connectors with a bulk path: every projection is built a piece of columns at a time
+(``PIECE_CONNECTIONS`` connections) with ``Projection._bulk_connect(pre, post, parameters)``,
+never per connection nor per post cell in Python (10 000 x 10 000 cells, 1M connections with
+random weights and delays: 0.05-0.2 s; see benchmarks/connectors.py).
+
+Two kinds of connection draws
+-----------------------------
+FixedProbability, FixedNumberPre, FixedNumberPost and FixedTotalNumber take
+``draw_order="vectorised"`` (default) or ``draw_order="pynn"``:
+
+* ``"vectorised"`` draws, with a NumpyRNG, the distribution PyNN's code defines, in bulk:
+  FixedProbability the geometric gaps between consecutive connections (independent pairs
+  with probability p); FixedNumberPre / Post the ``n`` cells of every cell at once (with
+  replacement PyNN's own numbers, as PyNN draws them in one stream; without replacement a
+  uniformly drawn set, duplicates drawn again); FixedTotalNumber the numbers of connections
+  of the postsynaptic cells first (multinomial, or multivariate hypergeometric without
+  replacement, by halving the cells), then their presynaptic cells as FixedNumberPre does.
+* ``"pynn"`` draws PyNN's numbers in PyNN's order (per pair, per cell, or for
+  FixedTotalNumber per connection: slow): the connections of PyNN's generic code, and of
+  pyNN.nest, for the same seeds. Other RNGs than NumpyRNG always draw so.
 
 What is guaranteed
 ------------------
 Same connections, in the same order, with the same parameter values as PyNN's generic code
 (``pyNN.connectors`` as used by pyNN.mock, and by pyNN.nest / pyNN.neuron for the connectors
-they do not replace) for the same RNG seeds, for AllToAll, OneToOne, FixedProbability,
-DistanceDependentProbability, IndexBasedProbability, DisplacementDependentProbability,
-FixedNumberPre, FixedNumberPost, FixedTotalNumber (with its defaults), Clone, Array and
-FromList / FromFile. Connections are stored ordered by postsynaptic cell, and within one
-postsynaptic cell in the order PyNN's code yields its presynaptic cells.
+they do not replace) for the same RNG seeds, for AllToAll, OneToOne,
+DistanceDependentProbability, IndexBasedProbability, DisplacementDependentProbability, Clone,
+Array, FromList / FromFile, FixedNumberPre / Post with replacement (unless a self-connection
+must be drawn again), and with ``draw_order="pynn"`` for the four connectors above.
+Connections are stored ordered by postsynaptic cell, and within one postsynaptic cell in the
+order PyNN's code yields its presynaptic cells (vectorised draws without replacement: in
+increasing order).
 
 To get there, random numbers are drawn exactly where PyNN draws them:
 
 * connection draws use the connector's ``rng`` itself, column by column (post cell by post
-  cell); FixedProbability draws them in blocks of columns, which gives the same numbers;
+  cell), or, where PyNN compares a map of uniform numbers with probabilities (the
+  probability-based connectors), a copy of it; a block of columns at a time where that gives
+  the same numbers (a NumpyRNG's uniform numbers are one stream);
 * synapse parameters drawn from a RandomDistribution use a *copy* of its RNG, taken where PyNN
   takes it (``synapse_type.native_parameters`` deep-copies the parameter space: before the
   connection draws for the map-based connectors and FixedNumberPre, after them for
   FixedNumberPost and FixedTotalNumber), so the user's RNG object is never advanced by them;
   the values are drawn column by column, within a column parameter by parameter in the synapse
-  type's order (this matters where two parameters share one RNG). One draw for all the
-  connections of a projection is used instead where it gives the same numbers (distinct RNGs,
-  NumpyRNG, a distribution that is drawn element by element: not ``normal_clipped``);
+  type's order (this matters where two parameters share one RNG). One draw per piece is used
+  instead where it gives the same numbers (distinct RNGs, NumpyRNG, a distribution that is
+  drawn element by element: not ``normal_clipped``);
 * FromList / FromFile, like PyNN, draw a random parameter that the list does not give from a
   fresh copy of its RNG for every postsynaptic cell: the cells' values are the same sequence.
 
-AllToAll, OneToOne and FixedProbability are fully vectorised; the other map-based connectors
-loop over post cells in numpy, never per connection.
+The probability-based connectors evaluate their probability for every pair (a block of
+columns at a time), as PyNN does: their cost is proportional to n_pre x n_post, not to the
+number of connections.
 
 Where pyNN.jax deliberately differs from PyNN's generic code
 ------------------------------------------------------------
@@ -39,12 +62,20 @@ Where pyNN.jax deliberately differs from PyNN's generic code
   For AllToAll and FixedProbability, 'NoMutual' between different populations (PyNN raises
   NotImplementedError) drops a pair a -> b when a is b, or when b -> a is also a candidate
   pair of the projection and ID(a) < ID(b); within one population this is PyNN's i > j.
+* FixedNumberPre / FixedNumberPost / FixedTotalNumber without replacement asked for more
+  distinct connections than exist (``n`` above the number of cells, without the cell itself
+  where self-connections are not allowed; above n_pre x n_post less the self-connections)
+  raise ConnectionError before anything is built. PyNN's FixedNumberPre / Post connect every
+  cell once or more and then draw the remainder.
 * FixedNumberPre / FixedNumberPost with replacement and without self-connections redraw a
   self-connection until it is none (PyNN 0.13 fails, or keeps it, where a draw must be redone
-  twice); the draws are PyNN's wherever PyNN's code works.
+  twice); drawing vectorised, they treat 'NoMutual' as no self-connections (as
+  FixedTotalNumber does).
 * FixedTotalNumber honours ``allow_self_connections=False`` and ``with_replacement=False``,
-  which PyNN ignores: a drawn pair that is a self-connection, or (without replacement) repeats
-  an earlier pair, is drawn again. Up to the first such redraw the draws are PyNN's.
+  which PyNN ignores: with ``draw_order="pynn"`` a drawn pair that is a self-connection, or
+  (without replacement) repeats an earlier pair, is drawn again; up to the first such redraw
+  the draws are PyNN's.
+* IndexBasedProbability calls its expression with 2-D index arrays (a block of columns).
 * SmallWorld and CSA have no generic PyNN implementation (PyNN's SmallWorld raises
   NotImplementedError); see their docstrings.
 """
@@ -550,8 +581,8 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
         n_columns = 2 + len(self.column_names)
         conn_list = (np.asarray(self.conn_list, dtype=float).reshape(-1, n_columns)
                      if np.size(self.conn_list) else np.zeros((0, n_columns)))
-        pre = conn_list[:, 0].astype(int)
-        post = conn_list[:, 1].astype(int)
+        pre = conn_list[:, 0].astype(np.int64)
+        post = conn_list[:, 1].astype(np.int64)
         for indices, size, side in ((pre, projection.pre.size, "source"),
                                     (post, projection.post.size, "target")):
             if indices.size and (indices.min() < 0 or indices.max() >= size):
@@ -560,20 +591,34 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
                     f"FromListConnector: {side} index {bad} out of range: "
                     f"{side} indices must be in [0, {size - 1}]")
         # by post, list order within a post cell
-        order = slice(None) if np.all(post[1:] >= post[:-1]) else \
+        order = None if np.all(post[1:] >= post[:-1]) else \
             _stable_order(post, projection.post.size)
-        pre, post = pre[order], post[order]
-        given = {name: conn_list[order, col] for col, name in enumerate(self.column_names, 2)}
+        column_sizes = np.bincount(post, minlength=projection.post.size)
+        bounds = np.concatenate([[0], np.cumsum(column_sizes)])
+        parameter_space = self._parameters_from_synapse_type(projection)
+
+        def pieces():
+            for first, stop in _blocks(column_sizes, PIECE_CONNECTIONS):
+                rows = slice(bounds[first], bounds[stop])
+                if order is not None:
+                    rows = order[rows]
+                yield self._listed_piece(syn, parameter_space, pre[rows], post[rows],
+                                         conn_list[rows, 2:])
+        self._connect_pieces(projection, pieces(), parameter_space)
+
+    def _listed_piece(self, syn, parameter_space, pre, post, values):
+        """(pre, post, parameters) of rows of the list: the listed parameters (translated to
+        native ones) and the random ones it does not give."""
+        given = {name: values[:, col] for col, name in enumerate(self.column_names)}
         if given and pre.size and isinstance(syn, StandardSynapseType):
             listed = ParameterSpace(given, schema=syn.get_schema(), shape=(pre.size,))
             listed = syn.translate(listed, copy=False)
             listed.evaluate(simplify=False)
             given = {name: np.asarray(value, dtype=float).reshape(-1)
                      for name, value in listed.items()}
-        parameter_space = self._parameters_from_synapse_type(projection)
         random_names = [n for n, v in parameter_space.items() if n not in given and _is_random(v)]
         given.update(self._draw_restarting(parameter_space, pre, post, random_names))
-        self._connect_pieces(projection, [(pre, post, given)], parameter_space)
+        return pre, post, given
 
     @staticmethod
     def _draw_restarting(parameter_space, pre, post, names):
@@ -823,8 +868,8 @@ class ProbabilityMapMixin(BulkConnectMixin):
     evaluated a block of columns at a time. The same connections as PyNN's code."""
 
     def _connect_by_probability(self, projection, probability, distance_map=None):
-        """``probability(first, stop)``: the (n_pre, stop - first) probabilities of the
-        columns [first, stop)."""
+        """``probability(first, stop)``: the probabilities of the pairs of the columns
+        [first, stop), an array (stop - first, n_pre): post cells along the first axis."""
         if not isinstance(self.rng, NumpyRNG):
             return super().connect(projection)
         parameter_space = self._parameters_from_synapse_type(projection, distance_map)
@@ -835,7 +880,7 @@ class ProbabilityMapMixin(BulkConnectMixin):
             for first, stop in _blocks(np.full(n_post, n_pre), CACHE_ELEMENTS):
                 draws = np.asarray(rng.next(n_pre * (stop - first), "uniform",
                                             {"low": 0.0, "high": 1.0}))
-                chosen = draws.reshape(stop - first, n_pre) < probability(first, stop).T
+                chosen = draws.reshape(stop - first, n_pre) < probability(first, stop)
                 post, pre = np.nonzero(chosen)
                 post += first
                 keep = self._self_connection_mask(projection, pre, post)
@@ -858,15 +903,17 @@ class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
         def probability(first, stop):
             """PyNN's Space.distances (the same operations, in the same order), then
             d_expression."""
-            squares = np.zeros((pre_positions.shape[0], stop - first))
+            squares = np.zeros((stop - first, pre_positions.shape[0]))
             for axis in axes:
-                difference = pre_positions[:, None, axis] - post_positions[first:stop, axis]
+                # post - pre: the same squares as PyNN's pre - post
+                difference = np.subtract.outer(post_positions[first:stop, axis],
+                                               pre_positions[:, axis])
                 if space.periodic_boundaries is not None and \
                         space.periodic_boundaries[axis] is not None:
                     low, high = space.periodic_boundaries[axis]
                     difference = np.minimum(np.abs(difference), high - low - np.abs(difference))
-                squares += difference ** 2
-            return self.distance_function(np.sqrt(squares))
+                squares += np.square(difference, out=difference)
+            return self.distance_function(np.sqrt(squares, out=squares))
         self._connect_by_probability(projection, probability,
                                      self._generate_distance_map(projection))
 
@@ -874,17 +921,18 @@ class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
 class IndexBasedProbabilityConnector(ProbabilityMapMixin,
                                      connectors.IndexBasedProbabilityConnector):
     __doc__ = connectors.IndexBasedProbabilityConnector.__doc__ + """
-    pyNN.jax calls ``index_expression(i, j)`` with 2-D arrays of indices (a block of columns,
-    as lazyarray evaluates a block), where PyNN calls it for one column at a time.
+    pyNN.jax calls ``index_expression(i, j)`` with 2-D arrays of indices (a block of columns:
+    post cells j along the first axis, pre cells i along the second), where PyNN calls it for
+    one column at a time.
     """
 
     def connect(self, projection):
         index_expression = copy(self.index_expression)
         index_expression.projection = projection
-        pre_indices = np.arange(projection.pre.size)[:, None]
+        pre_indices = np.arange(projection.pre.size)[None, :]
 
         def probability(first, stop):
-            i, j = np.broadcast_arrays(pre_indices, np.arange(first, stop)[None, :])
+            i, j = np.broadcast_arrays(pre_indices, np.arange(first, stop)[:, None])
             return np.broadcast_to(index_expression(i, j), i.shape)
         self._connect_by_probability(projection, probability)
 
@@ -899,10 +947,10 @@ class DisplacementDependentProbabilityConnector(
         disp_function = self.index_expression._disp_function
 
         def probability(first, stop):
-            """``disp_function`` of the (3, n_pre, n_columns) displacements post - pre."""
-            displacement = post_positions[:, None, first:stop] - pre_positions[:, :, None]
+            """``disp_function`` of the (3, n_columns, n_pre) displacements post - pre."""
+            displacement = post_positions[:, first:stop, None] - pre_positions[:, None, :]
             return np.broadcast_to(disp_function(displacement),
-                                   (pre_positions.shape[1], stop - first))
+                                   (stop - first, pre_positions.shape[1]))
         self._connect_by_probability(projection, probability)
 
 
