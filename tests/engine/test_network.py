@@ -69,11 +69,24 @@ def test_block_length_follows_the_shortest_static_delay():
     sim.end()
 
 
-def test_spike_bits_round_trip():
+@pytest.mark.parametrize("n_steps, n_cells, density", [
+    (7, 100, 0.2),       # an even number of words in all
+    (5, 33, 0.5),        # odd: the last 64-bit word is padded
+    (3, 64, 1.0),        # every bit of every word set
+    (4, 1, 0.5),
+    (6, 70, 0.0),        # no spike
+    (0, 40, 0.5),        # no step
+])
+def test_spike_bits_round_trip(n_steps, n_cells, density):
     rng = np.random.default_rng(1)
-    flags = rng.random((7, 100)) < 0.2
+    flags = rng.random((n_steps, n_cells)) < density
+    if n_steps == 0:
+        words = np.zeros((0, -(-n_cells // 32)), np.uint32)
+        steps, cells = network.unpack_bits(words)
+        assert steps.size == 0 and cells.size == 0
+        return
     words = np.stack([np.asarray(network.pack_bits(jnp.asarray(f))) for f in flags])
-    assert words.shape == (7, 4) and words.dtype == np.uint32
+    assert words.shape == (n_steps, -(-n_cells // 32)) and words.dtype == np.uint32
     steps, cells = network.unpack_bits(words)
     np.testing.assert_array_equal(steps, np.nonzero(flags)[0])
     np.testing.assert_array_equal(cells, np.nonzero(flags)[1])
