@@ -40,7 +40,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_RESULTS = os.path.join(HERE, "RESULTS.md")
 sys.path.insert(0, HERE)
-from suite import peak_rss_mb  # noqa: E402
+from suite import comma_list, peak_rss_mb  # noqa: E402
 from va_benchmark import cpu_model, git_description, importable, write_results  # noqa: E402
 
 RESULT_MARK = "CONNECTOR_RESULT "
@@ -312,10 +312,6 @@ def report(rows, simulators, args, argv):
         " subprocess; weights and delays from RandomDistributions", "",
         table(rows, simulators)]
     return "\n".join(lines)
-
-
-def comma_list(text, kind=str):
-    return [kind(x) for x in text.split(",") if x.strip()]
 
 
 def parse_args(argv):

@@ -42,8 +42,16 @@ def assert_degrees(degrees, distribution):
 
 
 def pair_arrays(prj):
-    table = np.asarray(prj.get("weight", format="list"))
+    table = np.asarray(prj.get("weight", format="list")).reshape(-1, 3)
     return table[:, 0].astype(int), table[:, 1].astype(int)
+
+
+def connect(sim, connector, n_pre, n_post=None):
+    """(pre, post) index arrays of a Projection from ``n_pre`` cells to ``n_post`` other
+    cells, or (``n_post`` None) from ``n_pre`` cells to themselves."""
+    pre = sim.Population(n_pre, sim.IF_curr_exp())
+    post = pre if n_post is None else sim.Population(n_post, sim.IF_curr_exp())
+    return pair_arrays(sim.Projection(pre, post, connector, sim.StaticSynapse(weight=0.1)))
 
 
 # ---- the drawing functions -----------------------------------------------------------------
@@ -114,11 +122,7 @@ def pieces(request, monkeypatch):
 
 def test_fixed_probability_degrees_are_binomial(sim, pieces):
     n_pre, n_post, p = 300, 200, 0.1
-    prj = sim.Projection(sim.Population(n_pre, sim.IF_curr_exp()),
-                         sim.Population(n_post, sim.IF_curr_exp()),
-                         sim.FixedProbabilityConnector(p, rng=NumpyRNG(4)),
-                         sim.StaticSynapse(weight=0.1))
-    pre, post = pair_arrays(prj)
+    pre, post = connect(sim, sim.FixedProbabilityConnector(p, rng=NumpyRNG(4)), n_pre, n_post)
     assert np.unique(pre * n_post + post).size == pre.size          # no pair twice
     assert (np.diff(post) >= 0).all()
     assert_degrees(np.bincount(post, minlength=n_post), stats.binom(n_pre, p))
@@ -128,32 +132,25 @@ def test_fixed_probability_degrees_are_binomial(sim, pieces):
 
 
 def test_fixed_probability_without_self_connections(sim, pieces):
-    cells = sim.Population(200, sim.IF_curr_exp())
-    prj = sim.Projection(cells, cells, sim.FixedProbabilityConnector(
-        0.2, allow_self_connections=False, rng=NumpyRNG(5)), sim.StaticSynapse(weight=0.1))
-    pre, post = pair_arrays(prj)
+    pre, post = connect(sim, sim.FixedProbabilityConnector(
+        0.2, allow_self_connections=False, rng=NumpyRNG(5)), 200)
     assert not (pre == post).any()
     assert_degrees(np.bincount(post, minlength=200), stats.binom(199, 0.2))
 
 
 def test_fixed_probability_one_and_zero(sim):
-    a, b = sim.Population(30, sim.IF_curr_exp()), sim.Population(20, sim.IF_curr_exp())
-    full = sim.Projection(a, b, sim.FixedProbabilityConnector(1.0, rng=NumpyRNG(1)),
-                          sim.StaticSynapse(weight=0.1))
-    assert sorted(zip(*pair_arrays(full))) == [(i, j) for i in range(30) for j in range(20)]
-    empty = sim.Projection(a, b, sim.FixedProbabilityConnector(0.0, rng=NumpyRNG(1)),
-                           sim.StaticSynapse(weight=0.1))
-    assert len(empty) == 0
+    full = connect(sim, sim.FixedProbabilityConnector(1.0, rng=NumpyRNG(1)), 30, 20)
+    assert sorted(zip(*full)) == [(i, j) for i in range(30) for j in range(20)]
+    empty = connect(sim, sim.FixedProbabilityConnector(0.0, rng=NumpyRNG(1)), 30, 20)
+    assert empty[0].size == 0
 
 
 def test_fixed_probability_does_not_advance_a_shared_rng(sim):
     """As PyNN's code: projections sharing one rng start from its state (a copy is drawn)."""
     rng = NumpyRNG(6)
-    cells = sim.Population(100, sim.IF_curr_exp())
-    first, second = (pair_arrays(sim.Projection(cells, cells,
-                                                sim.FixedProbabilityConnector(0.1, rng=rng),
-                                                sim.StaticSynapse(weight=0.1)))
+    first, second = (connect(sim, sim.FixedProbabilityConnector(0.1, rng=rng), 100)
                      for _ in range(2))
+    assert first[0].size > 0
     np.testing.assert_array_equal(first, second)
 
 
@@ -162,11 +159,9 @@ def test_fixed_probability_does_not_advance_a_shared_rng(sim):
 def test_fixed_number_pre_in_degree_fixed_out_degree_binomial(sim, pieces, with_replacement,
                                                                self_connections):
     n_cells, n = 400, 40
-    cells = sim.Population(n_cells, sim.IF_curr_exp())
-    prj = sim.Projection(cells, cells, sim.FixedNumberPreConnector(
+    pre, post = connect(sim, sim.FixedNumberPreConnector(
         n, with_replacement=with_replacement, allow_self_connections=self_connections,
-        rng=NumpyRNG(7)), sim.StaticSynapse(weight=0.1))
-    pre, post = pair_arrays(prj)
+        rng=NumpyRNG(7)), n_cells)
     assert (np.bincount(post, minlength=n_cells) == n).all()
     available = n_cells - (not self_connections)
     if not self_connections:
@@ -184,12 +179,8 @@ def test_fixed_number_pre_in_degree_fixed_out_degree_binomial(sim, pieces, with_
 @pytest.mark.parametrize("with_replacement", [False, True])
 def test_fixed_number_post_out_degree_fixed_in_degree_binomial(sim, pieces, with_replacement):
     n_pre, n_post, n = 500, 300, 30
-    prj = sim.Projection(sim.Population(n_pre, sim.IF_curr_exp()),
-                         sim.Population(n_post, sim.IF_curr_exp()),
-                         sim.FixedNumberPostConnector(n, with_replacement=with_replacement,
-                                                      rng=NumpyRNG(8)),
-                         sim.StaticSynapse(weight=0.1))
-    pre, post = pair_arrays(prj)
+    pre, post = connect(sim, sim.FixedNumberPostConnector(
+        n, with_replacement=with_replacement, rng=NumpyRNG(8)), n_pre, n_post)
     assert (np.bincount(pre, minlength=n_pre) == n).all()
     assert (np.diff(post) >= 0).all()
     if not with_replacement:
@@ -201,11 +192,7 @@ def test_fixed_number_post_out_degree_fixed_in_degree_binomial(sim, pieces, with
 
 def test_fixed_number_pre_dense_without_replacement(sim):
     """More than half of the presynaptic cells: the complement is drawn."""
-    prj = sim.Projection(sim.Population(10, sim.IF_curr_exp()),
-                         sim.Population(2000, sim.IF_curr_exp()),
-                         sim.FixedNumberPreConnector(8, rng=NumpyRNG(9)),
-                         sim.StaticSynapse(weight=0.1))
-    pre, post = pair_arrays(prj)
+    pre, post = connect(sim, sim.FixedNumberPreConnector(8, rng=NumpyRNG(9)), 10, 2000)
     assert (np.bincount(post) == 8).all()
     assert np.unique(pre * 2000 + post).size == pre.size
     assert_chi_square(np.bincount(pre, minlength=10), np.ones(10))
@@ -216,11 +203,9 @@ def test_fixed_number_pre_dense_without_replacement(sim):
 def test_fixed_total_number_exact_total_multinomial_degrees(sim, pieces, with_replacement,
                                                              self_connections):
     n_cells, n = 300, 20000
-    cells = sim.Population(n_cells, sim.IF_curr_exp())
-    prj = sim.Projection(cells, cells, sim.FixedTotalNumberConnector(
+    pre, post = connect(sim, sim.FixedTotalNumberConnector(
         n, with_replacement=with_replacement, allow_self_connections=self_connections,
-        rng=NumpyRNG(10)), sim.StaticSynapse(weight=0.1))
-    pre, post = pair_arrays(prj)
+        rng=NumpyRNG(10)), n_cells)
     assert pre.size == n
     assert (np.diff(post) >= 0).all()
     if not self_connections:
@@ -238,20 +223,14 @@ def test_fixed_total_number_exact_total_multinomial_degrees(sim, pieces, with_re
 
 def test_fixed_total_number_pairs_uniform(sim):
     """Every (pre, post) pair equally likely: pair counts of a with-replacement draw."""
-    prj = sim.Projection(sim.Population(12, sim.IF_curr_exp()),
-                         sim.Population(10, sim.IF_curr_exp()),
-                         sim.FixedTotalNumberConnector(24000, rng=NumpyRNG(11)),
-                         sim.StaticSynapse(weight=0.1))
-    pre, post = pair_arrays(prj)
+    pre, post = connect(sim, sim.FixedTotalNumberConnector(24000, rng=NumpyRNG(11)), 12, 10)
     assert_chi_square(np.bincount(pre * 10 + post, minlength=120), np.ones(120))
 
 
 def test_fixed_total_number_all_pairs_without_replacement(sim):
-    cells = sim.Population(8, sim.IF_curr_exp())
-    prj = sim.Projection(cells, cells, sim.FixedTotalNumberConnector(
-        56, with_replacement=False, allow_self_connections=False, rng=NumpyRNG(12)),
-        sim.StaticSynapse(weight=0.1))
-    assert sorted(zip(*pair_arrays(prj))) == [(i, j) for i in range(8) for j in range(8)
+    found = connect(sim, sim.FixedTotalNumberConnector(
+        56, with_replacement=False, allow_self_connections=False, rng=NumpyRNG(12)), 8)
+    assert sorted(zip(*found)) == [(i, j) for i in range(8) for j in range(8)
                                               if i != j]
 
 
@@ -308,7 +287,5 @@ def test_more_distinct_connections_than_exist(sim, case, draw_order):
     lambda s: s.FixedNumberPostConnector(50, with_replacement=True, rng=NumpyRNG(1)),
     lambda s: s.FixedTotalNumberConnector(1000, rng=NumpyRNG(1))])
 def test_with_replacement_more_connections_than_cells_is_fine(sim, factory):
-    prj = sim.Projection(sim.Population(20, sim.IF_curr_exp()),
-                         sim.Population(15, sim.IF_curr_exp()), factory(sim),
-                         sim.StaticSynapse(weight=0.1))
-    assert len(prj) in (50 * 15, 50 * 20, 1000)
+    pre, _ = connect(sim, factory(sim), 20, 15)
+    assert pre.size in (50 * 15, 50 * 20, 1000)
