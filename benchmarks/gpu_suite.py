@@ -285,7 +285,7 @@ def headline(key, r):
 
 def report(results):
     env, cases = results["env"], results["cases"]
-    lines = [f"Measured {results['date']} at {results['source']}: "
+    lines = [f"Measured {results['date']}, {results.get('source_note') or results['source']}: "
              f"{', '.join(env['devices'])} ({env['backend']}; {env.get('nvidia_smi') or ''}), "
              f"JAX {env['jax']}, numpy {env['numpy']}, PyNN {env['pyNN']}, neo {env['neo']}, "
              f"Python {env['python']}, {env['cpus']} host CPUs; float32, dt 0.1 ms. "
@@ -300,7 +300,7 @@ def report(results):
             f"| {r['case']} | {r['size']} | {r['synapses']} | {fmt(r['timings']['build'])} | "
             f"{fmt(r['compile_s'])} | {fmt(r['run_per_bio_s'], 4)} | {fmt(r['us_per_step'])} | "
             f"{fmt(r['info'].get('device_peak_mb'))} | {fmt(r['rate_hz'])} | "
-            f"{r.get('xla_flags') or 'default'} |")
+            f"{r.get('xla_flags') or '-'} |")
     failed = [f"{k}: {r['status']} ({r.get('why') or (r.get('stderr') or '')[-200:].strip()})"
               for k, r in cases.items() if r.get("status") != "ok"]
     if failed:
@@ -323,6 +323,10 @@ def report(results):
         if not profile or "processes" not in profile:
             continue
         devices = [p for p in profile["processes"] if p.startswith("/device:")]
+        if devices and all(profile["processes"][p]["events_per_step"] < 1 for p in devices):
+            lines += ["", f"Profile `{key}`: no kernel traced (those inside CUDA-graph command "
+                      "buffers are not traced)."]
+            continue
         lines += ["", f"Profile `{key}`, {profile['n_steps']} warm steps (JAX profiler trace; "
                   "busy: union of the events' intervals over the traced span):", "",
                   "| process | events per step | busy / span | costliest events (us per step) |",
