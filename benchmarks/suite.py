@@ -178,6 +178,30 @@ def warmup_ms(case, args):
     return args.brunel_warmup_ms if case == "brunel" else args.warmup_ms
 
 
+def run_json_worker(cmd, timeout, mark=RESULT_MARK):
+    """Run a worker subprocess that prints its result as JSON on a line starting with
+    ``mark``: that result with status "ok", the wall time ``wall_s`` and ``other_load`` (cores
+    used by every other process meanwhile: > 0 means a shared machine); or a status
+    ("timeout", or "failed" with the exit code and the end of the output)."""
+    busy0, own0 = cpu_busy_seconds(), children_cpu_seconds()
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout"}
+    wall = time.perf_counter() - start
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(mark)]
+    if proc.returncode != 0 or not lines:
+        return {"status": "failed", "exit": proc.returncode,
+                "output": (proc.stdout + proc.stderr)[-3000:]}
+    result = json.loads(lines[-1][len(mark):])
+    result.update(status="ok", wall_s=wall)
+    busy1, own1 = cpu_busy_seconds(), children_cpu_seconds()
+    if busy0 is not None and busy1 is not None:
+        result["other_load"] = max(busy1 - busy0 - (own1 - own0), 0.0) / wall
+    return result
+
+
 def run_case(backend, case, size, indegree, bio_ms, args):
     """Run one worker subprocess; its result with the derived figures, or a status."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", backend, "--case", case,
@@ -185,23 +209,9 @@ def run_case(backend, case, size, indegree, bio_ms, args):
            "--warmup-ms", str(warmup_ms(case, args)), "--seed", str(args.seed),
            "--precision", args.precision, "--threads", str(args.threads),
            "--compile-cache", args.compile_cache]
-    busy0, own0 = cpu_busy_seconds(), children_cpu_seconds()
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout"}
-    wall = time.perf_counter() - start
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if proc.returncode != 0 or not lines:
-        return {"status": "failed", "exit": proc.returncode,
-                "output": (proc.stdout + proc.stderr)[-3000:]}
-    result = json.loads(lines[-1][len(RESULT_MARK):])
-    result.update(status="ok", wall_s=wall)
-    busy1, own1 = cpu_busy_seconds(), children_cpu_seconds()
-    if busy0 is not None and busy1 is not None:
-        # cores used by every other process while the worker ran: > 0 means a shared machine
-        result["other_load"] = max(busy1 - busy0 - (own1 - own0), 0.0) / wall
+    result = run_json_worker(cmd, args.timeout)
+    if result["status"] != "ok":
+        return result
     t, bio_s = result["timings"], bio_ms / 1000.0
     result["compile_s"] = t["first_short_run"] - t["warm_short_run"]
     result["first_run_s"] = result["compile_s"] + t["run"]

@@ -170,7 +170,8 @@ def test_spike_trains_carry_plain_int_ids_and_the_given_times(sim):
     trains = sources.get_data().segments[0].spiketrains
     assert len(trains) == 5
     for index, (train, expected) in enumerate(zip(trains, times)):
-        channel_id, source_index = train.annotations["channel_id"], train.annotations["source_index"]
+        channel_id = train.annotations["channel_id"]
+        source_index = train.annotations["source_index"]
         assert type(channel_id) is int and type(source_index) is int
         assert channel_id == int(sources[index]) == 2 + index and source_index == index
         assert sources.id_to_index(channel_id) == index
