@@ -219,3 +219,22 @@ def test_id_to_index_of_numpy_integers_does_not_fetch_parameters(sim, monkeypatc
     assert cells.id_to_index(np.int64(int(cells[2]))) == 2
     assert list(cells.id_to_index(np.array([int(c) for c in cells[1:3]]))) == [1, 2]
     assert not hasattr(cells[0], "__array_interface__")
+
+
+@pytest.mark.parametrize("span", [5, 70_000, 2 ** 40])
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_recorded_spikes_come_out_sorted_by_cell_then_time(sim, span, in_time_order):
+    """Ids beyond one 16-bit digit of the radix sort; spikes appended in time order, as the
+    engine does, or a cell's times out of order (the lexsort fallback)."""
+    recorder = sim.Population(1, sim.IF_curr_exp()).recorder
+    rng = np.random.default_rng(span)
+    ids = rng.integers(0, span, 500)
+    times = rng.uniform(0.0, 100.0, 500)
+    if in_time_order:
+        times.sort()
+    for chunk in np.array_split(np.arange(500), 4):
+        recorder._append_spikes(ids[chunk], times[chunk])
+    got_ids, got_times = recorder._get_spiketimes(np.unique(ids))
+    order = np.lexsort((times, ids))
+    np.testing.assert_array_equal(got_ids, ids[order])
+    np.testing.assert_array_equal(got_times, times[order])
