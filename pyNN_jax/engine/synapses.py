@@ -217,13 +217,16 @@ def _constant_value(sources):
 COMPACTION_NS, SCATTER_NS, MAX_ROWS_PER_PASS = 0.5, 5.0, 512
 
 
-def dense_threshold(n_entries, width):
+def dense_threshold(n_entries, width, rows_per_pass):
     """Spiking (step, row) entries from which delivering every row of the table (dense,
-    n_entries * width scatters) is cheaper than compacting passes of ``MAX_ROWS_PER_PASS``
-    rows; None when that needs more than half of the entries to spike (wide rows): the
-    dense branch would rarely be taken and only adds compilation time."""
+    n_entries * width scatters) is cheaper than compacting passes of ``rows_per_pass`` rows
+    (each pass reads all n_entries); None when that needs more than half of the entries to
+    spike (wide rows): the dense branch would rarely be taken and only adds compilation
+    time. With the pass of the table itself, not the largest one: a one-to-one Poisson drive
+    of a few kHz per cell (the cortical microcircuit's background) made ~90 passes of 16 rows
+    per step, each reading every row."""
     threshold = int(SCATTER_NS * width * n_entries
-                    / (COMPACTION_NS * n_entries / MAX_ROWS_PER_PASS + SCATTER_NS * width))
+                    / (COMPACTION_NS * n_entries / rows_per_pass + SCATTER_NS * width))
     return threshold if 2 * threshold <= n_entries else None
 
 
@@ -353,7 +356,8 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
                 (weight * multiplicity[:, :, None]).reshape(-1))
         return lax.fori_loop(0, n_block, one_step, ring), s
 
-    threshold = kind == "static" and dense_threshold(pending.size, v["weight"].shape[-1])
+    threshold = kind == "static" and dense_threshold(pending.size, v["weight"].shape[-1],
+                                                     rows_per_pass)
     if threshold:
         ring, s = lax.cond(n_pending >= threshold, dense, sparse, ring)
     else:

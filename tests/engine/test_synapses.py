@@ -111,6 +111,16 @@ def test_block_of_steps_delivered_at_once_equals_step_by_step(cell_rows):
                            cell_rows)
 
 
+def test_dense_threshold_follows_the_pass_size():
+    """Compacting passes read every entry: the smaller the pass, the fewer spiking entries
+    make the dense delivery (every row) cheaper; wide rows never take it."""
+    n_entries = 77169                # a one-to-one drive of the full cortical microcircuit
+    small, large = (synapses.dense_threshold(n_entries, 1, p) for p in (16, 512))
+    assert small < large < n_entries / 2
+    assert small < 0.01 * n_entries    # 16-row passes: dense from ~1 % of the rows spiking
+    assert synapses.dense_threshold(n_entries, 4000, 16) is None
+
+
 @pytest.mark.parametrize("n_spiking", [3, 280])
 def test_dense_delivery_of_a_strongly_driven_one_to_one_table(n_spiking):
     """Few spikes go through compacting passes, many through every row (dense): both land
@@ -121,7 +131,9 @@ def test_dense_delivery_of_a_strongly_driven_one_to_one_table(n_spiking):
     delay = np.full(300, 15)
     table, _ = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells)
     assert synapses.rows_are_cells(table, n_cells) and table["target"].shape[1] == 1
-    assert 3 * n_block < synapses.dense_threshold(n_block * n_cells, 1) < 280 * n_block
+    # passes of 8 rows (as assert_block_delivered delivers): 3 spikes per step stay sparse,
+    # 280 go dense
+    assert 3 * n_block < synapses.dense_threshold(n_block * n_cells, 1, 8) < 280 * n_block
     rng = np.random.default_rng(6)
     block_counts = np.zeros((n_block, n_cells), np.int32)
     for j in range(n_block):
@@ -161,7 +173,7 @@ def test_sets_delivered_together_equal_each_set_alone(width, sweep_weights, n_sp
     n_sets, n_cells, n_slots, n_block, step = 5, 200, 16, 3, 21
     if width == 1:                                  # one-to-one: dense delivery pays off
         n_cells = 2000
-        threshold = synapses.dense_threshold(n_sets * n_block * n_cells, 1)
+        threshold = synapses.dense_threshold(n_sets * n_block * n_cells, 1, 16)
         assert threshold is not None and threshold < 0.5 * n_sets * n_block * n_cells
         pre = np.arange(n_cells)
         post, weight = np.roll(pre, 7), np.linspace(0.1, 1.0, n_cells)
