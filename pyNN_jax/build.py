@@ -120,9 +120,10 @@ class EngineNetwork:
         self.layout = None
         self.device_state = None
         self.host_ring = None         # (slots, ports, cells) when pulled back, else None
-        self.host_tables = None       # numpy copies of the connectivity tables
         self._min_delay_steps = {}    # shortest delay (steps) of each projection
         self._table_fills = []        # layouts of static tables still to write (plan_table)
+        # the tables on the host between their assembly and their copy to the device only:
+        # afterwards the device holds the one copy (host_table() reads it back)
         self._host_table_values = None
         self.host_groups = None       # numpy copies of the group parameters
         self._per_cell_values = []    # per group: (part, name) that the step reads per cell
@@ -174,6 +175,16 @@ class EngineNetwork:
             return projection._synapse_state["weight"]
         table = self.device_state["tables"][projection._table_index]["weight"]
         return np.asarray(jax.device_get(table)).reshape(-1)[projection._table_positions]
+
+    def host_table(self, t_index, names=None):
+        """Writable host copies of the columns ``names`` (default all) of connectivity table
+        ``t_index``, read back from the device (the network keeps no second copy on the host:
+        on a CPU that would double the tables' memory). Sharded tables come back with their
+        padding rows, after the rows of the connections."""
+        table = (self.values["tables"][t_index] if self._host_table_values is None
+                 else self._host_table_values[t_index])
+        return {name: np.array(jax.device_get(column))
+                for name, column in table.items() if names is None or name in names}
 
     # ---- assembly --------------------------------------------------------------------------
     def prepare(self):
@@ -233,6 +244,7 @@ class EngineNetwork:
             self._table_fills = []
             compiling.join()
         self.values = self.placement.values({**self.values, "tables": self._host_table_values})
+        self._host_table_values = None
 
     def _group_values(self, layout):
         """Parameters and derived constants of every group (host side)."""
@@ -264,7 +276,7 @@ class EngineNetwork:
         a delay longer than the ring buffer holds changes the structure."""
         dtype = np.dtype(self.sim.dtype)
         for t_index, (kind, projections) in enumerate(self._table_members):
-            table = self.host_tables[t_index]
+            table = self.host_table(t_index)
             for prj in projections:
                 positions = prj._table_positions
                 for name, values in prj._table_columns(self.layout).items():
@@ -356,12 +368,13 @@ class EngineNetwork:
         self._host_table_values = table_values
         if not self._table_fills:
             self.values = self.placement.values(self.values)
+            self._host_table_values = None
 
     def _assemble_tables(self, dtype):
         """Plan the tables from the out-degrees; the connections of static tables are written
         later (``_table_fills``, while the chunk compiles), the others at once."""
         layout = self.layout
-        tables, table_values, members, host_tables = [], [], [], []
+        tables, table_values, members = [], [], []
         max_delay_steps = 1
         groups, local_out_degree = self._table_groups()
         for kind, constants, projections in groups:
@@ -396,11 +409,9 @@ class EngineNetwork:
             tables.append(engine.TableSpec(
                 kind, n_rows, width, rows_per_pass_for(n_rows), axonal,
                 engine_synapses.rows_are_cells(table, layout.n_cells)))
-            host_tables.append(table)
             table_values.append({k: (v.astype(dtype, copy=False) if v.dtype.kind == "f" else v)
                                  for k, v in table.items()})
             members.append((kind, projections))
-        self.host_tables = host_tables
         return tables, table_values, members, max_delay_steps
 
     def _connection_part(self, prj, delay_steps):

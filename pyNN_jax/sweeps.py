@@ -281,8 +281,7 @@ def _table_columns(network, t_index, dtype):
     projections = network._table_members[t_index][1]
     columns = {projection: projection._table_columns(network.layout)
                for projection in projections}
-    table = {name: network.host_tables[t_index][name].copy()
-             for values in columns.values() for name in values}
+    table = network.host_table(t_index, {name for values in columns.values() for name in values})
     for projection, values in columns.items():
         for name, column in values.items():
             table[name].reshape(-1)[projection._table_positions] = column
