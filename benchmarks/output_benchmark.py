@@ -8,17 +8,19 @@ same times on both simulators, every cell's spikes recorded, one ``run(T)``. Tim
 this order (each simulator in its own subprocess of this script, ``--worker``, one thread,
 pyNN.nest with ``spike_precision="on_grid"``):
 
-- **get_data**: ``population.get_data()`` (best of ``--repeats``, as pickle and NIX);
+- **get_data**: ``population.get_data()`` (best of ``--repeats``, as pickle);
 - **iterate**: every spike train of that block, each with ``population.id_to_index(
   train.annotations["channel_id"])`` (a published model's write-out loop): Neo builds the
   SpikeTrains on the first iteration;
 - **pickle**: ``population.write_data("....pkl")`` (a new get_data, then Neo's PickleIO);
-- **NIX**: ``population[:N].write_data("....nix")`` for the first N = ``--nix-cells`` cells
-  (Neo's NixIO writes ~15 ms per spike train on this machine: 100 000 trains would take
-  ~25 minutes per simulator, so the table gives the subset's time and the time per 1000
-  trains).
+- **NIX**: ``population.write_data("....nix")`` of a population of N = ``--nix-cells`` cells
+  (default 2000) of the same kind, in processes of their own, one per simulator, alternated
+  over ``--nix-rounds`` rounds (best kept: the machine's other load varies more than the two
+  differ). Neo's NixIO writes ~15-25 ms per spike train on this machine: 100 000 trains
+  would take half an hour per simulator, so the table gives N trains and the time per 1000.
 
-Every simulator's spike count and the sum of its spike times are checked against the input.
+Every simulator's spikes are checked against the input: their number, the spikes not at
+their given time, and the cell index id_to_index gives for each train.
 With ``--profile-cells K`` (default 1000) the worker then repeats iterate and NIX on K cells
 under cProfile and reports where the time goes, by package (tottime of the functions of each
 package: where Neo, quantities, nixio and h5py are the cost, the profile says so).
@@ -132,26 +134,25 @@ def run_worker(args):
 
     population = timed("build", build)
     timed("run", lambda: sim.run(args.bio_ms))
+    folder = tempfile.mkdtemp(prefix=f"output_{args.worker}_")
+    if args.nix_only:
+        timed("nix", lambda: population.write_data(os.path.join(folder, "spikes.nix")), 1)
+        sim.end()
+        print(RESULT_MARK + json.dumps({"timings": timings}), flush=True)
+        return
     block = timed("get_data", population.get_data, args.repeats)
     n_spikes, index_sum = timed("iterate", lambda: iterate_trains(population, block))
-    folder = tempfile.mkdtemp(prefix=f"output_{args.worker}_")
     timed("pickle", lambda: population.write_data(os.path.join(folder, "spikes.pkl")),
           args.repeats)
-    nix_cells = min(args.nix_cells, args.cells)
-
-    def write_nix():
-        path = os.path.join(folder, "spikes.nix")
-        if os.path.exists(path):
-            os.remove(path)
-        population[:nix_cells].write_data(path)
-
-    timed("nix", write_nix, args.repeats)
-    multiplexed_times = block.segments[0].spiketrains.multiplexed[1]
+    channel_ids, spike_ms = block.segments[0].spiketrains.multiplexed
+    by_cell = np.lexsort((spike_ms.magnitude, channel_ids))
     checks = {
         "spikes_expected": int(times.size), "spikes_iterated": int(n_spikes),
-        "spikes_in_block": int(multiplexed_times.size),
+        "spikes_in_block": int(spike_ms.size),
         "index_sum_ok": index_sum == args.cells * (args.cells - 1) // 2,
-        "time_sum_error_ms": float(abs(np.sum(multiplexed_times.magnitude) - times.sum())),
+        "spikes_off_time": (int(np.count_nonzero(np.abs(spike_ms.magnitude[by_cell]
+                                                        - times.ravel()) > 1e-6))
+                            if spike_ms.size == times.size else None),
     }
     info["peak_rss_mb"] = peak_rss_mb()
     info["version"] = (f"{jax.__version__} ({jax.default_backend()})" if args.worker == "jax"
@@ -166,8 +167,8 @@ def run_worker(args):
             lambda: view.write_data(os.path.join(folder, "profiled.nix")))
     sim.end()
     print(RESULT_MARK + json.dumps({"timings": timings, "checks": checks, "info": info,
-                                    "profiles": profiles, "nix_cells": nix_cells,
-                                    "profile_cells": profile_cells}), flush=True)
+                                    "profiles": profiles, "profile_cells": profile_cells}),
+          flush=True)
 
 
 def run_progress_worker(args):
@@ -192,14 +193,16 @@ def run_progress_worker(args):
 
 
 # ---- parent: the workers, the table ----------------------------------------------------------
-def run_subprocess(worker, args):
-    """One worker subprocess (suite.py's runner): its result, or a status."""
+def run_subprocess(worker, args, nix_only=False):
+    """One worker subprocess (suite.py's runner): its result, or a status. ``nix_only``: a
+    population of ``--nix-cells`` cells, written to NIX."""
+    cells = min(args.nix_cells, args.cells) if nix_only else args.cells
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", worker,
-           "--cells", str(args.cells), "--spikes-per-cell", str(args.spikes_per_cell),
+           "--cells", str(cells), "--spikes-per-cell", str(args.spikes_per_cell),
            "--bio-ms", str(args.bio_ms), "--seed", str(args.seed),
            "--nix-cells", str(args.nix_cells), "--profile-cells", str(args.profile_cells),
            "--progress-ms", str(args.progress_ms), "--repeats", str(args.repeats),
-           "--progress-repeats", str(args.progress_repeats)]
+           "--progress-repeats", str(args.progress_repeats)] + (["--nix-only"] if nix_only else [])
     result = run_json_worker(cmd, args.timeout, RESULT_MARK)
     if result["status"] == "failed":
         print(result["output"], file=sys.stderr)
@@ -215,22 +218,17 @@ ROWS = [
     ("iterate every train + id_to_index (s)", lambda r: r["timings"]["iterate"]),
     ("id_to_index + train, per cell (us)", None),
     ("write_data pickle (s)", lambda r: r["timings"]["pickle"]),
-    ("write_data NIX, first N cells (s)", lambda r: r["timings"]["nix"]),
-    ("NIX per 1000 trains (s)", lambda r: 1000 * r["timings"]["nix"] / r["nix_cells"]),
+    ("write_data NIX, N cells (s)", lambda r: r["timings"].get("nix")),
+    ("NIX per 1000 trains (s)", lambda r: 1000 * r["timings"]["nix"] / r["nix_cells"]
+     if "nix" in r["timings"] else None),
     ("peak RSS (MB)", lambda r: r["info"]["peak_rss_mb"]),
     ("spikes (iterated / expected)",
      lambda r: f"{r['checks']['spikes_iterated']} / {r['checks']['spikes_expected']}"),
-    ("trains' cells and spike times equal the input", lambda r: data_equal(r["checks"])),
+    ("spikes off their given time", lambda r: r["checks"]["spikes_off_time"]),
+    ("id_to_index(channel_id) of every train right",
+     lambda r: "yes" if r["checks"]["index_sum_ok"] else "NO"),
     ("other load (cores)", lambda r: r.get("other_load")),
 ]
-
-
-def data_equal(checks):
-    """"yes" if every spike came back, each train's cell index and the sum of the times match."""
-    equal = (checks["spikes_iterated"] == checks["spikes_in_block"] == checks["spikes_expected"]
-             and checks["index_sum_ok"]
-             and checks["time_sum_error_ms"] <= 1e-6 * checks["spikes_expected"])
-    return "yes" if equal else "NO"
 
 
 def table(results, args):
@@ -251,6 +249,19 @@ def table(results, args):
             cells.append(fmt(ratio) if ratio else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def check_lines(results):
+    out = []
+    for simulator, result in results.items():
+        off = result["status"] == "ok" and result["checks"]["spikes_off_time"]
+        if off:
+            out.append(f"- pyNN.{simulator}: {off} of {result['checks']['spikes_expected']}"
+                       f" spikes not at their given time"
+                       + (" (pyNN.nest shifts SpikeSourceArray times back by min_delay before"
+                          " NEST rounds them to the grid; measured: 0.1 ms late)"
+                          if simulator == "nest" else ""))
+    return out
 
 
 def profile_lines(results):
@@ -278,15 +289,17 @@ def section(results, progress, args):
     _, machine = machine_description(results)
     command = (f"python benchmarks/output_benchmark.py --cells {args.cells} --spikes-per-cell "
                f"{args.spikes_per_cell} --nix-cells {args.nix_cells} --profile-cells "
-               f"{args.profile_cells} --repeats {args.repeats}"
+               f"{args.profile_cells} --repeats {args.repeats} --nix-rounds {args.nix_rounds}"
                + (" --progress-cost" if progress else ""))
     body = [f"<!-- BEGIN {SECTION} -->",
             f"## Output: {args.cells} SpikeSourceArray cells, {args.spikes_per_cell} spikes each,"
             f" {args.bio_ms:g} ms, dt = {DT} ms",
             ""] + machine + [f"- command: `{command}`",
-                             f"- N (NIX) = {min(args.nix_cells, args.cells)} cells", "",
+                             f"- NIX: N = {min(args.nix_cells, args.cells)} cells of the same"
+                             f" kind, {args.nix_rounds} rounds of one process per simulator,"
+                             f" alternated; best round", "",
                              table(results, args), ""]
-    body += profile_lines(results)
+    body += check_lines(results) + profile_lines(results)
     if progress is not None and progress["status"] == "ok":
         body.append(progress_line(progress, args))
     body += ["", f"<!-- END {SECTION} -->"]
@@ -305,8 +318,11 @@ def main(argv=None):
     parser.add_argument("--profile-cells", type=int, default=1000,
                         help="cells of the profiled iterate and NIX phases (0: no profile)")
     parser.add_argument("--repeats", type=int, default=2,
-                        help="times get_data, pickle and NIX are repeated (best time kept); "
-                             "the iteration is timed once: it builds the trains")
+                        help="times get_data and pickle are repeated (best time kept); the "
+                             "iteration is timed once: it builds the trains")
+    parser.add_argument("--nix-rounds", type=int, default=2,
+                        help="rounds of NIX workers, one per simulator, alternated (best kept)")
+    parser.add_argument("--nix-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--simulators", default="jax,nest")
     parser.add_argument("--progress-cost", action="store_true",
                         help="also measure run(..., progress=True) against run(...)")
@@ -328,6 +344,16 @@ def main(argv=None):
             print("pyNN.nest is not importable: skipping NEST", file=sys.stderr)
             continue
         results[simulator] = run_subprocess(simulator, args)
+    for simulator, result in results.items():      # NIX: own processes, alternated, best
+        result["nix_cells"], result["nix_rounds_s"] = min(args.nix_cells, args.cells), []
+    for _ in range(args.nix_rounds):
+        for simulator, result in results.items():
+            nix = run_subprocess(simulator, args, nix_only=True)
+            if nix["status"] == "ok":
+                result["nix_rounds_s"].append(nix["timings"]["nix"])
+    for result in results.values():
+        if result["status"] == "ok" and result["nix_rounds_s"]:
+            result["timings"]["nix"] = min(result["nix_rounds_s"])
     progress = run_subprocess("progress", args) if args.progress_cost else None
     text = section(results, progress, args)
     print(text)
