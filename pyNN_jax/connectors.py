@@ -164,6 +164,8 @@ def _same_cell_index(cells, others):
     """Index in ``others`` of each cell of ``cells`` (the same ID), -1 where it is not there."""
     ids = np.asarray(cells.all_cells, dtype=np.int64)
     other_ids = np.asarray(others.all_cells, dtype=np.int64)
+    if other_ids.size == 0:
+        return np.full(ids.size, -1, dtype=np.int64)
     order = np.argsort(other_ids)
     position = np.minimum(np.searchsorted(other_ids, ids, sorter=order), other_ids.size - 1)
     found = other_ids[order[position]] == ids
