@@ -154,40 +154,32 @@ def test_fixed_probability_does_not_advance_a_shared_rng(sim):
     np.testing.assert_array_equal(first, second)
 
 
+@pytest.mark.parametrize("fixed_side", ["pre", "post"])
 @pytest.mark.parametrize("with_replacement", [False, True])
 @pytest.mark.parametrize("self_connections", [True, False])
-def test_fixed_number_pre_in_degree_fixed_out_degree_binomial(sim, pieces, with_replacement,
-                                                               self_connections):
+def test_fixed_number_one_degree_fixed_the_other_binomial(sim, pieces, fixed_side,
+                                                          with_replacement, self_connections):
+    """FixedNumberPre: every post cell has n inputs; a pre cell is one of a post cell's n with
+    probability n / available (independently between post cells), so its out-degree is
+    binomial (with replacement a sum of binomials: binomial too). FixedNumberPost: the same,
+    pre and post swapped."""
     n_cells, n = 400, 40
-    pre, post = connect(sim, sim.FixedNumberPreConnector(
-        n, with_replacement=with_replacement, allow_self_connections=self_connections,
-        rng=NumpyRNG(7)), n_cells)
-    assert (np.bincount(post, minlength=n_cells) == n).all()
+    connector = {"pre": sim.FixedNumberPreConnector,
+                 "post": sim.FixedNumberPostConnector}[fixed_side]
+    pre, post = connect(sim, connector(n, with_replacement=with_replacement,
+                                       allow_self_connections=self_connections,
+                                       rng=NumpyRNG(7)), n_cells)
+    fixed, drawn = (post, pre) if fixed_side == "pre" else (pre, post)
+    assert (np.bincount(fixed, minlength=n_cells) == n).all()
+    assert (np.diff(post) >= 0).all()
     available = n_cells - (not self_connections)
     if not self_connections:
         assert not (pre == post).any()
     if not with_replacement:
         assert np.unique(pre * n_cells + post).size == pre.size
-        out_degree = stats.binom(available, n / available)
-    else:
-        out_degree = stats.binom(n * available, 1 / available)
-    # each pre cell is one of a post cell's n with probability n / available (independent
-    # between post cells): its out-degree is binomial; with replacement a sum of binomials
-    assert_degrees(np.bincount(pre, minlength=n_cells), out_degree)
-
-
-@pytest.mark.parametrize("with_replacement", [False, True])
-def test_fixed_number_post_out_degree_fixed_in_degree_binomial(sim, pieces, with_replacement):
-    n_pre, n_post, n = 500, 300, 30
-    pre, post = connect(sim, sim.FixedNumberPostConnector(
-        n, with_replacement=with_replacement, rng=NumpyRNG(8)), n_pre, n_post)
-    assert (np.bincount(pre, minlength=n_pre) == n).all()
-    assert (np.diff(post) >= 0).all()
-    if not with_replacement:
-        assert np.unique(pre * n_post + post).size == pre.size
-    in_degree = stats.binom(n_pre, n / n_post) if not with_replacement else \
-        stats.binom(n * n_pre, 1 / n_post)
-    assert_degrees(np.bincount(post, minlength=n_post), in_degree)
+    degree = stats.binom(available, n / available) if not with_replacement else \
+        stats.binom(n * available, 1 / available)
+    assert_degrees(np.bincount(drawn, minlength=n_cells), degree)
 
 
 def test_fixed_number_pre_dense_without_replacement(sim):
