@@ -89,7 +89,7 @@ from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.standardmodels import StandardSynapseType
 
 BLOCK_ELEMENTS = 4_000_000     # pre x post block evaluated at once
-PIECE_CONNECTIONS = 1 << 18      # connections drawn, evaluated and stored at once
+PIECE_CONNECTIONS = 1 << 22      # connections drawn, evaluated and stored at once
 CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
 DRAW_ORDERS = ("vectorised", "pynn")
 
