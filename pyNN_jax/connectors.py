@@ -540,6 +540,7 @@ class FixedProbabilityConnector(DrawOrderMixin, connectors.FixedProbabilityConne
         # advances and every projection sharing it starts from the same state: the same here
         rng = deepcopy(self.rng)
         n_pre, n_post = projection.pre.size, projection.post.size
+        # expected connections per column (a floor keeps the blocks finite for p = 0)
         per_column = n_pre * max(self.p_connect, 1.0 / BLOCK_ELEMENTS)
 
         def pieces():
