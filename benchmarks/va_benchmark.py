@@ -106,6 +106,8 @@ def run_worker(args):
         extra["precision"] = args.precision
         # run 1 compiles, whatever an earlier run cached, unless a cache folder is given
         extra["compilation_cache"] = args.compilation_cache or None
+        if args.check_connectivity:     # PyNN's draws: the connections NEST makes
+            extra["draw_order"] = "pynn"
     if args.worker == "nest":
         extra["spike_precision"] = args.nest_spike_precision
         extra["verbosity"] = "error"
@@ -494,8 +496,10 @@ def main(argv=None):
                              "none, run 1 compiles); with --repeat 2 and an empty folder the "
                              "second worker loads what the first compiled")
     parser.add_argument("--check-connectivity", action="store_true",
-                        help="after the timed phases, compare digests of the connection lists "
-                             "(inflates the subprocess wall time)")
+                        help="pyNN.jax draws the connections in PyNN's order (setup(draw_order="
+                             "'pynn'), slower to build) and after the timed phases both compare "
+                             "digests of the connection lists (inflates the subprocess wall "
+                             "time)")
     parser.add_argument("--results", default=DEFAULT_RESULTS,
                         help="Markdown file to update (default benchmarks/RESULTS.md)")
     parser.add_argument("--no-results", action="store_true", help="do not write the file")

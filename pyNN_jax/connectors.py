@@ -88,6 +88,8 @@ from pyNN import connectors, errors
 from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.standardmodels import StandardSynapseType
 
+from . import simulator
+
 BLOCK_ELEMENTS = 4_000_000     # pre x post block evaluated at once
 PIECE_CONNECTIONS = 1 << 22      # connections drawn, evaluated and stored at once
 CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
@@ -468,20 +470,22 @@ def _rng_uniform_int_exclude(self, n, size, exclude):
 class DrawOrderMixin(BulkConnectMixin):
     """Connection draws in bulk or in PyNN's order, chosen by ``draw_order``.
 
-    ``draw_order="vectorised"`` (default, with a NumpyRNG): the connections are drawn with
-    the distribution of PyNN's generic code, in bulk. ``draw_order="pynn"``: PyNN's draws, in
-    its order (per cell or per connection, slow): the connections of PyNN's generic code, and
-    of pyNN.nest, for the same seed. Other RNGs than NumpyRNG always draw in PyNN's order.
+    ``draw_order="vectorised"`` (with a NumpyRNG): the connections are drawn with the
+    distribution of PyNN's generic code, in bulk. ``draw_order="pynn"``: PyNN's draws, in its
+    order (per cell or per connection, slow): the connections of PyNN's generic code, and of
+    pyNN.nest, for the same seed. Other RNGs than NumpyRNG always draw in PyNN's order.
+    ``draw_order=None`` (default): ``setup(draw_order=...)``'s, "vectorised" unless set.
     """
 
-    def __init__(self, *args, draw_order="vectorised", **kwargs):
-        if draw_order not in DRAW_ORDERS:
+    def __init__(self, *args, draw_order=None, **kwargs):
+        if draw_order is not None and draw_order not in DRAW_ORDERS:
             raise ValueError(f"draw_order must be one of {DRAW_ORDERS}, not {draw_order!r}")
         super().__init__(*args, **kwargs)
         self.draw_order = draw_order
 
     def _vectorised(self):
-        return self.draw_order == "vectorised" and isinstance(self.rng, NumpyRNG)
+        draw_order = self.draw_order or simulator.state.draw_order
+        return draw_order == "vectorised" and isinstance(self.rng, NumpyRNG)
 
     def _excluded(self, cells, others):
         """Per cell of ``cells``, the index in ``others`` it may not connect to (itself,

@@ -10,7 +10,7 @@ from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
-from . import simulator
+from . import connectors, simulator
 from .engine import sharding
 
 PRECISIONS = ("float32", "float64")
@@ -119,6 +119,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         period plus one step (and at most the shortest delay) are advanced time-parallel,
         at most one spike per cell per block. Same spikes as step by step up to floating-point
         rounding; see the engine page of the documentation.
+    draw_order : {"vectorised", "pynn"}
+        How the random connectors (FixedProbability, FixedNumberPre/Post without
+        replacement, FixedTotalNumber) draw when not given ``draw_order`` themselves:
+        "vectorised" (default) draws in bulk, the same distributions as PyNN's generic code;
+        "pynn" draws PyNN's numbers in PyNN's order, the connections pyNN.nest makes for the
+        same seed (much slower). See the differences page of the documentation.
     compilation_cache : str, path or None
         Directory of JAX's persistent compilation cache (default: the environment variable
         ``PYNN_JAX_COMPILATION_CACHE``, else ``~/.cache/pyNN_jax/xla``; ``None`` or ``""``:
@@ -166,6 +172,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"chunk_steps = {chunk_steps!r}; chunk_steps must be a positive integer")
     state.chunk_steps = None if chunk_steps is None else int(chunk_steps)
     state.block_method = bool(extra_params.get("block_method", False))
+    state.draw_order = extra_params.get("draw_order", "vectorised")
+    if state.draw_order not in connectors.DRAW_ORDERS:
+        raise errors.InvalidParameterValueError(
+            f"draw_order = {state.draw_order!r}; draw_order must be one of "
+            f"{connectors.DRAW_ORDERS}")
     state.progress_period = _progress_period(extra_params.get("progress"))
     _use_compilation_cache(extra_params.get(
         "compilation_cache", os.environ.get("PYNN_JAX_COMPILATION_CACHE",

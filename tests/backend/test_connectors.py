@@ -13,6 +13,7 @@ from pyNN_jax.engine.time_grid import to_steps
 import pytest
 
 import pyNN.connectors as generic
+from pyNN import errors
 import pyNN.mock as mock
 from pyNN.core import IndexBasedExpression
 from pyNN.random import NumpyRNG, RandomDistribution
@@ -246,6 +247,29 @@ def test_bulk_draws_are_pynn_draws_where_that_costs_nothing(sim, case):
     connector, synapse, same, n_pre, n_post = {**CASES, **WITH_REPLACEMENT}[case]
     expected = build_mock(n_pre, n_post, connector, synapse, same)
     assert connections(build(sim, n_pre, n_post, connector, synapse, same)) == expected
+
+
+@pytest.mark.parametrize("case", ["fixed_probability", "fixed_total_number"])
+def test_setup_draw_order_is_the_default_of_every_connector(sim, case):
+    """setup(draw_order="pynn") makes connectors that name no draw order draw PyNN's
+    connections; a connector's own draw_order wins over it."""
+    connector, synapse, same, n_pre, n_post = CASES[case]
+    expected = build_mock(n_pre, n_post, connector, synapse, same)
+    sim.setup(timestep=0.1, min_delay=0.1, draw_order="pynn")
+    assert connections(build(sim, n_pre, n_post, connector, synapse, same)) == expected
+
+    def vectorised(backend):
+        made = connector(backend)
+        made.draw_order = "vectorised"
+        return made
+    assert connections(build(sim, n_pre, n_post, vectorised, synapse, same)) != expected
+
+
+def test_setup_refuses_an_unknown_draw_order():
+    import pyNN.jax as sim
+    with pytest.raises(errors.InvalidParameterValueError, match="draw_order"):
+        sim.setup(draw_order="sorted")
+    sim.end()
 
 
 def test_same_as_pynn_when_weights_use_the_connectors_rng(sim):
