@@ -314,7 +314,7 @@ def main(argv=None):
     parser.add_argument("--bio-ms", type=float, default=1000.0)
     parser.add_argument("--seed", type=int, default=98765)
     parser.add_argument("--nix-cells", type=int, default=2000,
-                        help="cells written to NIX (a view of the first N; default 2000)")
+                        help="cells of the NIX workers' populations, all written (default 2000)")
     parser.add_argument("--profile-cells", type=int, default=1000,
                         help="cells of the profiled iterate and NIX phases (0: no profile)")
     parser.add_argument("--repeats", type=int, default=2,
