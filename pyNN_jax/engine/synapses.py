@@ -223,8 +223,8 @@ def dense_threshold(n_entries, width, rows_per_pass):
     (each pass reads all n_entries); None when that needs more than half of the entries to
     spike (wide rows): the dense branch would rarely be taken and only adds compilation
     time. With the pass of the table itself, not the largest one: a one-to-one Poisson drive
-    of a few kHz per cell (the cortical microcircuit's background) made ~90 passes of 16 rows
-    per step, each reading every row."""
+    of ~2 kHz per cell (the background of the cortical microcircuit at scale 0.1) made ~70
+    passes of 16 rows per step, each reading every row."""
     threshold = int(SCATTER_NS * width * n_entries
                     / (COMPACTION_NS * n_entries / rows_per_pass + SCATTER_NS * width))
     return threshold if 2 * threshold <= n_entries else None
