@@ -47,10 +47,10 @@ def sizes(quick):
     if quick:
         return {"va": 500, "va_large": 2000, "lif": 20000, "brunel": 1250, "bio_ms": 100.0,
                 "block_n": 500, "sweep_n": 200, "sweep_sets": 4, "sweep_sequential": 2,
-                "micro_ms": 150.0, "micro_profile_scale": 0.01}
+                "micro_ms": 150.0}
     return {"va": 4000, "va_large": 64000, "lif": 1_000_000, "brunel": 12500, "bio_ms": 1000.0,
             "block_n": 4000, "sweep_n": 1000, "sweep_sets": 100, "sweep_sequential": 10,
-            "micro_ms": 1000.0, "micro_profile_scale": 0.1}
+            "micro_ms": 1000.0}
 
 
 # ---- case runners: each returns a JSON-able dict with a "status" ------------------------------
@@ -229,7 +229,7 @@ def plan(args):
     ]
     if os.path.exists(os.path.join(HERE, "microcircuit.py")):
         cases.append(("profile_microcircuit", lambda t: profile_case(
-            args.out, "microcircuit", round(1e4 * s["micro_profile_scale"]), 100.0, t)))
+            args.out, "microcircuit", round(1e4 * args.microcircuit_profile_scale), 100.0, t)))
         for scale in args.microcircuit_scales:
             cases.append((f"microcircuit_{scale:g}", lambda t, sc=scale: script_case(
                 ["benchmarks/microcircuit.py", "--scale", str(sc), "--time", str(s["micro_ms"]),
@@ -376,6 +376,9 @@ def parse_args(argv=None):
                         help="';'-separated XLA_FLAGS values to try on VA-4000 COBA")
     parser.add_argument("--microcircuit-scales", type=lambda s: suite.comma_list(s, float),
                         default=[0.1, 1.0])
+    parser.add_argument("--microcircuit-profile-scale", type=float, default=0.1,
+                        help="scale of the microcircuit the profiler traces (default 0.1; 1.0:"
+                             " ~100 s of build and first run before the trace)")
     parser.add_argument("--from-json", metavar="FILE[,FILE...]",
                         help="run nothing: print the report of each saved run")
     parser.add_argument("--write-results", nargs="?", const=suite.DEFAULT_RESULTS,
