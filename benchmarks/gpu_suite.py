@@ -42,6 +42,8 @@ from sweep_benchmark import write_section  # noqa: E402
 
 RESULT_MARK = suite.RESULT_MARK
 SECTION = "gpu"
+
+
 def sizes(quick):
     """Network sizes of each case: the issue's, or tiny ones for a dry run on a CPU."""
     if quick:
@@ -120,7 +122,8 @@ def text_of(output):
 
 
 def profile_case(out_dir, case, n, bio_ms, timeout):
-    """``case`` (va_coba or lif1m) at ``n`` cells in a subprocess: a compiling run(10), then
+    """``case`` (va_coba, va_cuba, lif1m; microcircuit: ``n`` is its cells per 10 000 of the
+    full model) at ``n`` cells in a subprocess: a compiling run(10), then
     run(bio_ms) under the JAX profiler; the trace stays under ``out_dir/trace-<case>``, its
     summary comes back."""
     command = [os.path.abspath(__file__), "--profile-worker", "--out", out_dir,
