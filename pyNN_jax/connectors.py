@@ -686,7 +686,7 @@ class FixedTotalNumberConnector(DrawOrderMixin, connectors.FixedTotalNumberConne
     """
 
     def connect(self, projection):
-        n_pre, n_post = projection.pre.size, projection.post.size
+        n_pre = projection.pre.size
         n = self.n if isinstance(self.n, (int, np.integer)) else int(self.n.next())
         excluded = self._excluded(projection.post, projection.pre)
         available = n_pre - (excluded >= 0)
