@@ -16,6 +16,9 @@ import pytest
 
 from .conformance.pynn_sdist import sdist_root
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+from examples_benchmark import EXAMPLE_ARGUMENTS  # noqa: E402
+
 
 def neo_blocks(directory):
     blocks = []
@@ -56,34 +59,40 @@ def va_rates(directory, stdout):
     return len(rates) == 2 and all(1.0 < r < 50.0 for r in rates) and has_data(directory)
 
 
-EXAMPLES = {   # example: (arguments, check of (output directory, stdout))
-    "simpleRandomNetwork.py": ([], lambda d, out: has_data(d)),
-    "small_network.py": ([], lambda d, out: has_data(d)),
-    "specific_network.py": ([], lambda d, out: has_data(d)),
-    "current_injection.py": ([], lambda d, out: has_data(d)),
-    "StepCurrentSource.py": ([], lambda d, out: has_data(d)),
-    "tsodyksmarkram.py": ([], lambda d, out: has_data(d)),
-    "brunel.py": ([], lambda d, out: has_data(d)),
-    "HH_cond_exp2.py": ([], lambda d, out: has_data(d)),
-    "parameter_changes.py": ([], lambda d, out: has_data(d)),
-    "random_numbers.py": (["--plot-figure"], png_written),
-    "update_spike_source_array.py": ([], exact_counts),
-    "varying_poisson.py": ([], poisson_counts),
-    "VAbenchmarks.py": (["CUBA"], va_rates),
-    "monolith_vs_composed.py": (["--plot-figure"], png_written),
-    "multi_synapse.py": (["--plot-figure"],
-                         lambda d, out: png_written(d, out) and "GABAA.e_syn =  -70.0" in out),
-    "simple_STDP.py": ([], lambda d, out: has_data(d)),
-    "stdp_network.py": ([], lambda d, out: "Total connections : 200" in out),
-    "stochastic_synapses.py": ([], lambda d, out: has_data(d)),
-    "stochastic_tsodyksmarkram.py": ([], lambda d, out: has_data(d)),
-    "stochastic_deterministic_comparison.py": ([], lambda d, out: has_data(d)),
-    "multiquantal_synapses.py": ([], lambda d, out: has_data(d)),
-    "Izhikevich.py": ([], lambda d, out: has_data(d)),
-    "synaptic_input.py": ([], lambda d, out: has_data(d)),
-    "gif_neuron.py": ([], lambda d, out: has_data(d)),
-    "cell_type_demonstration.py": ([], lambda d, out: has_data(d)),
+CHECKS = {   # example: check of (output directory, stdout)
+    "simpleRandomNetwork.py": lambda d, out: has_data(d),
+    "small_network.py": lambda d, out: has_data(d),
+    "specific_network.py": lambda d, out: has_data(d),
+    "current_injection.py": lambda d, out: has_data(d),
+    "StepCurrentSource.py": lambda d, out: has_data(d),
+    "tsodyksmarkram.py": lambda d, out: has_data(d),
+    "brunel.py": lambda d, out: has_data(d),
+    "HH_cond_exp2.py": lambda d, out: has_data(d),
+    "parameter_changes.py": lambda d, out: has_data(d),
+    "random_numbers.py": png_written,
+    "update_spike_source_array.py": exact_counts,
+    "varying_poisson.py": poisson_counts,
+    "VAbenchmarks.py": va_rates,
+    "monolith_vs_composed.py": png_written,
+    "multi_synapse.py":
+        lambda d, out: png_written(d, out) and "GABAA.e_syn =  -70.0" in out,
+    "simple_STDP.py": lambda d, out: has_data(d),
+    "stdp_network.py": lambda d, out: "Total connections : 200" in out,
+    "stochastic_synapses.py": lambda d, out: has_data(d),
+    "stochastic_tsodyksmarkram.py": lambda d, out: has_data(d),
+    "stochastic_deterministic_comparison.py": lambda d, out: has_data(d),
+    "multiquantal_synapses.py": lambda d, out: has_data(d),
+    "Izhikevich.py": lambda d, out: has_data(d),
+    "synaptic_input.py": lambda d, out: has_data(d),
+    "gif_neuron.py": lambda d, out: has_data(d),
+    "cell_type_demonstration.py": lambda d, out: has_data(d),
 }
+# arguments: the ones benchmarks/examples_benchmark.py times the examples with
+EXAMPLES = {name: (EXAMPLE_ARGUMENTS[name], check) for name, check in CHECKS.items()}
+
+
+def test_every_timed_example_is_checked():
+    assert set(CHECKS) == set(EXAMPLE_ARGUMENTS)
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
