@@ -89,6 +89,7 @@ from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
+from .sorting import stable_order
 
 BLOCK_ELEMENTS = 4_000_000     # pre x post block evaluated at once
 PIECE_CONNECTIONS = 1 << 22      # connections drawn, evaluated and stored at once
@@ -271,19 +272,6 @@ def _draw_sources(rng, counts, high, excluded, distinct):
     entries = np.arange(chosen.shape[1]) < counts[:, None]
     chosen[entries & dense[:, None]] = np.nonzero(kept)[1]
     return chosen[entries]
-
-
-def _stable_order(keys, n_keys):
-    """Stable sorting order of integer ``keys`` in [0, n_keys): numpy's radix sort (used for
-    16-bit keys: 1 M keys in ~10 ms, 6x faster than a stable argsort of int64), one 16-bit
-    digit at a time, lowest first."""
-    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
-    shift = 16
-    while n_keys > 1 << shift:
-        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-    return order
 
 
 def _merged(pairs):
@@ -599,7 +587,7 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
                     f"{side} indices must be in [0, {size - 1}]")
         # by post, list order within a post cell
         order = None if np.all(post[1:] >= post[:-1]) else \
-            _stable_order(post, projection.post.size)
+            stable_order(post, projection.post.size)
         column_sizes = np.bincount(post, minlength=projection.post.size)
         bounds = np.concatenate([[0], np.cumsum(column_sizes)])
         parameter_space = self._parameters_from_synapse_type(projection)
@@ -782,7 +770,7 @@ class FixedNumberPostConnector(DrawOrderMixin, connectors.FixedNumberPostConnect
         targets = np.concatenate([piece_targets for piece_targets, _ in drawn])
         sources = np.concatenate([piece_sources for _, piece_sources in drawn])
         del drawn
-        order = _stable_order(targets, n_post)      # by post, then as PyNN: by pre
+        order = stable_order(targets, n_post)      # by post, then as PyNN: by pre
         pre, post = sources[order], targets[order]
         del targets, sources, order
         bounds = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=n_post))])

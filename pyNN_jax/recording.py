@@ -6,21 +6,7 @@ from neo.core import spiketrainlist
 from pyNN import recording
 
 from . import simulator
-
-
-def _stable_order(ids):
-    """The stable order that sorts integer ``ids``: a radix sort on 16-bit digits (numpy sorts
-    uint16 stably by radix), ~4x faster than lexsort for 1 M spikes. Each cell's spikes are
-    appended in time order, chunk after chunk, so this sorts them by cell, then by time."""
-    if ids.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    offsets = (ids - ids.min()).astype(np.uint64)
-    order = None
-    for shift in range(0, max(int(offsets.max()).bit_length(), 1), 16):
-        digits = offsets if order is None else offsets[order]
-        step = np.argsort((digits >> np.uint64(shift)).astype(np.uint16), kind="stable")
-        order = step if order is None else order[step]
-    return order
+from .sorting import stable_order
 
 
 class SpikeTrainList(spiketrainlist.SpikeTrainList):
@@ -40,7 +26,7 @@ class SpikeTrainList(spiketrainlist.SpikeTrainList):
         channel_ids = np.asarray(self._all_channel_ids)
         spike_ids = np.asarray(self._channel_id_array)
         order = (slice(None) if np.all(spike_ids[:-1] <= spike_ids[1:])   # as the Recorder gives
-                 else _stable_order(spike_ids))
+                 else stable_order(spike_ids))
         sorted_ids = spike_ids[order]
         all_trains = SpikeTrain(self._spike_time_array[order], **self._spiketrain_metadata)
         all_trains.segment = self.segment
@@ -109,7 +95,7 @@ class Recorder(recording.Recorder):
         else:
             all_ids, all_times = np.zeros(0, dtype=int), np.zeros(0)
         keep = np.isin(all_ids, np.fromiter(map(int, ids), dtype=all_ids.dtype, count=len(ids)))
-        order = _stable_order(all_ids[keep])
+        order = stable_order(all_ids[keep])
         spike_ids, spike_times = all_ids[keep][order], all_times[keep][order]
         if np.any((spike_ids[1:] == spike_ids[:-1]) & (spike_times[1:] < spike_times[:-1])):
             order = np.lexsort((spike_times, spike_ids))     # a cell's times out of order
