@@ -13,8 +13,8 @@ each substep and v capped at v_spike inside the exponential (as NEST does), cond
 closed form. NEST integrates the same equations with adaptive RKF45; the measured difference
 is in docs/numerics.rst.
 """
+from ..time_grid import refractory_steps
 from .base import NeuronModel
-from .lif_current import refractory_steps
 from .substeps import AlphaConductances, ExpConductances, integrate_membrane
 
 ADEX_PARAMETERS = ("cm", "tau_refrac", "v_spike", "v_reset", "v_rest", "tau_m", "i_offset",

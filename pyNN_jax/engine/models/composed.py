@@ -17,8 +17,8 @@ the corresponding standard models. Parameters and state of receptor R are named 
 """
 import jax.numpy as jnp
 
+from ..time_grid import refractory_steps
 from .base import NeuronModel
-from .lif_current import refractory_steps
 from .substeps import integrate_membrane
 
 MEMBRANE_PARAMETERS = {

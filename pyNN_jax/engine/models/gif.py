@@ -9,8 +9,9 @@ al. 2015), NEST's ``gif_cond_exp``, PyNN's ``GIF_cond_exp``:
     lambda(t) = lambda0 exp((v - v_T)/delta_v)                     (escape rate)
 
 A spike happens in a step with probability 1 - exp(-lambda dt); then every eta_j jumps by
-a_eta_j, every gamma_j by a_gamma_j, and v is held at v_reset for the next
-round(tau_refrac/dt) steps (v itself is not reset in the step of the spike, as in NEST).
+a_eta_j, every gamma_j by a_gamma_j, and v is held at v_reset for the next tau_refrac in
+steps, rounded up (:mod:`..time_grid`; v itself is not reset in the step of the spike, as in
+NEST).
 Units: mV, ms, nA, nF, uS; lambda0 in Hz (1/s); a_eta in nA, a_gamma in mV.
 Recordables: ``i_eta`` = eta (nA) and ``v_t`` = v_T (mV), NEST's I_stc and E_sfa.
 
@@ -37,9 +38,9 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from ..time_grid import refractory_steps
 from .base import NeuronModel
 from .lif_conductance import rk4_membrane
-from .lif_current import refractory_steps
 
 MAX_COMPONENTS = 8
 COMPONENT_PARAMETERS = ("tau_eta", "a_eta", "tau_gamma", "a_gamma")

@@ -8,7 +8,7 @@
     dg_s/dt = -g_s/tau_sfa       dg_r/dt = -g_r/tau_rr
 
 At v >= v_thresh (tested at the end of a step): spike stamped (k+1) dt, v -> v_reset, held
-there for round(tau_refrac/dt) steps, g_s -> g_s + q_sfa, g_r -> g_r + q_rr.
+there for tau_refrac in steps, rounded up (:mod:`..time_grid`), g_s -> g_s + q_sfa, g_r -> g_r + q_rr.
 Units: g_E, g_I in uS (synaptic weights in uS, as for IF_cond_exp); g_s, g_r, q_sfa and q_rr
 in nS (PyNN's units for this model; the state variables ``g_s`` and ``g_r`` are recorded in
 nS), converted to uS inside the membrane equation.
@@ -25,9 +25,9 @@ v_reset) or test the threshold. NEST integrates with GSL's adaptive RKF45.
 import jax.numpy as jnp
 from jax import lax
 
+from ..time_grid import refractory_steps
 from .base import NeuronModel
 from .lif_conductance import COND_PARAMETERS, refractory_clamp
-from .lif_current import refractory_steps
 from .substeps import n_substeps, rk4
 
 GSFA_GRR_PARAMETERS = COND_PARAMETERS + ("tau_sfa", "e_rev_sfa", "q_sfa",

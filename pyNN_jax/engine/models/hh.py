@@ -16,8 +16,8 @@ Scheme: RK4 in substeps of at most 0.01 ms (:mod:`.substeps`), conductances in c
 import jax.numpy as jnp
 from jax import lax
 
+from ..time_grid import refractory_steps
 from .base import NeuronModel
-from .lif_current import refractory_steps
 from .substeps import ExpConductances, n_substeps, rk4
 
 DETECTION_DEAD_TIME = 2.0   # ms

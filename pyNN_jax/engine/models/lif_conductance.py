@@ -19,7 +19,8 @@ conductances keep evolving, and the spikes arriving in a step are added to g at 
 import jax.numpy as jnp
 
 from .base import NeuronModel, materialised
-from .lif_current import LIF_PARAMETERS, refractory_steps, threshold_and_reset
+from ..time_grid import refractory_steps
+from .lif_current import LIF_PARAMETERS, threshold_and_reset
 
 COND_PARAMETERS = LIF_PARAMETERS + ("tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I")
 

@@ -5,7 +5,7 @@ All three share the membrane equation
     cm dv/dt = cm (v_rest - v) / tau_m + I_syn(t) + i_offset + i_inj(t)
 
 with a fixed threshold: when v >= v_thresh at the end of a step the cell spikes, v is set to
-v_reset and held there for tau_refrac rounded to steps (:mod:`..time_grid`). They differ in I_syn:
+v_reset and held there for tau_refrac in steps, rounded up as NEST does (:mod:`..time_grid`). They differ in I_syn:
 
 - ``IF_curr_exp`` (NEST ``iaf_psc_exp``): dI/dt = -I/tau_syn, a spike of weight w (nA) adds w to I.
 - ``IF_curr_alpha`` (NEST ``iaf_psc_alpha``): I(t) = w e t/tau_syn exp(-t/tau_syn), peak w (nA)
@@ -24,16 +24,12 @@ threshold test). Inhibitory weights are negative (PyNN's convention for current 
 """
 import jax.numpy as jnp
 
-from ..time_grid import to_steps
+from ..time_grid import refractory_steps
 from . import propagators as prop
 from .base import NeuronModel
 from .block import free_steps, linear_recurrence, threshold_in_block
 
 LIF_PARAMETERS = ("tau_m", "cm", "v_rest", "v_thresh", "v_reset", "tau_refrac", "i_offset")
-
-
-def refractory_steps(xp, tau_refrac, dt):
-    return to_steps(xp, tau_refrac, dt)
 
 
 def threshold_and_reset(p, v, refractory, ref_steps):
