@@ -83,3 +83,34 @@ def test_saturated_cells_fire_as_on_nest(dt, nest_gsfa_grr_names):
         for period, a, b in zip(periods, ours[model], theirs[model]):
             assert len(b) >= (0 if model == "HH_cond_exp" and dt == 1.0 else 5), (model, period)
             assert len(a) == len(b) and np.allclose(a, b), (model, dt, period, a, b)
+
+
+# delays to the nearest step, halves up (NEST's ld_round(d / dt)), with decimal halves that are
+# just below a half in binary (0.15 / 0.1 = 1.4999999999999998) on the half meant
+DELAYS = {0.1: [0.1, 0.15, 0.25, 0.26, 0.35, 0.45, 1.05, 1.25, 1.45, 2.05, 2.15],
+          1.0: [1.0, 1.2, 1.49, 1.5, 1.7, 2.5, 3.5]}
+
+
+def first_effect_times(sim, dt):
+    """Time of the first sample of v moved by a spike sent at 10 ms, per delay."""
+    extra = {"precision": "float64"} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    sim.setup(timestep=dt, min_delay=dt, **extra)
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
+    cells = sim.Population(len(DELAYS[dt]), sim.IF_curr_exp())
+    sim.Projection(source, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=1.0, delay=np.array([DELAYS[dt]])))
+    cells.record("v")
+    sim.run(20.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])
+    sim.end()
+    return np.argmax(np.abs(v - v[0]) > 1e-9, axis=0) * dt
+
+
+@needs_nest
+@pytest.mark.parametrize("dt", [1.0, 0.1])
+def test_delays_round_as_on_nest(dt):
+    import pyNN.jax
+    import pyNN.nest
+    ours = first_effect_times(pyNN.jax, dt)
+    assert (ours > 10.0).all()
+    np.testing.assert_allclose(ours, first_effect_times(pyNN.nest, dt))
