@@ -5,8 +5,10 @@ random weights and delays: 0.05-0.2 s; see benchmarks/connectors.py).
 
 Two kinds of connection draws
 -----------------------------
-FixedProbability, FixedNumberPre, FixedNumberPost and FixedTotalNumber take
-``draw_order="vectorised"`` (default) or ``draw_order="pynn"``:
+FixedProbability, FixedNumberPre, FixedNumberPost, FixedTotalNumber and the
+probability-based connectors (DistanceDependentProbability, IndexBasedProbability,
+DisplacementDependentProbability) take ``draw_order="vectorised"`` (default) or
+``draw_order="pynn"``:
 
 * ``"vectorised"`` draws, with a NumpyRNG, the distribution PyNN's code defines, in bulk:
   FixedProbability the geometric gaps between consecutive connections (independent pairs
@@ -14,7 +16,10 @@ FixedProbability, FixedNumberPre, FixedNumberPost and FixedTotalNumber take
   replacement PyNN's own numbers, as PyNN draws them in one stream; without replacement a
   uniformly drawn set, duplicates drawn again); FixedTotalNumber the numbers of connections
   of the postsynaptic cells first (multinomial, or multivariate hypergeometric without
-  replacement, by halving the cells), then their presynaptic cells as FixedNumberPre does.
+  replacement, by halving the cells), then their presynaptic cells as FixedNumberPre does;
+  the probability-based ones sample each pair with its probability p at a cost proportional
+  to the connections: pairs are taken under an upper bound of p over a tile of pairs
+  (geometric gaps) and kept with probability p / bound (see ProbabilityMapMixin).
 * ``"pynn"`` draws PyNN's numbers in PyNN's order (per pair, per cell, or for
   FixedTotalNumber per connection: slow): the connections of PyNN's generic code, and of
   pyNN.nest, for the same seeds. Other RNGs than NumpyRNG always draw so.
@@ -23,10 +28,9 @@ What is guaranteed
 ------------------
 Same connections, in the same order, with the same parameter values as PyNN's generic code
 (``pyNN.connectors`` as used by pyNN.mock, and by pyNN.nest / pyNN.neuron for the connectors
-they do not replace) for the same RNG seeds, for AllToAll, OneToOne,
-DistanceDependentProbability, IndexBasedProbability, DisplacementDependentProbability, Clone,
-Array, FromList / FromFile, FixedNumberPre / Post with replacement (unless a self-connection
-must be drawn again), and with ``draw_order="pynn"`` for the four connectors above.
+they do not replace) for the same RNG seeds, for AllToAll, OneToOne, Clone, Array,
+FromList / FromFile, FixedNumberPre / Post with replacement (unless a self-connection must be
+drawn again), and with ``draw_order="pynn"`` for the seven connectors above.
 Connections are stored ordered by postsynaptic cell, and within one postsynaptic cell in the
 order PyNN's code yields its presynaptic cells (vectorised draws without replacement: in
 increasing order).
@@ -48,9 +52,9 @@ To get there, random numbers are drawn exactly where PyNN draws them:
 * FromList / FromFile, like PyNN, draw a random parameter that the list does not give from a
   fresh copy of its RNG for every postsynaptic cell: the cells' values are the same sequence.
 
-The probability-based connectors evaluate their probability for every pair (a block of
-columns at a time), as PyNN does: their cost is proportional to n_pre x n_post, not to the
-number of connections.
+With ``draw_order="pynn"`` the probability-based connectors evaluate their probability and
+draw a uniform number for every pair (a block of columns at a time), as PyNN does: their cost
+is then proportional to n_pre x n_post, not to the number of connections.
 
 Where pyNN.jax deliberately differs from PyNN's generic code
 ------------------------------------------------------------
@@ -79,8 +83,11 @@ Where pyNN.jax deliberately differs from PyNN's generic code
 * SmallWorld and CSA have no generic PyNN implementation (PyNN's SmallWorld raises
   NotImplementedError); see their docstrings.
 """
+import ast
+import builtins
 from copy import copy, deepcopy
 
+import lazyarray
 import numpy as np
 from pyNN.parameters import LazyArray, ParameterSpace
 
@@ -94,6 +101,11 @@ from .sorting import stable_order
 BLOCK_ELEMENTS = 4_000_000     # pre x post block evaluated at once
 PIECE_CONNECTIONS = 1 << 22      # connections drawn, evaluated and stored at once
 CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
+TILE_WIDTH = 64                # pairs of a row of a probability map sampled under one bound
+MIN_BOUND = 1e-9               # smallest sampling bound (smaller ones are raised to it)
+CELLS_PER_BOX = 48             # cells of a spatial box (distance-dependent sampling)
+MAX_BOX_PAIRS = 1 << 14        # (post box, pre box) pairs bounded at once
+CHUNK_CANDIDATES = 1 << 15     # pairs sampled at once (distance-dependent), about
 DRAW_ORDERS = ("vectorised", "pynn")
 
 # NumpyRNG distributions drawn element by element: next(a + b) == next(a) followed by next(b)
@@ -287,6 +299,295 @@ def _merged(pairs):
             pre_parts, post_parts, size = [], [], 0
     if size:
         yield np.concatenate(pre_parts), np.concatenate(post_parts), {}
+
+
+def _geometric(random_state, probabilities):
+    """One geometric number (>= 1: trials up to the first success) per probability in (0, 1],
+    by inversion of a uniform number."""
+    uniform = 1.0 - random_state.random_sample(probabilities.size)          # in (0, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gaps = np.floor(np.log(uniform) / np.log1p(-probabilities))
+    return np.nan_to_num(gaps, nan=0.0).astype(np.int64) + 1
+
+
+def _as_bounds(upper):
+    """Upper bounds of probabilities as sampling bounds: at most 1, 0 where no probability
+    is above 0 (NaN: never connects), tiny ones raised to MIN_BOUND (a bound only has to be
+    >= the probabilities; it keeps the geometric gaps within int64)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(upper > 0, np.clip(upper, MIN_BOUND, 1.0), 0.0)
+
+
+def _bernoulli_positions(random_state, sizes, bounds):
+    """Items taken in segments of ``sizes[s]`` items, each item of segment s independently with
+    probability ``bounds[s]`` (0, or in [MIN_BOUND, 1]): (segment, position) arrays, ordered
+    by segment then position. Drawn as the geometric gaps between taken items: the cost is one
+    draw per item taken plus about one per segment, whatever the segments' sizes; the segments
+    at MIN_BOUND are sampled as one."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    lowest = np.flatnonzero((bounds == MIN_BOUND) & (sizes > 0))
+    segments, positions = _gap_positions(
+        random_state, sizes, bounds, np.flatnonzero((bounds > MIN_BOUND) & (sizes > 0)))
+    if lowest.size:
+        ends = np.cumsum(sizes[lowest])
+        _, joined = _gap_positions(random_state, ends[-1:], np.array([MIN_BOUND]),
+                                   np.zeros(1, dtype=np.int64))
+        if joined.size:
+            owner = np.searchsorted(ends, joined, side="right")
+            segments = np.concatenate([segments, lowest[owner]])
+            positions = np.concatenate([positions, joined - (ends - sizes[lowest])[owner]])
+    if np.any(segments[1:] < segments[:-1]):
+        order = np.argsort(segments, kind="stable")
+        segments, positions = segments[order], positions[order]
+    return segments, positions
+
+
+def _gap_positions(random_state, sizes, bounds, active):
+    """``_bernoulli_positions`` of the segments ``active``, by batches of geometric gaps
+    (about 4 standard deviations more than expected; segments not reached continue)."""
+    last = np.full(active.size, -1, dtype=np.int64)
+    segments, positions = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    while active.size:
+        n, q = sizes[active], bounds[active]
+        mean = (n - 1 - last) * q
+        batch = (mean + 4 * np.sqrt(mean) + 1).astype(np.int64)
+        ends = np.cumsum(batch)
+        drawn = np.cumsum(_geometric(random_state, np.repeat(q, batch)))
+        drawn -= np.repeat(np.concatenate([[0], drawn[ends[:-1] - 1]]) - last, batch)
+        owner = np.repeat(np.arange(active.size), batch)
+        taken = drawn < np.repeat(n, batch)
+        segments.append(active[owner[taken]])
+        positions.append(drawn[taken])
+        final = drawn[ends - 1]
+        more = final < n
+        active, last = active[more], final[more]
+    return np.concatenate(segments), np.concatenate(positions)
+
+
+def _sample_map(random_state, probabilities):
+    """(row, column) of the pairs connected, each independently with its probability in
+    ``probabilities`` (2-D; values above 1 connect, NaN never), ordered by row then column.
+    The rows are cut into tiles of TILE_WIDTH columns; pairs are taken with the tile's
+    largest probability (geometric gaps), then kept with probability p / largest: exact, at
+    a cost proportional to the pairs taken plus one pass over the map."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    n_rows, n_columns = probabilities.shape
+    if probabilities.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    tile_starts = np.arange(0, n_columns, TILE_WIDTH)
+    with np.errstate(invalid="ignore"):
+        largest = np.fmax.reduceat(probabilities, tile_starts, axis=1).reshape(-1)
+    bounds = _as_bounds(largest)
+    widths = np.diff(np.append(tile_starts, n_columns))
+    segment, position = _bernoulli_positions(random_state, np.tile(widths, n_rows), bounds)
+    rows, tiles = np.divmod(segment, tile_starts.size)
+    columns = tile_starts[tiles] + position
+    keep = random_state.random_sample(segment.size) * bounds[segment] < \
+        probabilities[rows, columns]
+    return rows[keep], columns[keep]
+
+
+# ---- upper bounds of a d_expression over intervals of distances ------------------------------
+def _widened(low, high):
+    """An interval made a little wider, for the rounding of numpy's functions (an exact 0
+    stays 0); NaN: unbounded."""
+    unknown = np.isnan(low) | np.isnan(high)
+    low = np.where(unknown, -np.inf, low - np.abs(low) * 1e-12 - (low != 0) * 1e-300)
+    high = np.where(unknown, np.inf, high + np.abs(high) * 1e-12 + (high != 0) * 1e-300)
+    return low, high
+
+
+def _product(a, b):
+    """Interval of a product (NaN where a corner is 0 x inf: unbounded)."""
+    with np.errstate(invalid="ignore"):
+        corners = (a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1])
+    unknown = np.isnan(corners[0]) | np.isnan(corners[1]) | np.isnan(corners[2]) | \
+        np.isnan(corners[3])
+    low = np.minimum(np.minimum(corners[0], corners[1]), np.minimum(corners[2], corners[3]))
+    high = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    return np.where(unknown, np.nan, low), np.where(unknown, np.nan, high)
+
+
+def _reciprocal(b):
+    low, high = np.broadcast_arrays(*b)
+    through_zero = (low <= 0) & (high >= 0)
+    with np.errstate(divide="ignore"):
+        return (np.where(through_zero, np.nan, 1.0 / high),
+                np.where(through_zero, np.nan, 1.0 / low))
+
+
+def _absolute(a):
+    low, high = a
+    return (np.where((low <= 0) & (high >= 0), 0.0, np.minimum(np.abs(low), np.abs(high))),
+            np.maximum(np.abs(low), np.abs(high)))
+
+
+def _power(a, exponent):
+    """a ** exponent for a constant exponent."""
+    low, high = a
+    if float(exponent).is_integer():
+        if exponent < 0:
+            return _reciprocal(_power(a, -exponent))
+        if exponent % 2 == 0:
+            low, high = _absolute(a)
+        return low ** exponent, high ** exponent
+    if exponent > 0:
+        return (np.where(low >= 0, low ** exponent, np.nan),
+                np.where(low >= 0, high ** exponent, np.nan))
+    return (np.where(low > 0, high ** exponent, np.nan),
+            np.where(low > 0, low ** exponent, np.nan))
+
+
+def _compared(op, a, b):
+    """Interval of a comparison: 1 where certainly true, 0 where certainly false."""
+    if isinstance(op, (ast.Gt, ast.GtE)):
+        a, b = b, a
+    if isinstance(op, (ast.Lt, ast.Gt)):
+        true, false = a[1] < b[0], a[0] >= b[1]
+    else:
+        true, false = a[1] <= b[0], a[0] > b[1]
+    return np.where(false, 0.0, np.where(true, 1.0, 0.0)), np.where(true, 1.0, np.where(
+        false, 0.0, 1.0))
+
+
+INCREASING = frozenset(["exp", "sqrt", "log", "log10", "tanh", "arctan", "sinh", "floor",
+                        "ceil"])
+BOUNDED = {"sin": (-1.0, 1.0), "cos": (-1.0, 1.0)}
+
+
+class DistanceExpressionBound:
+    """Upper bound of PyNN's string ``d_expression`` (names as PyNN's ``eval`` resolves them)
+    for all distances in [d_low, d_high], by interval arithmetic on its syntax tree: numbers,
+    ``d``, + - * / **, comparisons, and the monotone (or bounded) functions of INCREASING,
+    BOUNDED, ``fabs`` / ``abs``. ``build`` gives None for any other
+    expression: its probabilities are then evaluated for every pair."""
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    @classmethod
+    def build(cls, d_expression):
+        if not isinstance(d_expression, str):
+            return None
+        try:
+            tree = ast.parse(d_expression.strip(), mode="eval").body
+        except SyntaxError:
+            return None
+        bound = cls(tree)
+        try:
+            bound.upper(np.zeros(1), np.ones(1))
+        except _Unsupported:
+            return None
+        return bound
+
+    def upper(self, d_low, d_high):
+        """Upper bounds (array) of the expression over [d_low, d_high] (arrays)."""
+        with np.errstate(all="ignore"):
+            high = self._interval(self.tree, (np.asarray(d_low, float),
+                                              np.asarray(d_high, float)))[1]
+        return np.broadcast_to(high, np.shape(d_low))
+
+    def _interval(self, node, d):
+        with np.errstate(all="ignore"):
+            interval = self._rounded_interval(node, d)
+            exact = isinstance(node, (ast.Constant, ast.Name, ast.UnaryOp, ast.Compare))
+            return interval if exact else _widened(*interval)
+
+    def _rounded_interval(self, node, d):
+        """The interval of ``node`` from its operands' intervals, before widening."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return np.float64(node.value), np.float64(node.value)
+        if isinstance(node, ast.Name):
+            if node.id == "d":
+                return d
+            value = _pynn_name(node.id)
+            if isinstance(value, (int, float)):
+                return np.float64(value), np.float64(value)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            low, high = self._interval(node.operand, d)
+            return (-high, -low) if isinstance(node.op, ast.USub) else (low, high)
+        elif isinstance(node, ast.BinOp):
+            a = self._interval(node.left, d)
+            if isinstance(node.op, ast.Pow):
+                return self._power(node, a, d)
+            b = self._interval(node.right, d)
+            if isinstance(node.op, ast.Add):
+                return a[0] + b[0], a[1] + b[1]
+            if isinstance(node.op, ast.Sub):
+                return a[0] - b[1], a[1] - b[0]
+            if isinstance(node.op, ast.Mult):
+                return _product(a, b)
+            if isinstance(node.op, ast.Div):
+                return _product(a, _reciprocal(b))
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(
+                node.ops[0], (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
+            return _compared(node.ops[0], self._interval(node.left, d),
+                             self._interval(node.comparators[0], d))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                not node.keywords:
+            return self._call(node, d)
+        raise _Unsupported(ast.dump(node))
+
+    def _power(self, node, base, d):
+        exponent = node.right
+        if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub) and \
+                isinstance(exponent.operand, ast.Constant):
+            exponent = ast.Constant(-exponent.operand.value)
+        if isinstance(exponent, ast.Constant) and isinstance(exponent.value, (int, float)):
+            return _power(base, exponent.value)
+        if np.ndim(base[0]) == 0 and base[0] == base[1] and base[0] > 0:   # positive number
+            low, high = self._interval(node.right, d)
+            return (base[0] ** low, base[0] ** high) if base[0] >= 1 else \
+                (base[0] ** high, base[0] ** low)
+        raise _Unsupported(ast.dump(node))
+
+    def _call(self, node, d):
+        name = node.func.id
+        function = _pynn_name(name)
+        args = [self._interval(arg, d) for arg in node.args]
+        lazy = function is not None and function is getattr(lazyarray, name, None)
+        if (function is abs or lazy and name == "fabs") and len(args) == 1:
+            return _absolute(args[0])
+        if lazy and len(args) == 1 and name in INCREASING:
+            return getattr(np, name)(args[0][0]), getattr(np, name)(args[0][1])
+        if lazy and len(args) == 1 and name in BOUNDED:
+            return BOUNDED[name]
+        raise _Unsupported(name)
+
+
+class _Unsupported(Exception):
+    """An expression DistanceExpressionBound cannot bound."""
+
+
+def _pynn_name(name):
+    """What ``name`` means in PyNN's ``eval`` of a d_expression (pyNN.connectors' names, then
+    the builtins), or None."""
+    if hasattr(connectors, name):
+        return getattr(connectors, name)
+    return getattr(builtins, name, None)
+
+
+def _sorted_pieces(pre, post, n_pre, n_post):
+    """Pieces (pre, post, {}) of about PIECE_CONNECTIONS connections (int64 index arrays) of
+    the pairs (pre, post) ordered by post, then pre (radix sorts, the arrays reordered one
+    at a time)."""
+    order = stable_order(pre, n_pre)
+    order = order[stable_order(post[order], n_post)]
+    pre = pre[order]
+    post = post[order]
+    del order
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=n_post))])
+    for first, stop in _blocks(np.diff(bounds), _piece_size(pre.size)):
+        rows = slice(bounds[first], bounds[stop])
+        yield pre[rows].astype(np.int64), post[rows].astype(np.int64), {}
+
+
+def _piece_size(total):
+    """Connections per piece for a projection of ``total`` connections known in advance: an
+    eighth of them (at least 65 536, at most PIECE_CONNECTIONS), so that a piece's arrays
+    (about 60 bytes per connection while it is stored) add at most ~8 bytes per
+    connection to the build's peak memory."""
+    return int(min(PIECE_CONNECTIONS, max(1 << 16, total // 8)))
 
 
 def _check_point_neurons(connector):
@@ -593,7 +894,7 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
         parameter_space = self._parameters_from_synapse_type(projection)
 
         def pieces():
-            for first, stop in _blocks(column_sizes, PIECE_CONNECTIONS):
+            for first, stop in _blocks(column_sizes, _piece_size(post.size)):
                 rows = slice(bounds[first], bounds[stop])
                 if order is not None:
                     rows = order[rows]
@@ -857,10 +1158,67 @@ def _bulk(pynn_class, **attributes):
                 {"__doc__": pynn_class.__doc__, "__module__": __name__, **attributes})
 
 
-class ProbabilityMapMixin(BulkConnectMixin):
-    """Connectors with a connection probability per pair: PyNN's uniform number per pair
-    (from a copy of ``rng``, drawn column after column) compared with the probability,
-    evaluated a block of columns at a time. The same connections as PyNN's code."""
+def _spatial_boxes(positions):
+    """Cells grouped into boxes of about CELLS_PER_BOX neighbouring cells, on a regular grid
+    over ``positions`` (n, axes): (cells ordered box by box, first cell of each box and the
+    end, lowest and highest coordinates of each box's cells (n_boxes, axes))."""
+    n = positions.shape[0]
+    low, high = positions.min(axis=0), positions.max(axis=0)
+    extent = high - low
+    spread = extent > 0
+    bins = np.ones(positions.shape[1], dtype=np.int64)
+    if spread.any():
+        edge = (np.prod(extent[spread]) * CELLS_PER_BOX / n) ** (1.0 / spread.sum())
+        bins[spread] = np.clip(np.ceil(extent[spread] / edge), 1, n).astype(np.int64)
+    keys = np.zeros(n, dtype=np.int64)
+    for axis in range(positions.shape[1]):
+        cell_bin = ((positions[:, axis] - low[axis]) * (bins[axis] / max(extent[axis], 1e-300)))
+        keys = keys * bins[axis] + np.minimum(cell_bin.astype(np.int64), bins[axis] - 1)
+    cells = stable_order(keys - keys.min()) if n else np.zeros(0, dtype=np.int64)
+    sorted_keys = keys[cells]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    ordered = positions[cells]
+    return (cells, np.append(starts, n), np.minimum.reduceat(ordered, starts, axis=0),
+            np.maximum.reduceat(ordered, starts, axis=0))
+
+
+def _squared_distance_bounds(post_box, pre_box, periods):
+    """Lowest and highest square of the distance (post - pre, periodic where ``periods``
+    gives a period) between any cell of a post box and any cell of a pre box: arrays
+    (n_post_boxes, n_pre_boxes); boxes as (lowest, highest) coordinates."""
+    (post_low, post_high), (pre_low, pre_high) = post_box, pre_box
+    low = np.zeros((post_low.shape[0], pre_low.shape[0]))
+    high = np.zeros_like(low)
+    for axis, period in enumerate(periods):
+        smallest = post_low[:, None, axis] - pre_high[None, :, axis]
+        largest = post_high[:, None, axis] - pre_low[None, :, axis]
+        near = np.maximum(np.maximum(smallest, -largest), 0.0)
+        far = np.maximum(np.abs(smallest), np.abs(largest))
+        if period is not None:        # PyNN's min(|x|, period - |x|) for |x| in [near, far]
+            at_near, at_far = np.minimum(near, period - near), np.minimum(far, period - far)
+            half_inside = (near <= period / 2) & (far >= period / 2)
+            lowest = np.minimum(at_near, at_far)            # (concave: at an end)
+            highest = np.where(half_inside, period / 2, np.maximum(at_near, at_far))
+            near = np.where((lowest <= 0) & (highest >= 0), 0.0,
+                            np.minimum(np.abs(lowest), np.abs(highest)))
+            far = np.maximum(np.abs(lowest), np.abs(highest))
+        low += near * near
+        high += far * far
+    return low, high
+
+
+class ProbabilityMapMixin(DrawOrderMixin):
+    """Connectors with a connection probability per pair (independent pairs).
+
+    ``draw_order="pynn"``: PyNN's uniform number per pair (from a copy of ``rng``, drawn
+    column after column) compared with the probability, evaluated a block of columns at a
+    time: the same connections as PyNN's code. ``draw_order="vectorised"`` (default): the
+    same distribution, drawn from the same copy of ``rng`` with a cost proportional to the
+    connections: the probabilities of a block are evaluated, then the pairs are sampled
+    under the largest probability of each tile of pairs and kept with probability
+    p / largest (``_sample_map``); DistanceDependentProbability with an expression that can be
+    bounded over intervals of distance evaluates it only at the sampled pairs.
+    """
 
     def _connect_by_probability(self, projection, probability, distance_map=None):
         """``probability(first, stop)``: the probabilities of the pairs of the columns
@@ -870,13 +1228,18 @@ class ProbabilityMapMixin(BulkConnectMixin):
         parameter_space = self._parameters_from_synapse_type(projection, distance_map)
         rng = deepcopy(self.rng)         # as PyNN's `random_map < probability_map`
         n_pre, n_post = projection.pre.size, projection.post.size
+        vectorised = self._vectorised()
 
         def pieces():
             for first, stop in _blocks(np.full(n_post, n_pre), CACHE_ELEMENTS):
-                draws = np.asarray(rng.next(n_pre * (stop - first), "uniform",
-                                            {"low": 0.0, "high": 1.0}))
-                chosen = draws.reshape(stop - first, n_pre) < probability(first, stop)
-                post, pre = np.nonzero(chosen)
+                if vectorised:
+                    post, pre = _sample_map(rng.rng, np.broadcast_to(
+                        probability(first, stop), (stop - first, n_pre)))
+                else:
+                    draws = np.asarray(rng.next(n_pre * (stop - first), "uniform",
+                                                {"low": 0.0, "high": 1.0}))
+                    post, pre = np.nonzero(draws.reshape(stop - first, n_pre)
+                                           < probability(first, stop))
                 post += first
                 keep = self._self_connection_mask(projection, pre, post)
                 yield pre[keep], post[keep]
@@ -885,7 +1248,15 @@ class ProbabilityMapMixin(BulkConnectMixin):
 
 class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
                                             connectors.DistanceDependentProbabilityConnector):
-    __doc__ = connectors.DistanceDependentProbabilityConnector.__doc__
+    __doc__ = connectors.DistanceDependentProbabilityConnector.__doc__ + """
+    pyNN.jax (default ``draw_order="vectorised"``): where ``d_expression`` is a string that
+    DistanceExpressionBound can bound (numbers, d, + - * / **, comparisons, exp, sqrt, log,
+    abs, ...), the cells are grouped into spatial boxes, pairs of boxes are sampled under
+    the expression's upper bound over their range of distances, and the expression is
+    evaluated only at the sampled pairs (kept with probability p / bound): each pair is
+    connected with probability p(d), at a cost proportional to the connections. Otherwise
+    the expression is evaluated for every pair. ``draw_order="pynn"``: PyNN's connections.
+    """
 
     def connect(self, projection):
         space = projection.space
@@ -894,23 +1265,70 @@ class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
         # an axis on which every cell sits at one coordinate adds exactly 0 to every distance
         axes = [axis for axis in space.axes
                 if np.ptp(np.concatenate([pre_positions[:, axis], post_positions[:, axis]]))]
+        periods = [None if space.periodic_boundaries is None
+                   or space.periodic_boundaries[axis] is None
+                   else space.periodic_boundaries[axis][1] - space.periodic_boundaries[axis][0]
+                   for axis in axes]
 
-        def probability(first, stop):
-            """PyNN's Space.distances (the same operations, in the same order), then
-            d_expression."""
-            squares = np.zeros((stop - first, pre_positions.shape[0]))
-            for axis in axes:
+        def distances(pre, post):
+            """PyNN's Space.distances (the same operations, in the same order) of the pairs
+            (pre, post): index arrays of equal shapes, or broadcasting ones."""
+            squares = 0.0
+            for axis, period in zip(axes, periods):
                 # post - pre: the same squares as PyNN's pre - post
-                difference = np.subtract.outer(post_positions[first:stop, axis],
-                                               pre_positions[:, axis])
-                if space.periodic_boundaries is not None and \
-                        space.periodic_boundaries[axis] is not None:
-                    low, high = space.periodic_boundaries[axis]
-                    difference = np.minimum(np.abs(difference), high - low - np.abs(difference))
-                squares += np.square(difference, out=difference)
-            return self.distance_function(np.sqrt(squares, out=squares))
-        self._connect_by_probability(projection, probability,
-                                     self._generate_distance_map(projection))
+                difference = post_positions[post, axis] - pre_positions[pre, axis]
+                if period is not None:
+                    difference = np.minimum(np.abs(difference), period - np.abs(difference))
+                squares = squares + np.square(difference)
+            return np.sqrt(np.broadcast_to(squares, np.broadcast_shapes(
+                np.shape(pre), np.shape(post))))
+
+        bound = DistanceExpressionBound.build(self.d_expression)
+        distance_map = self._generate_distance_map(projection)
+        n_pre, n_post = projection.pre.size, projection.post.size
+        if bound is None or not self._vectorised() or n_pre == 0 or n_post == 0:
+            pre_indices = np.arange(n_pre)[None, :]
+            return self._connect_by_probability(
+                projection, lambda first, stop: self.distance_function(
+                    distances(pre_indices, np.arange(first, stop)[:, None])), distance_map)
+        parameter_space = self._parameters_from_synapse_type(projection, distance_map)
+        random_state = deepcopy(self.rng).rng
+        pre_cells, pre_starts, pre_low, pre_high = _spatial_boxes(pre_positions[:, axes])
+        post_cells, post_starts, post_low, post_high = _spatial_boxes(post_positions[:, axes])
+        pre_sizes, post_sizes = np.diff(pre_starts), np.diff(post_starts)
+        index_type = np.int32 if max(n_pre, n_post) < 2 ** 31 else np.int64
+
+        def box_pairs(first, stop):
+            """The connections to the post boxes [first, stop) (index arrays), sampled a
+            few post boxes at a time (about CHUNK_CANDIDATES pairs sampled at once)."""
+            low, high = _squared_distance_bounds(
+                (post_low[first:stop], post_high[first:stop]), (pre_low, pre_high), periods)
+            bounds = _as_bounds(bound.upper(np.sqrt(low) * (1 - 1e-12),
+                                            np.sqrt(high) * (1 + 1e-12)))
+            sizes = np.multiply.outer(post_sizes[first:stop], pre_sizes)
+            for a, b in _blocks((sizes * bounds).sum(axis=1), CHUNK_CANDIDATES):
+                segment, position = _bernoulli_positions(
+                    random_state, sizes[a:b].reshape(-1), bounds[a:b].reshape(-1))
+                post_box, pre_box = np.divmod(segment, pre_sizes.size)
+                post_rank, pre_rank = np.divmod(position, pre_sizes[pre_box])
+                post = post_cells[post_starts[first + a + post_box] + post_rank]
+                pre = pre_cells[pre_starts[pre_box] + pre_rank]
+                kept = random_state.random_sample(pre.size) * \
+                    bounds[a:b].reshape(-1)[segment] < \
+                    self.distance_function(distances(pre, post))
+                pre, post = pre[kept], post[kept]
+                kept = self._self_connection_mask(projection, pre, post)
+                yield pre[kept].astype(index_type), post[kept].astype(index_type)
+
+        groups = [(np.zeros(0, dtype=index_type),) * 2]
+        step = max(1, MAX_BOX_PAIRS // pre_sizes.size)
+        for first in range(0, post_sizes.size, step):
+            groups.extend(box_pairs(first, min(first + step, post_sizes.size)))
+        pre = np.concatenate([group_pre for group_pre, _ in groups])
+        post = np.concatenate([group_post for _, group_post in groups])
+        del groups
+        self._connect_pieces(projection, _sorted_pieces(pre, post, n_pre, n_post),
+                             parameter_space)
 
 
 class IndexBasedProbabilityConnector(ProbabilityMapMixin,

@@ -238,12 +238,10 @@ def test_same_connections_and_values_as_pynn_generic_path(sim, case):
 
 @pytest.mark.parametrize("case", [
     "fixed_number_pre_replacement", "fixed_number_pre_random_n_replacement",
-    "fixed_number_post_replacement", "all_to_all", "one_to_one", "from_list_long_shared_rng",
-    "distance_dependent", "index_based"])
+    "fixed_number_post_replacement", "all_to_all", "one_to_one", "from_list_long_shared_rng"])
 def test_bulk_draws_are_pynn_draws_where_that_costs_nothing(sim, case):
     """The default draws (draw_order="vectorised") give PyNN's connections where PyNN's draws
-    come in one stream: with replacement, and the connectors that draw no connections or
-    (distance-dependent) one number per pair anyway."""
+    come in one stream: with replacement, and the connectors that draw no connections."""
     connector, synapse, same, n_pre, n_post = {**CASES, **WITH_REPLACEMENT}[case]
     expected = build_mock(n_pre, n_post, connector, synapse, same)
     assert connections(build(sim, n_pre, n_post, connector, synapse, same)) == expected
