@@ -1,4 +1,6 @@
 """setup(), run(), reset() and friends."""
+import atexit
+import gc
 import os
 import warnings
 
@@ -26,6 +28,20 @@ def _use_compilation_cache(directory):
         jax.config.update("jax_compilation_cache_dir", os.fspath(directory))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _fast_exit():
+    """Freeze the cyclic garbage collector when the interpreter exits (after the script's own
+    atexit handlers): its final collections over the ~200 000 objects that jax, PyNN, neo and
+    matplotlib leave behind cost 0.3-0.8 s of every script's wall time on a 2-core machine.
+    Objects are still freed by reference counting (files are flushed and closed); only
+    unreachable reference cycles are left to the operating system, as on ``os._exit``.
+    ``PYNN_JAX_FAST_EXIT=0`` keeps Python's default."""
+    if os.environ.get("PYNN_JAX_FAST_EXIT", "1") != "0":
+        atexit.register(gc.freeze)
+
+
+_fast_exit()
 
 
 # XLA:GPU runs loops and conditionals as host-driven thunks by default: every iteration of the

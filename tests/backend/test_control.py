@@ -1,5 +1,6 @@
 """setup/run/reset control flow, callbacks, the procedural API, precision, threads."""
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -188,6 +189,7 @@ def test_simulation_progress_bar_callback(sim, capsys):
 
 COMMAND_BUFFER_FLAGS = """
 import os
+import pickle
 import pyNN.jax as sim
 from pyNN_jax.control import GPU_COMMAND_BUFFER_FLAG
 sim.setup()
@@ -206,3 +208,31 @@ def test_setup_keeps_gpu_loops_on_the_device_unless_the_user_chose(user_flags, e
     output = subprocess.run([sys.executable, "-c", COMMAND_BUFFER_FLAGS], env=env, check=True,
                             capture_output=True, text=True).stdout
     assert output.split("\n")[-2] == expected
+
+
+FAST_EXIT_SCRIPT = """
+import atexit, gc, pickle, sys
+# registered before pyNN.jax is imported: runs after its exit handler
+atexit.register(lambda: print("frozen", gc.get_freeze_count() > 0, flush=True))
+import pyNN.jax as sim
+sim.setup()
+cells = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+cells.record("spikes")
+sim.run(50.0)
+out = open(sys.argv[1], "wb")     # left open: closed and flushed by reference counting at exit
+pickle.dump(sum(len(st) for st in cells.get_data().segments[0].spiketrains), out)
+"""
+
+
+@pytest.mark.parametrize("fast_exit, frozen", [(None, True), ("0", False)])
+def test_exit_freezes_the_garbage_collector_and_keeps_written_data(tmp_path, fast_exit,
+                                                                  frozen):
+    env = {k: v for k, v in os.environ.items() if k != "PYNN_JAX_FAST_EXIT"}
+    if fast_exit is not None:
+        env["PYNN_JAX_FAST_EXIT"] = fast_exit
+    path = tmp_path / "count.pkl"
+    output = subprocess.run([sys.executable, "-c", FAST_EXIT_SCRIPT, str(path)], env=env,
+                            check=True, capture_output=True, text=True).stdout
+    assert f"frozen {frozen}" in output
+    with open(path, "rb") as f:
+        assert pickle.load(f) > 0      # both cells fire under 1 nA within 50 ms
