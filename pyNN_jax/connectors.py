@@ -106,6 +106,8 @@ MIN_BOUND = 1e-9               # smallest sampling bound (smaller ones are raise
 CELLS_PER_BOX = 48             # cells of a spatial box (distance-dependent sampling)
 MAX_BOX_PAIRS = 1 << 14        # (post box, pre box) pairs bounded at once
 CHUNK_CANDIDATES = 1 << 15     # pairs sampled at once (distance-dependent), about
+MAX_DISPLACEMENTS = 1 << 20    # distinct displacements tabled (DisplacementDependent)
+DISPLACEMENT_BLOCK = 8         # displacements per axis of a block of the table's maxima
 DRAW_ORDERS = ("vectorised", "pynn")
 
 # NumpyRNG distributions drawn element by element: next(a + b) == next(a) followed by next(b)
@@ -1207,6 +1209,35 @@ def _squared_distance_bounds(post_box, pre_box, periods):
     return low, high
 
 
+def _sampled_box_pairs(random_state, pre_positions, post_positions, box_bounds, probability):
+    """Pairs of cells at ``pre_positions`` and ``post_positions`` ((n, axes) arrays), each
+    pair connected independently with ``probability(pre, post)`` (index arrays): cells
+    grouped into spatial boxes, the pairs of each pair of boxes sampled under
+    ``box_bounds((post_low, post_high), (pre_low, pre_high))`` (bounds as ``_as_bounds``
+    gives them, (n_post_boxes, n_pre_boxes), >= the probability of every pair of the boxes),
+    then kept with probability p / bound. Yields (pre, post) index arrays, unordered, about
+    CHUNK_CANDIDATES pairs sampled at a time."""
+    pre_cells, pre_starts, pre_low, pre_high = _spatial_boxes(pre_positions)
+    post_cells, post_starts, post_low, post_high = _spatial_boxes(post_positions)
+    pre_sizes, post_sizes = np.diff(pre_starts), np.diff(post_starts)
+    step = max(1, MAX_BOX_PAIRS // pre_sizes.size)
+    for first in range(0, post_sizes.size, step):
+        stop = min(first + step, post_sizes.size)
+        bounds = box_bounds((post_low[first:stop], post_high[first:stop]), (pre_low, pre_high))
+        sizes = np.multiply.outer(post_sizes[first:stop], pre_sizes)
+        for a, b in _blocks((sizes * bounds).sum(axis=1), CHUNK_CANDIDATES):
+            block_bounds = bounds[a:b].reshape(-1)
+            segment, position = _bernoulli_positions(random_state, sizes[a:b].reshape(-1),
+                                                     block_bounds)
+            post_box, pre_box = np.divmod(segment, pre_sizes.size)
+            post_rank, pre_rank = np.divmod(position, pre_sizes[pre_box])
+            post = post_cells[post_starts[first + a + post_box] + post_rank]
+            pre = pre_cells[pre_starts[pre_box] + pre_rank]
+            kept = random_state.random_sample(pre.size) * block_bounds[segment] < \
+                probability(pre, post)
+            yield pre[kept], post[kept]
+
+
 class ProbabilityMapMixin(DrawOrderMixin):
     """Connectors with a connection probability per pair (independent pairs).
 
@@ -1244,6 +1275,25 @@ class ProbabilityMapMixin(DrawOrderMixin):
                 keep = self._self_connection_mask(projection, pre, post)
                 yield pre[keep], post[keep]
         self._connect_pieces(projection, _merged(pieces()), parameter_space)
+
+    def _connect_sampled_boxes(self, projection, pre_positions, post_positions, box_bounds,
+                               probability, distance_map=None):
+        """Each pair connected with ``probability(pre, post)`` (index arrays), sampled pair
+        of spatial boxes by pair of boxes (``_sampled_box_pairs``) from a copy of ``rng``;
+        the connections are then sorted by post, then pre."""
+        parameter_space = self._parameters_from_synapse_type(projection, distance_map)
+        n_pre, n_post = projection.pre.size, projection.post.size
+        index_type = np.int32 if max(n_pre, n_post) < 2 ** 31 else np.int64
+        found = [(np.zeros(0, dtype=index_type),) * 2]
+        for pre, post in _sampled_box_pairs(deepcopy(self.rng).rng, pre_positions,
+                                            post_positions, box_bounds, probability):
+            kept = self._self_connection_mask(projection, pre, post)
+            found.append((pre[kept].astype(index_type), post[kept].astype(index_type)))
+        pre = np.concatenate([pre for pre, _ in found])
+        post = np.concatenate([post for _, post in found])
+        del found
+        self._connect_pieces(projection, _sorted_pieces(pre, post, n_pre, n_post),
+                             parameter_space)
 
 
 class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
@@ -1291,44 +1341,14 @@ class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
             return self._connect_by_probability(
                 projection, lambda first, stop: self.distance_function(
                     distances(pre_indices, np.arange(first, stop)[:, None])), distance_map)
-        parameter_space = self._parameters_from_synapse_type(projection, distance_map)
-        random_state = deepcopy(self.rng).rng
-        pre_cells, pre_starts, pre_low, pre_high = _spatial_boxes(pre_positions[:, axes])
-        post_cells, post_starts, post_low, post_high = _spatial_boxes(post_positions[:, axes])
-        pre_sizes, post_sizes = np.diff(pre_starts), np.diff(post_starts)
-        index_type = np.int32 if max(n_pre, n_post) < 2 ** 31 else np.int64
 
-        def box_pairs(first, stop):
-            """The connections to the post boxes [first, stop) (index arrays), sampled a
-            few post boxes at a time (about CHUNK_CANDIDATES pairs sampled at once)."""
-            low, high = _squared_distance_bounds(
-                (post_low[first:stop], post_high[first:stop]), (pre_low, pre_high), periods)
-            bounds = _as_bounds(bound.upper(np.sqrt(low) * (1 - 1e-12),
-                                            np.sqrt(high) * (1 + 1e-12)))
-            sizes = np.multiply.outer(post_sizes[first:stop], pre_sizes)
-            for a, b in _blocks((sizes * bounds).sum(axis=1), CHUNK_CANDIDATES):
-                segment, position = _bernoulli_positions(
-                    random_state, sizes[a:b].reshape(-1), bounds[a:b].reshape(-1))
-                post_box, pre_box = np.divmod(segment, pre_sizes.size)
-                post_rank, pre_rank = np.divmod(position, pre_sizes[pre_box])
-                post = post_cells[post_starts[first + a + post_box] + post_rank]
-                pre = pre_cells[pre_starts[pre_box] + pre_rank]
-                kept = random_state.random_sample(pre.size) * \
-                    bounds[a:b].reshape(-1)[segment] < \
-                    self.distance_function(distances(pre, post))
-                pre, post = pre[kept], post[kept]
-                kept = self._self_connection_mask(projection, pre, post)
-                yield pre[kept].astype(index_type), post[kept].astype(index_type)
-
-        groups = [(np.zeros(0, dtype=index_type),) * 2]
-        step = max(1, MAX_BOX_PAIRS // pre_sizes.size)
-        for first in range(0, post_sizes.size, step):
-            groups.extend(box_pairs(first, min(first + step, post_sizes.size)))
-        pre = np.concatenate([group_pre for group_pre, _ in groups])
-        post = np.concatenate([group_post for _, group_post in groups])
-        del groups
-        self._connect_pieces(projection, _sorted_pieces(pre, post, n_pre, n_post),
-                             parameter_space)
+        def box_bounds(post_box, pre_box):
+            low, high = _squared_distance_bounds(post_box, pre_box, periods)
+            return _as_bounds(bound.upper(np.sqrt(low) * (1 - 1e-12),
+                                          np.sqrt(high) * (1 + 1e-12)))
+        self._connect_sampled_boxes(
+            projection, pre_positions[:, axes], post_positions[:, axes], box_bounds,
+            lambda pre, post: self.distance_function(distances(pre, post)), distance_map)
 
 
 class IndexBasedProbabilityConnector(ProbabilityMapMixin,
@@ -1352,19 +1372,97 @@ class IndexBasedProbabilityConnector(ProbabilityMapMixin,
 
 class DisplacementDependentProbabilityConnector(
         ProbabilityMapMixin, connectors.DisplacementDependentProbabilityConnector):
-    __doc__ = connectors.DisplacementDependentProbabilityConnector.__doc__
+    __doc__ = connectors.DisplacementDependentProbabilityConnector.__doc__ + """
+    pyNN.jax (default ``draw_order="vectorised"``): where the cells' displacements (post -
+    pre) take few distinct values (grids: at most MAX_DISPLACEMENTS vectors), ``disp_function``
+    is called once, with all of them (an array (3, n)), and the pairs are sampled box pair by
+    box pair under the largest probability of the displacements the boxes can have, then
+    kept with probability p / largest: a cost proportional to the connections. Otherwise
+    ``disp_function`` is called for every pair (a block of columns at a time, an array
+    (3, n_columns, n_pre)). Either way ``disp_function`` must map each displacement to its
+    probability on its own (elementwise), as PyNN's contract says.
+    """
 
     def connect(self, projection):
         pre_positions = projection.pre.positions
         post_positions = projection.post.positions
         disp_function = self.index_expression._disp_function
+        table = _displacement_table(pre_positions, post_positions, disp_function) \
+            if self._vectorised() and projection.pre.size and projection.post.size else None
+        if table is None:
+            def probability(first, stop):
+                """``disp_function`` of the (3, n_columns, n_pre) displacements post - pre."""
+                displacement = post_positions[:, first:stop, None] - pre_positions[:, None, :]
+                return np.broadcast_to(disp_function(displacement),
+                                       (stop - first, pre_positions.shape[1]))
+            return self._connect_by_probability(projection, probability)
+        self._connect_sampled_boxes(projection, pre_positions.T, post_positions.T,
+                                    table.box_bounds, table.probability)
 
-        def probability(first, stop):
-            """``disp_function`` of the (3, n_columns, n_pre) displacements post - pre."""
-            displacement = post_positions[:, first:stop, None] - pre_positions[:, None, :]
-            return np.broadcast_to(disp_function(displacement),
-                                   (stop - first, pre_positions.shape[1]))
-        self._connect_by_probability(projection, probability)
+
+class _DisplacementTable:
+    """The probabilities of all distinct displacements post - pre of two sets of cells, by
+    axis the distinct coordinates of the cells and the distinct differences of them (the same
+    floating-point subtraction as for a pair)."""
+
+    def __init__(self, axes, probabilities):
+        self.axes = axes     # per axis: pre code, post code, differences, code of (post, pre)
+        self.probabilities = probabilities                  # (m_x, m_y, m_z)
+        self.block_largest = probabilities
+        for axis in range(3):       # largest of blocks of DISPLACEMENT_BLOCK per axis
+            with np.errstate(invalid="ignore"):
+                self.block_largest = np.fmax.reduceat(
+                    self.block_largest, np.arange(0, probabilities.shape[axis],
+                                                  DISPLACEMENT_BLOCK), axis=axis)
+
+    def probability(self, pre, post):
+        codes = [differences_code[post_code[post], pre_code[pre]]
+                 for pre_code, post_code, _, differences_code in self.axes]
+        return self.probabilities[tuple(codes)]
+
+    def box_bounds(self, post_box, pre_box):
+        """Largest probability over the blocks of displacements that cover the range of
+        displacements of each pair of boxes: (n_post_boxes, n_pre_boxes)."""
+        (post_low, post_high), (pre_low, pre_high) = post_box, pre_box
+        first_blocks, last_blocks = [], []
+        for axis, (_, _, differences, _) in enumerate(self.axes):
+            low = post_low[:, None, axis] - pre_high[None, :, axis]
+            high = post_high[:, None, axis] - pre_low[None, :, axis]
+            first_blocks.append(np.searchsorted(differences, low) // DISPLACEMENT_BLOCK)
+            last_blocks.append((np.searchsorted(differences, high, side="right") - 1)
+                               // DISPLACEMENT_BLOCK)
+        largest = np.full(first_blocks[0].shape, -np.inf)
+        spans = [int((last - first).max(initial=0)) + 1
+                 for first, last in zip(first_blocks, last_blocks)]
+        for offsets in np.ndindex(*spans):
+            block = tuple(np.minimum(first + offset, last) for first, last, offset
+                          in zip(first_blocks, last_blocks, offsets))
+            largest = np.fmax(largest, self.block_largest[block])
+        return _as_bounds(largest)
+
+
+def _displacement_table(pre_positions, post_positions, disp_function):
+    """A _DisplacementTable of the cells' positions (3, n), or None where they have more than
+    MAX_DISPLACEMENTS distinct displacements."""
+    axes, values = [], []
+    for axis in range(3):
+        pre_values, pre_code = np.unique(pre_positions[axis], return_inverse=True)
+        post_values, post_code = np.unique(post_positions[axis], return_inverse=True)
+        if pre_values.size * post_values.size > MAX_DISPLACEMENTS:
+            return None
+        differences, differences_code = np.unique(np.subtract.outer(post_values, pre_values),
+                                                  return_inverse=True)
+        axes.append((pre_code.reshape(-1), post_code.reshape(-1), differences,
+                     differences_code.reshape(post_values.size, pre_values.size)))
+        values.append(differences)
+    shape = tuple(v.size for v in values)
+    if np.prod(shape, dtype=float) > MAX_DISPLACEMENTS:
+        return None
+    displacements = np.stack([grid.reshape(-1) for grid in np.meshgrid(*values,
+                                                                           indexing="ij")])
+    probabilities = np.broadcast_to(np.asarray(disp_function(displacements), dtype=float),
+                                    (displacements.shape[1],)).reshape(shape)
+    return _DisplacementTable(axes, probabilities)
 
 
 CloneConnector = _bulk(connectors.CloneConnector)

@@ -228,3 +228,25 @@ def test_shared_rng_is_not_advanced_and_pynn_order_is_available(sim, factory):
     pynn = pair_arrays(sim.Projection(cells, cells, pynn_connector,
                                       sim.StaticSynapse(weight=0.1)))
     assert pynn[0].size != first[0].size or (pynn[0] != first[0]).any()
+
+
+def test_displacement_dependent_with_continuous_displacements(sim):
+    """RandomStructure: every displacement distinct, the function evaluated for every pair;
+    counts per band of probability against the sums of the pairs' probabilities."""
+    structure = RandomStructure(Cuboid(20, 20, 20), rng=NumpyRNG(13))
+    pre = sim.Population(600, sim.IF_curr_exp(), structure=structure)
+    post = sim.Population(500, sim.IF_curr_exp(), structure=structure)
+
+    def function(d):
+        return 0.8 * np.exp(-np.hypot(d[0] - 3, d[1]) / 4) * (d[2] > -5)
+    prj = sim.Projection(pre, post, sim.DisplacementDependentProbabilityConnector(
+        function, rng=NumpyRNG(14)), sim.StaticSynapse(weight=0.1))
+    i, j = pair_arrays(prj)
+    displacement = post.positions[:, None, :] - pre.positions[:, :, None]
+    probability = function(displacement)
+    bands = np.minimum((probability * 40).astype(int), 39)
+    observed = np.bincount(bands[i, j], minlength=40)
+    expected = np.bincount(bands.ravel(), weights=probability.ravel(), minlength=40)
+    assert_chi_square(observed, expected)
+    variance = (probability * (1 - probability)).sum()
+    assert abs(i.size - probability.sum()) < stats.norm.ppf(1 - P_MIN / 2) * np.sqrt(variance)
