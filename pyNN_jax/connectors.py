@@ -103,7 +103,8 @@ PIECE_CONNECTIONS = 1 << 22      # connections drawn, evaluated and stored at on
 CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
 TILE_WIDTH = 64                # pairs of a row of a probability map sampled under one bound
 MIN_BOUND = 1e-9               # smallest sampling bound (smaller ones are raised to it)
-CELLS_PER_BOX = 48             # cells of a spatial box (distance-dependent sampling)
+CELLS_PER_BOX = 64             # cells of a spatial box (distance-dependent sampling)
+BOX_GROUP = 4                  # boxes of a group (bounded first, as one box)
 MAX_BOX_PAIRS = 1 << 14        # (post box, pre box) pairs bounded at once
 CHUNK_CANDIDATES = 1 << 15     # pairs sampled at once (distance-dependent), about
 MAX_DISPLACEMENTS = 1 << 20    # distinct displacements tabled (DisplacementDependent)
@@ -303,13 +304,11 @@ def _merged(pairs):
         yield np.concatenate(pre_parts), np.concatenate(post_parts), {}
 
 
-def _geometric(random_state, probabilities):
-    """One geometric number (>= 1: trials up to the first success) per probability in (0, 1],
-    by inversion of a uniform number."""
-    uniform = 1.0 - random_state.random_sample(probabilities.size)          # in (0, 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gaps = np.floor(np.log(uniform) / np.log1p(-probabilities))
-    return np.nan_to_num(gaps, nan=0.0).astype(np.int64) + 1
+def _geometric(random_state, log_failure):
+    """One geometric number (>= 1: trials up to the first success) per ``log_failure``
+    (log(1 - p) of a probability p in [MIN_BOUND, 1]), by inversion of a uniform number."""
+    uniform = 1.0 - random_state.random_sample(log_failure.size)            # in (0, 1]
+    return np.floor(np.log(uniform) / log_failure).astype(np.int64) + 1
 
 
 def _as_bounds(upper):
@@ -354,7 +353,9 @@ def _gap_positions(random_state, sizes, bounds, active):
         mean = (n - 1 - last) * q
         batch = (mean + 4 * np.sqrt(mean) + 1).astype(np.int64)
         ends = np.cumsum(batch)
-        drawn = np.cumsum(_geometric(random_state, np.repeat(q, batch)))
+        with np.errstate(divide="ignore"):
+            log_failure = np.log1p(-q)                          # -inf where q = 1
+        drawn = np.cumsum(_geometric(random_state, np.repeat(log_failure, batch)))
         drawn -= np.repeat(np.concatenate([[0], drawn[ends[:-1] - 1]]) - last, batch)
         owner = np.repeat(np.arange(active.size), batch)
         taken = drawn < np.repeat(n, batch)
@@ -1184,16 +1185,14 @@ def _spatial_boxes(positions):
             np.maximum.reduceat(ordered, starts, axis=0))
 
 
-def _squared_distance_bounds(post_box, pre_box, periods):
+def _squared_distance_bounds(post_low, post_high, pre_low, pre_high, periods):
     """Lowest and highest square of the distance (post - pre, periodic where ``periods``
-    gives a period) between any cell of a post box and any cell of a pre box: arrays
-    (n_post_boxes, n_pre_boxes); boxes as (lowest, highest) coordinates."""
-    (post_low, post_high), (pre_low, pre_high) = post_box, pre_box
-    low = np.zeros((post_low.shape[0], pre_low.shape[0]))
-    high = np.zeros_like(low)
+    gives a period) between any cell of a post box and any cell of a pre box; boxes as their
+    lowest and highest coordinates, (..., axes) arrays broadcast against each other."""
+    low = high = 0.0
     for axis, period in enumerate(periods):
-        smallest = post_low[:, None, axis] - pre_high[None, :, axis]
-        largest = post_high[:, None, axis] - pre_low[None, :, axis]
+        smallest = post_low[..., axis] - pre_high[..., axis]
+        largest = post_high[..., axis] - pre_low[..., axis]
         near = np.maximum(np.maximum(smallest, -largest), 0.0)
         far = np.maximum(np.abs(smallest), np.abs(largest))
         if period is not None:        # PyNN's min(|x|, period - |x|) for |x| in [near, far]
@@ -1204,36 +1203,67 @@ def _squared_distance_bounds(post_box, pre_box, periods):
             near = np.where((lowest <= 0) & (highest >= 0), 0.0,
                             np.minimum(np.abs(lowest), np.abs(highest)))
             far = np.maximum(np.abs(lowest), np.abs(highest))
-        low += near * near
-        high += far * far
-    return low, high
+        low = low + near * near
+        high = high + far * far
+    return np.broadcast_to(low, np.shape(post_low[..., 0] - pre_low[..., 0])), \
+        np.broadcast_to(high, np.shape(post_low[..., 0] - pre_low[..., 0]))
 
 
 def _sampled_box_pairs(random_state, pre_positions, post_positions, box_bounds, probability):
     """Pairs of cells at ``pre_positions`` and ``post_positions`` ((n, axes) arrays), each
-    pair connected independently with ``probability(pre, post)`` (index arrays): cells
-    grouped into spatial boxes, the pairs of each pair of boxes sampled under
-    ``box_bounds((post_low, post_high), (pre_low, pre_high))`` (bounds as ``_as_bounds``
-    gives them, (n_post_boxes, n_pre_boxes), >= the probability of every pair of the boxes),
-    then kept with probability p / bound. Yields (pre, post) index arrays, unordered, about
+    pair connected independently with ``probability(pre, post)`` (index arrays). The cells
+    are grouped into spatial boxes, and runs of BOX_GROUP boxes into groups; the pairs of
+    a pair of groups whose bound is at most MIN_BOUND are sampled as one, the others box pair
+    by box pair, under ``box_bounds(post_low, post_high, pre_low, pre_high)`` (lowest and
+    highest coordinates of boxes, (..., axes) arrays broadcast against each other; bounds
+    as ``_as_bounds`` gives them, >= the probability of every pair of the boxes), then kept
+    with probability p / bound. Yields (pre, post) index arrays, unordered, about
     CHUNK_CANDIDATES pairs sampled at a time."""
     pre_cells, pre_starts, pre_low, pre_high = _spatial_boxes(pre_positions)
     post_cells, post_starts, post_low, post_high = _spatial_boxes(post_positions)
-    pre_sizes, post_sizes = np.diff(pre_starts), np.diff(post_starts)
-    step = max(1, MAX_BOX_PAIRS // pre_sizes.size)
-    for first in range(0, post_sizes.size, step):
-        stop = min(first + step, post_sizes.size)
-        bounds = box_bounds((post_low[first:stop], post_high[first:stop]), (pre_low, pre_high))
-        sizes = np.multiply.outer(post_sizes[first:stop], pre_sizes)
-        for a, b in _blocks((sizes * bounds).sum(axis=1), CHUNK_CANDIDATES):
-            block_bounds = bounds[a:b].reshape(-1)
-            segment, position = _bernoulli_positions(random_state, sizes[a:b].reshape(-1),
-                                                     block_bounds)
-            post_box, pre_box = np.divmod(segment, pre_sizes.size)
-            post_rank, pre_rank = np.divmod(position, pre_sizes[pre_box])
-            post = post_cells[post_starts[first + a + post_box] + post_rank]
-            pre = pre_cells[pre_starts[pre_box] + pre_rank]
-            kept = random_state.random_sample(pre.size) * block_bounds[segment] < \
+    pre_groups, post_groups = (np.append(np.arange(0, starts.size - 1, BOX_GROUP),
+                                         starts.size - 1) for starts in (pre_starts, post_starts))
+    pre_group_low, pre_group_high = (reduce.reduceat(box, pre_groups[:-1], axis=0) for
+                                     reduce, box in ((np.minimum, pre_low), (np.maximum, pre_high)))
+    post_group_low, post_group_high = (reduce.reduceat(box, post_groups[:-1], axis=0) for
+                                       reduce, box in ((np.minimum, post_low),
+                                                       (np.maximum, post_high)))
+    offsets = np.arange(BOX_GROUP)
+    step = max(1, MAX_BOX_PAIRS // (BOX_GROUP * BOX_GROUP * (pre_groups.size - 1)))
+    for first in range(0, post_groups.size - 1, step):
+        stop = min(first + step, post_groups.size - 1)
+        group_bounds = box_bounds(post_group_low[first:stop, None], post_group_high[first:stop,
+                                                                                    None],
+                                  pre_group_low[None], pre_group_high[None])
+        # pairs of groups sampled as one: (post boxes, pre boxes) as ranges of boxes
+        post_group, pre_group = np.nonzero(group_bounds == MIN_BOUND)
+        post_group += first
+        box_ranges = [(post_groups[post_group], post_groups[post_group + 1],
+                       pre_groups[pre_group], pre_groups[pre_group + 1],
+                       np.full(post_group.size, MIN_BOUND))]
+        # the others box pair by box pair
+        post_group, pre_group = np.nonzero(group_bounds > MIN_BOUND)
+        post_group += first
+        post_box = post_groups[post_group][:, None, None] + offsets[None, :, None]
+        pre_box = pre_groups[pre_group][:, None, None] + offsets[None, None, :]
+        inside = (post_box < post_groups[post_group + 1][:, None, None]) & \
+            (pre_box < pre_groups[pre_group + 1][:, None, None])
+        post_box, pre_box = (np.broadcast_to(post_box, inside.shape)[inside],
+                             np.broadcast_to(pre_box, inside.shape)[inside])
+        box_ranges.append((post_box, post_box + 1, pre_box, pre_box + 1, box_bounds(
+            post_low[post_box], post_high[post_box], pre_low[pre_box], pre_high[pre_box])))
+        post_first, post_stop, pre_first, pre_stop, bounds = (
+            np.concatenate(parts) for parts in zip(*box_ranges))
+        post_first, pre_first = post_starts[post_first], pre_starts[pre_first]
+        pre_sizes = pre_starts[pre_stop] - pre_first
+        sizes = (post_starts[post_stop] - post_first) * pre_sizes
+        for a, b in _blocks(sizes * bounds, CHUNK_CANDIDATES):
+            segment, position = _bernoulli_positions(random_state, sizes[a:b], bounds[a:b])
+            segment += a
+            post_rank, pre_rank = np.divmod(position, pre_sizes[segment])
+            post = post_cells[post_first[segment] + post_rank]
+            pre = pre_cells[pre_first[segment] + pre_rank]
+            kept = random_state.random_sample(pre.size) * bounds[segment] < \
                 probability(pre, post)
             yield pre[kept], post[kept]
 
@@ -1342,8 +1372,8 @@ class DistanceDependentProbabilityConnector(ProbabilityMapMixin,
                 projection, lambda first, stop: self.distance_function(
                     distances(pre_indices, np.arange(first, stop)[:, None])), distance_map)
 
-        def box_bounds(post_box, pre_box):
-            low, high = _squared_distance_bounds(post_box, pre_box, periods)
+        def box_bounds(*boxes):
+            low, high = _squared_distance_bounds(*boxes, periods)
             return _as_bounds(bound.upper(np.sqrt(low) * (1 - 1e-12),
                                           np.sqrt(high) * (1 + 1e-12)))
         self._connect_sampled_boxes(
@@ -1420,14 +1450,14 @@ class _DisplacementTable:
                  for pre_code, post_code, _, differences_code in self.axes]
         return self.probabilities[tuple(codes)]
 
-    def box_bounds(self, post_box, pre_box):
+    def box_bounds(self, post_low, post_high, pre_low, pre_high):
         """Largest probability over the blocks of displacements that cover the range of
-        displacements of each pair of boxes: (n_post_boxes, n_pre_boxes)."""
-        (post_low, post_high), (pre_low, pre_high) = post_box, pre_box
+        displacements of pairs of boxes (lowest and highest coordinates, (..., 3) arrays
+        broadcast against each other)."""
         first_blocks, last_blocks = [], []
         for axis, (_, _, differences, _) in enumerate(self.axes):
-            low = post_low[:, None, axis] - pre_high[None, :, axis]
-            high = post_high[:, None, axis] - pre_low[None, :, axis]
+            low = post_low[..., axis] - pre_high[..., axis]
+            high = post_high[..., axis] - pre_low[..., axis]
             first_blocks.append(np.searchsorted(differences, low) // DISPLACEMENT_BLOCK)
             last_blocks.append((np.searchsorted(differences, high, side="right") - 1)
                                // DISPLACEMENT_BLOCK)
