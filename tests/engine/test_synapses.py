@@ -275,3 +275,16 @@ def test_a_cells_connections_fill_its_rows_in_their_order(n_cells):
     np.testing.assert_array_equal(np.diff(flat[order])[same_cell], 1)
     np.testing.assert_array_equal(table["row_owner"][flat // table["target"].shape[1]], pre)
     np.testing.assert_array_equal(table["delay"].reshape(-1)[flat], delay)
+
+
+@pytest.mark.parametrize("shape, dtype", [((3, 5), np.int32), ((1000, 7), np.float32),
+                                          ((0, 4), np.int32), ((4,), np.int16)])
+def test_table_columns_are_adopted_by_the_cpu_device_without_a_copy(shape, dtype):
+    column = synapses.aligned_empty(shape, dtype)
+    assert column.shape == shape and column.dtype == dtype
+    column[...] = 1
+    on_device = jax.device_put(column, jax.devices("cpu")[0])
+    if column.size:
+        assert column.ctypes.data % synapses.HOST_ALIGNMENT == 0
+        assert np.shares_memory(column, np.asarray(on_device))
+    np.testing.assert_array_equal(np.asarray(on_device), np.ones(shape, dtype))
