@@ -10,6 +10,10 @@ from .engine import plasticity
 from .engine.time_grid import to_steps
 from .standardmodels.synapses import StaticSynapse
 
+# indices of the connections' cells within self.pre / self.post (populations have < 2**31
+# cells); 4 bytes less per index than int64: 2.4 GB at the microcircuit's 3e8 synapses
+INDEX_TYPE = np.int32
+
 
 class Connection(common.Connection):
     """One connection of a Projection, a view on its arrays."""
@@ -57,8 +61,8 @@ class Projection(common.Projection):
                 f"{type(self.synapse_type).__name__} is not available in pyNN.jax yet")
         self._check_receptor_type()
         self._synapse_names = list(self.synapse_type.native_parameters.keys())
-        self._connections = {"pre": np.zeros(0, dtype=np.int64),
-                             "post": np.zeros(0, dtype=np.int64)}
+        self._connections = {"pre": np.zeros(0, dtype=INDEX_TYPE),
+                             "post": np.zeros(0, dtype=INDEX_TYPE)}
         self._connections.update({name: np.zeros(0) for name in self._synapse_names})
         self._pending = []
         connector.connect(self)
@@ -76,8 +80,8 @@ class Projection(common.Projection):
     def _bulk_connect(self, pre, post, parameters):
         """Add connections from arrays of pre and post indices (within self.pre / self.post)
         and per-connection native parameter arrays."""
-        pre = np.asarray(pre, dtype=np.int64)
-        post = np.asarray(post, dtype=np.int64)
+        pre = np.asarray(pre, dtype=INDEX_TYPE)
+        post = np.asarray(post, dtype=INDEX_TYPE)
         columns = {"pre": pre, "post": post}
         for name in self._synapse_names:
             values = np.asarray(parameters[name], dtype=float)
@@ -276,7 +280,7 @@ class Projection(common.Projection):
             matrix = np.full((self.pre.size, self.post.size), np.nan)
             duplicates = False
             if pre.size:
-                flat = pre * self.post.size + post
+                flat = pre.astype(np.int64) * self.post.size + post
                 duplicates = np.unique(flat).size < flat.size
             if not duplicates:
                 matrix[pre, post] = values
