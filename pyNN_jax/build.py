@@ -16,7 +16,7 @@ import jax
 from pyNN import errors
 
 from .engine import network as engine
-from .engine import plasticity, prng
+from .engine import health, plasticity, prng
 from .engine import sharding
 from .engine import synapses as engine_synapses
 from .engine.time_grid import to_steps
@@ -282,6 +282,9 @@ class EngineNetwork:
                 for name, values in prj._table_columns(self.layout).items():
                     table[name].reshape(-1)[positions] = values
                 delay_steps = self._delay_steps(prj)
+                if delay_steps.max(initial=1) > np.iinfo(table["delay"].dtype).max:
+                    self.structure_dirty = True     # a wider delay column: a new table
+                    return
                 table["delay"].reshape(-1)[positions] = delay_steps
                 self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
             if (table["delay"].max() + self.structure.block_steps > self.structure.n_slots
@@ -380,14 +383,18 @@ class EngineNetwork:
         for kind, constants, projections in groups:
             out_degree = np.zeros(layout.n_cells, np.int64)
             parts = []
+            table_max_delay_steps = 1
             for prj in projections:
                 np.add.at(out_degree, layout.global_indices(prj.pre), local_out_degree[prj])
                 delay_steps = self._delay_steps(prj)
                 self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
-                max_delay_steps = max(max_delay_steps, int(delay_steps.max(initial=1)))
+                table_max_delay_steps = max(table_max_delay_steps,
+                                            int(delay_steps.max(initial=1)))
                 parts.append(self._connection_part(prj, delay_steps))
+            max_delay_steps = max(max_delay_steps, table_max_delay_steps)
             table, flat, fill = engine_synapses.plan_table(
-                out_degree, {name: dtype for name in parts[0].columns})
+                out_degree, {name: dtype for name in parts[0].columns},
+                delay_steps_type=engine_synapses.delay_type(table_max_delay_steps))
             if kind == "static":      # nothing below reads the connections' places
                 self._table_fills.append(functools.partial(fill, parts))
             else:
@@ -611,18 +618,22 @@ class EngineNetwork:
         if self.step == 0:
             self._record_initial_samples()
         chunk = self.structure.chunk_steps
-        pending = None
-        while n_steps > 0:
+        pending, failure = None, None
+        while n_steps > 0 and failure is None:
             n = min(n_steps, chunk)
             self.device_state, out = self.placement.run_chunk(self.structure, self.values,
                                                               self.device_state, np.int32(n))
+            findings = health.nonfinite_cells(self.device_state["groups"])
             if pending is not None:       # copy out the previous chunk while this one runs
-                self._collect(*pending)
-            pending = (out, self.step, n)
+                failure = self._collect(*pending)
+            pending = (out, self.step, n, findings)
             self.step += n
             n_steps -= n
         if pending is not None:
-            self._collect(*pending)
+            last = self._collect(*pending)
+            failure = failure or last
+        if failure is not None:           # NaN or inf: stop, with the data recorded so far
+            raise failure
 
     def _record_initial_samples(self):
         state = self.device_state
@@ -636,7 +647,9 @@ class EngineNetwork:
         for source, values in zip(self.record_map["currents"], amplitudes):
             source._append_samples(np.asarray(values, dtype=float))
 
-    def _collect(self, out, first_step, n):
+    def _collect(self, out, first_step, n, findings):
+        """Copy a chunk's recordings to the recorders; return the error for a state that
+        became non-finite in the chunk (:mod:`.engine.health`), or None."""
         dt = self.sim.dt
         out = jax.device_get(out)
         if self.record_map["spikes"]:
@@ -661,6 +674,8 @@ class EngineNetwork:
             recorder._append_signal(variable, ids, np.asarray(values[:n][keep], dtype=float))
         for source, values in zip(self.record_map["currents"], out["currents"]):
             source._append_samples(np.asarray(values[:n, 0], dtype=float))
+        return health.instability(jax.device_get(findings), self.layout, first_step * dt,
+                                  (first_step + n) * dt)
 
     # ---- reset -----------------------------------------------------------------------------
     def reset(self):
