@@ -23,7 +23,8 @@ variables ``stc`` (the eta_j) and ``sfa`` (the gamma_j).
 Scheme, step k, in NEST's order (gif_cond_exp::update):
 1. i_eta := sum_j eta_j and v_t := v_t_star + sum_j gamma_j (values at the start of the
    step, which NEST records); then eta_j, gamma_j decay by exp(-dt/tau_j) (exact);
-2. membrane: one classical RK4 step over dt with g_E, g_I in closed form and i_eta held
+2. membrane: IF_cond_exp's scheme (:func:`.lif_conductance.integrate_membrane`: RK4 with
+   g_E, g_I in closed form, in substeps where the conductance is large) with i_eta held
    constant (the membrane equation is linear, as for IF_cond_exp); during the refractory
    period v is instead held at v_reset;
 3. the synaptic weights arriving in the step are added to g_E and g_I;
@@ -40,7 +41,7 @@ import jax.numpy as jnp
 
 from ..time_grid import refractory_steps
 from .base import NeuronModel
-from .lif_conductance import rk4_membrane
+from .lif_conductance import ExpConductances, integrate_membrane
 
 MAX_COMPONENTS = 8
 COMPONENT_PARAMETERS = ("tau_eta", "a_eta", "tau_gamma", "a_gamma")
@@ -111,15 +112,15 @@ class GIFCondExp(NeuronModel):
         v_t = p["v_t_star"] + s["sfa"].sum(axis=1)
         stc = s["stc"] * d["decay_stc"]
         sfa = s["sfa"] * d["decay_sfa"]
-        # 2. membrane (RK4, closed-form conductances), clamped while refractory
-        ge, gi = s["gsyn_exc"], s["gsyn_inh"]
-        he, hi = d["half_e"], d["half_i"]
-        g_exc = (ge, ge * he, ge * he * he)
-        g_inh = (gi, gi * hi, gi * hi * hi)
-        v_free = rk4_membrane(p, s["v"], g_exc, g_inh, p["i_offset"] + i_ext - i_eta, ctx.dt)
+        # 2. membrane (IF_cond_exp's scheme), clamped while refractory
+        conductances = ExpConductances(p, d, ctx.dt)
+        g = (s["gsyn_exc"], s["gsyn_inh"])
+        v_free = integrate_membrane(p, s["v"], conductances, g,
+                                    p["i_offset"] + i_ext - i_eta, ctx.dt)
         refractory_before = s["refractory"] > 0
         v = jnp.where(refractory_before, p["v_reset"], v_free)
         # 3. arriving input
+        g_exc, g_inh = conductances.profile(g)
         gsyn_exc = g_exc[2] + syn_in[0]
         gsyn_inh = g_inh[2] + syn_in[1]
         # 4. escape noise

@@ -72,7 +72,7 @@ class IFCondExpGsfaGrr(NeuronModel):
 
         (v_new,) = lax.fori_loop(0, n_sub, substep, (s["v"],))
         g_e, g_i, g_s, g_r = conductances(dt)
-        v, refractory, spikes = refractory_clamp(p, d, s, v_new, ctx.step)
+        v, refractory, spikes = refractory_clamp(p, d, s, v_new)
         fired = spikes > 0
         return {"v": v, "gsyn_exc": g_e + syn_in[0], "gsyn_inh": g_i + syn_in[1],
                 "g_s": jnp.where(fired, g_s + p["q_sfa"], g_s),
