@@ -93,6 +93,7 @@ from pyNN.parameters import LazyArray, ParameterSpace
 
 from pyNN import connectors, errors
 from pyNN.random import NumpyRNG, RandomDistribution
+from pyNN.recording import files
 from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
@@ -871,27 +872,38 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
     """
 
     def connect(self, projection):
-        syn = projection.synapse_type
-        synapse_parameter_names = syn.get_parameter_names()
-        for name in self.column_names:
-            if name not in synapse_parameter_names:
-                raise ValueError(f"{name} is not a valid parameter for "
-                                 f"{syn.__class__.__name__}")
+        self._check_column_names(projection)
         n_columns = 2 + len(self.column_names)
         conn_list = (np.asarray(self.conn_list, dtype=float).reshape(-1, n_columns)
                      if np.size(self.conn_list) else np.zeros((0, n_columns)))
-        pre = conn_list[:, 0].astype(np.int64)
-        post = conn_list[:, 1].astype(np.int64)
-        for indices, size, side in ((pre, projection.pre.size, "source"),
-                                    (post, projection.post.size, "target")):
-            if indices.size and (indices.min() < 0 or indices.max() >= size):
-                bad = indices[(indices < 0) | (indices >= size)][0]
-                raise errors.ConnectionError(
-                    f"FromListConnector: {side} index {bad} out of range: "
-                    f"{side} indices must be in [0, {size - 1}]")
+        index_type = _index_type(projection)
+        self._connect_list(projection, [
+            _checked_indices(conn_list[:, 0], projection.pre.size, "source", index_type),
+            _checked_indices(conn_list[:, 1], projection.post.size, "target", index_type),
+            conn_list[:, 2:]], owned=False)
+
+    def _check_column_names(self, projection):
+        syn = projection.synapse_type
+        for name in self.column_names:
+            if name not in syn.get_parameter_names():
+                raise ValueError(f"{name} is not a valid parameter for "
+                                 f"{syn.__class__.__name__}")
+
+    def _connect_list(self, projection, columns, owned):
+        """Connect the rows of a list given as ``columns`` [pre, post, values] (a list this
+        method empties); ``owned``: the arrays are this method's own (read from a file), and
+        are replaced, one at a time, by their rows ordered by post."""
+        syn = projection.synapse_type
+        pre, post, values = columns
+        columns.clear()
         # by post, list order within a post cell
         order = None if np.all(post[1:] >= post[:-1]) else \
-            stable_order(post, projection.post.size)
+            stable_order(post, projection.post.size).astype(pre.dtype)
+        if owned and order is not None:
+            pre = pre[order]
+            post = post[order]
+            values = values[order]
+            order = None
         column_sizes = np.bincount(post, minlength=projection.post.size)
         bounds = np.concatenate([[0], np.cumsum(column_sizes)])
         parameter_space = self._parameters_from_synapse_type(projection)
@@ -902,7 +914,7 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
                 if order is not None:
                     rows = order[rows]
                 yield self._listed_piece(syn, parameter_space, pre[rows], post[rows],
-                                         conn_list[rows, 2:])
+                                         values[rows])
         self._connect_pieces(projection, pieces(), parameter_space)
 
     def _listed_piece(self, syn, parameter_space, pre, post, values):
@@ -954,8 +966,72 @@ class FromFileConnector(FromListConnector, connectors.FromFileConnector):
         self.column_names = [name for name in
                              self.file.get_metadata().get("columns", ("weight", "delay"))
                              if name not in ("i", "j")]
-        self.conn_list = self.file.read()
-        FromListConnector.connect(self, projection)
+        self._check_column_names(projection)
+        index_type = _index_type(projection)
+        if isinstance(self.file, files.NumpyBinaryFile):
+            rows = _npz_rows(self.file, projection.pre.size, projection.post.size, index_type)
+        else:
+            rows = None
+        if rows is None:
+            conn_list = np.asarray(self.file.read(), dtype=float)
+            conn_list = conn_list.reshape(-1, 2 + len(self.column_names)) if conn_list.size \
+                else np.zeros((0, 2 + len(self.column_names)))
+            rows = [_checked_indices(conn_list[:, 0], projection.pre.size, "source",
+                                     index_type),
+                    _checked_indices(conn_list[:, 1], projection.post.size, "target",
+                                     index_type),
+                    conn_list[:, 2:]]
+            del conn_list
+        self._connect_list(projection, rows, owned=True)
+
+
+def _index_type(projection):
+    return np.int32 if max(projection.pre.size, projection.post.size) < 2 ** 31 else np.int64
+
+
+def _checked_indices(column, size, side, index_type):
+    """A column of cell indices of a connection list as ``index_type``; ConnectionError
+    where one is out of range [0, size)."""
+    if column.size and (column.min() < 0 or column.max() >= size):
+        bad = column[(column < 0) | (column >= size)][0]
+        raise errors.ConnectionError(
+            f"FromListConnector: {side} index {bad:g} out of range: "
+            f"{side} indices must be in [0, {size - 1}]")
+    return column.astype(index_type)
+
+
+def _npz_rows(npz_file, n_pre, n_post, index_type, block_rows=1 << 16):
+    """The 2-D array ``data`` of a NumpyBinaryFile (PyNN's .npz) as [pre, post, values]
+    columns (checked indices as ``index_type``, the other columns as one float array), read
+    a block of rows at a time so that the file's rows are never all in memory; None where
+    ``data`` is not a C-ordered 2-D array of numbers of a format numpy 1.0 or 2.0."""
+    npz = np.load(npz_file.fileobj)
+    try:
+        with npz.zip.open("data.npy") as member:
+            version = np.lib.format.read_magic(member)
+            if version not in ((1, 0), (2, 0)):
+                return None
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(member)
+            if len(shape) != 2 or fortran_order or dtype.kind not in "iuf" or shape[1] < 2:
+                return None
+            n_rows, n_columns = shape
+            pre = np.empty(n_rows, dtype=index_type)
+            post = np.empty(n_rows, dtype=index_type)
+            values = np.empty((n_rows, n_columns - 2))
+            for first in range(0, n_rows, block_rows):
+                count = min(block_rows, n_rows - first)
+                block = np.frombuffer(member.read(count * n_columns * dtype.itemsize),
+                                      dtype=dtype).reshape(count, n_columns)
+                rows = slice(first, first + count)
+                pre[rows] = _checked_indices(block[:, 0], n_pre, "source", index_type)
+                post[rows] = _checked_indices(block[:, 1], n_post, "target", index_type)
+                values[rows] = block[:, 2:]
+        return [pre, post, values]
+    finally:
+        npz.close()
+        npz_file.fileobj.seek(0)
 
 
 class FixedTotalNumberConnector(DrawOrderMixin, connectors.FixedTotalNumberConnector):

@@ -6,6 +6,7 @@ distance between presynaptic cell i and postsynaptic cell j is |i - j|.
 """
 import importlib.util
 from collections import Counter
+from functools import partial
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from pyNN_jax.engine.time_grid import to_steps
 import pytest
 
 import pyNN.connectors as generic
+from pyNN_jax import connectors
 from pyNN import errors
 import pyNN.mock as mock
 from pyNN.core import IndexBasedExpression
@@ -549,6 +551,36 @@ def test_from_list_empty(sim):
 def test_from_list_unknown_column_name(sim):
     with pytest.raises(ValueError, match="foo"):
         build(sim, 5, 5, lambda s: s.FromListConnector([(0, 1, 0.5)], column_names=["foo"]))
+
+
+@pytest.mark.parametrize("block_rows", [7, 1 << 16])
+def test_npz_file_read_in_blocks(sim, tmp_path, monkeypatch, block_rows):
+    """A .npz file (NumpyBinaryFile) is read a block of rows at a time: its rows, ordered by
+    post cell, in file order within one post cell (blocks of 7 rows as one block)."""
+    from pyNN.recording.files import NumpyBinaryFile
+    monkeypatch.setattr(connectors, "_npz_rows", partial(connectors._npz_rows,
+                                                         block_rows=block_rows))
+    rng = np.random.RandomState(5)
+    rows = np.column_stack([rng.randint(0, 20, 300), rng.randint(0, 15, 300),
+                            rng.uniform(0.1, 1.0, 300), rng.randint(1, 30, 300) / 10])
+    path = str(tmp_path / "conns.npz")
+    writer = NumpyBinaryFile(path, mode="wb")
+    writer.write(rows, {"columns": ["i", "j", "weight", "delay"]})
+    writer.close()
+    prj = build(sim, 20, 15, lambda s: s.FromFileConnector(NumpyBinaryFile(path, mode="rb")))
+    expected = rows[np.argsort(rows[:, 1], kind="stable")]
+    assert connections(prj) == [(int(i), int(j), w, d) for i, j, w, d in expected.tolist()]
+
+
+def test_npz_file_index_out_of_range(sim, tmp_path):
+    from pyNN.recording.files import NumpyBinaryFile
+    path = str(tmp_path / "bad.npz")
+    writer = NumpyBinaryFile(path, mode="wb")
+    writer.write(np.array([(0, 1, 0.5, 1.0), (3, 7, 0.5, 1.0)]),
+                 {"columns": ["i", "j", "weight", "delay"]})
+    writer.close()
+    with pytest.raises(errors.ConnectionError, match="target index 7 out of range"):
+        build(sim, 5, 5, lambda s: s.FromFileConnector(NumpyBinaryFile(path, mode="rb")))
 
 
 def test_from_file_round_trip_of_projection_save(sim, tmp_path):
