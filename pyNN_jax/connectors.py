@@ -580,6 +580,12 @@ def _sorted_pieces(pre, post, n_pre, n_post):
     pre = pre[order]
     post = post[order]
     del order
+    return _ordered_pieces(pre, post, n_post)
+
+
+def _ordered_pieces(pre, post, n_post):
+    """Pieces (pre, post, {}) of about ``_piece_size`` connections (int64 index arrays) of
+    pairs (pre, post) ordered by post."""
     bounds = np.concatenate([[0], np.cumsum(np.bincount(post, minlength=n_post))])
     for first, stop in _blocks(np.diff(bounds), _piece_size(pre.size)):
         rows = slice(bounds[first], bounds[stop])
@@ -1367,20 +1373,24 @@ class ProbabilityMapMixin(DrawOrderMixin):
         n_pre, n_post = projection.pre.size, projection.post.size
         vectorised = self._vectorised()
 
-        def pieces():
-            for first, stop in _blocks(np.full(n_post, n_pre), CACHE_ELEMENTS):
-                if vectorised:
-                    post, pre = _sample_map(rng.rng, np.broadcast_to(
-                        probability(first, stop), (stop - first, n_pre)))
-                else:
-                    draws = np.asarray(rng.next(n_pre * (stop - first), "uniform",
-                                                {"low": 0.0, "high": 1.0}))
-                    post, pre = np.nonzero(draws.reshape(stop - first, n_pre)
-                                           < probability(first, stop))
-                post += first
-                keep = self._self_connection_mask(projection, pre, post)
-                yield pre[keep], post[keep]
-        self._connect_pieces(projection, _merged(pieces()), parameter_space)
+        index_type = _index_type(projection)
+        found = [(np.zeros(0, dtype=index_type),) * 2]
+        for first, stop in _blocks(np.full(n_post, n_pre), CACHE_ELEMENTS):
+            if vectorised:
+                post, pre = _sample_map(rng.rng, np.broadcast_to(
+                    probability(first, stop), (stop - first, n_pre)))
+            else:
+                draws = np.asarray(rng.next(n_pre * (stop - first), "uniform",
+                                            {"low": 0.0, "high": 1.0}))
+                post, pre = np.nonzero(draws.reshape(stop - first, n_pre)
+                                       < probability(first, stop))
+            post += first
+            keep = self._self_connection_mask(projection, pre, post)
+            found.append((pre[keep].astype(index_type), post[keep].astype(index_type)))
+        pre = np.concatenate([pre for pre, _ in found])
+        post = np.concatenate([post for _, post in found])
+        del found
+        self._connect_pieces(projection, _ordered_pieces(pre, post, n_post), parameter_space)
 
     def _connect_sampled_boxes(self, projection, pre_positions, post_positions, box_bounds,
                                probability, distance_map=None):
@@ -1389,7 +1399,7 @@ class ProbabilityMapMixin(DrawOrderMixin):
         the connections are then sorted by post, then pre."""
         parameter_space = self._parameters_from_synapse_type(projection, distance_map)
         n_pre, n_post = projection.pre.size, projection.post.size
-        index_type = np.int32 if max(n_pre, n_post) < 2 ** 31 else np.int64
+        index_type = _index_type(projection)
         found = [(np.zeros(0, dtype=index_type),) * 2]
         for pre, post in _sampled_box_pairs(deepcopy(self.rng).rng, pre_positions,
                                             post_positions, box_bounds, probability):
