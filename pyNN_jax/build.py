@@ -282,9 +282,12 @@ class EngineNetwork:
                 for name, values in prj._table_columns(self.layout).items():
                     table[name].reshape(-1)[positions] = values
                 delay_steps = self._delay_steps(prj)
+                if delay_steps.max(initial=1) > np.iinfo(table["delay"].dtype).max:
+                    self.structure_dirty = True     # a wider delay column: a new table
+                    return
                 table["delay"].reshape(-1)[positions] = delay_steps
                 self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
-            if (table["delay"].max() + self.structure.block_steps > self.structure.n_slots
+            if (int(table["delay"].max()) + self.structure.block_steps > self.structure.n_slots
                     or self._block_steps(self.structure.tables) < self.structure.block_steps):
                 self.structure_dirty = True
                 return
@@ -380,14 +383,18 @@ class EngineNetwork:
         for kind, constants, projections in groups:
             out_degree = np.zeros(layout.n_cells, np.int64)
             parts = []
+            table_max_delay_steps = 1
             for prj in projections:
                 np.add.at(out_degree, layout.global_indices(prj.pre), local_out_degree[prj])
                 delay_steps = self._delay_steps(prj)
                 self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
-                max_delay_steps = max(max_delay_steps, int(delay_steps.max(initial=1)))
+                table_max_delay_steps = max(table_max_delay_steps,
+                                            int(delay_steps.max(initial=1)))
                 parts.append(self._connection_part(prj, delay_steps))
+            max_delay_steps = max(max_delay_steps, table_max_delay_steps)
             table, flat, fill = engine_synapses.plan_table(
-                out_degree, {name: dtype for name in parts[0].columns})
+                out_degree, {name: dtype for name in parts[0].columns},
+                delay_steps_type=engine_synapses.delay_type(table_max_delay_steps))
             if kind == "static":      # nothing below reads the connections' places
                 self._table_fills.append(functools.partial(fill, parts))
             else:

@@ -116,13 +116,22 @@ def build_table(pre, target, delay_steps, columns, n_cells, width=None):
     return table, flat
 
 
-def plan_table(out_degree, column_types, width=None):
+def delay_type(max_delay_steps):
+    """The narrowest integer type of a table's delay column (steps): 1-4 bytes per entry."""
+    for candidate in (np.int8, np.int16):
+        if max_delay_steps <= np.iinfo(candidate).max:
+            return candidate
+    return np.int32
+
+
+def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32):
     """:func:`build_table` in two parts, for connections given as :class:`ConnectionPart`s:
     ``(table, position, fill)``. From the connections per cell (``out_degree``, one entry
     per cell of the network) the arrays of ``table`` and ``position`` are allocated at their
     final shapes (``row_owner`` and ``row_used`` written); ``fill(parts)`` sorts and
     scatters the connections, ``parts`` in the order of ``position``: a caller can compile
-    the engine for these shapes meanwhile. ``column_types``: name -> float dtype."""
+    the engine for these shapes meanwhile. ``column_types``: name -> float dtype;
+    ``delay_steps_type``: the integer type of the delay column (:func:`delay_type`)."""
     n_cells, n_conn = out_degree.size, int(out_degree.sum())
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
@@ -144,7 +153,8 @@ def plan_table(out_degree, column_types, width=None):
     table = {
         "row_owner": (np.repeat(np.arange(n_cells, dtype=np.int32), rows_per_cell)
                       if n_conn else np.zeros(1, np.int32)),
-        **{name: aligned_empty((n_rows, width), np.int32) for name in ("target", "delay")},
+        "target": aligned_empty((n_rows, width), np.int32),
+        "delay": aligned_empty((n_rows, width), delay_steps_type),
         **{name: aligned_empty((n_rows, width), dtype) for name, dtype in column_types.items()},
     }
     if cell_rows:

@@ -288,3 +288,15 @@ def test_table_columns_are_adopted_by_the_cpu_device_without_a_copy(shape, dtype
         assert column.ctypes.data % synapses.HOST_ALIGNMENT == 0
         assert np.shares_memory(column, np.asarray(on_device))
     np.testing.assert_array_equal(np.asarray(on_device), np.ones(shape, dtype))
+
+
+@pytest.mark.parametrize("max_steps, expected", [(1, np.int8), (127, np.int8), (128, np.int16),
+                                                 (32767, np.int16), (32768, np.int32)])
+def test_delay_column_is_the_narrowest_type_that_holds_the_longest_delay(max_steps, expected):
+    assert synapses.delay_type(max_steps) is expected
+    table, _, fill = synapses.plan_table(np.array([2, 0]), {"weight": np.float32},
+                                         delay_steps_type=synapses.delay_type(max_steps))
+    fill([synapses.ConnectionPart(2, np.array([0, 0]), np.array([1, 0]),
+                                  np.array([max_steps, 1]), {"weight": np.ones(2)})])
+    assert table["delay"].dtype == expected
+    assert sorted(table["delay"].reshape(-1)[:2].tolist()) == [1, max_steps]
