@@ -49,8 +49,22 @@ def test_huge_conductances_keep_v_between_the_reversal_potentials(sim, model):
         assert len(train) >= 3 and [t for t in train if 5.0 < t <= 8.0]
 
 
+@pytest.mark.parametrize("model", ["EIF_cond_exp_isfa_ista", "HH_cond_exp",
+                                   "IF_cond_exp_gsfa_grr"])
+def test_huge_conductances_stay_finite_in_the_substep_models(sim, model):
+    """AdEx, HH and IF_cond_exp_gsfa_grr divide their 0.01 ms substeps where the synaptic
+    conductance is large (NEST's hh_cond_exp_traub itself turns v into NaN, silently, from
+    10 uS with tau_syn = 1 ms; pyNN.jax's cells spike)."""
+    import pyNN.jax
+    spikes, v = strongly_driven(pyNN.jax, model, 0.1, 1.0, precision="float32")
+    assert np.isfinite(v).all()
+    for train in spikes[3:]:
+        assert len(train) >= 3
+
+
 @needs_nest
-@pytest.mark.parametrize("model", ["IF_cond_exp", "IF_cond_alpha", "GIF_cond_exp"])
+@pytest.mark.parametrize("model", ["IF_cond_exp", "IF_cond_alpha", "GIF_cond_exp",
+                                   "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista"])
 @pytest.mark.parametrize("dt", [0.1, 1.0])
 @pytest.mark.parametrize("tau_syn", [0.1, 1.0])
 def test_strong_inputs_spike_as_on_nest(model, dt, tau_syn):
