@@ -22,7 +22,7 @@ from pyNN.recording import DataCache
 from . import simulator
 from .build import MAX_CHUNK_STEPS, table_rows_per_pass
 from .engine import network as engine
-from .engine import plasticity, synapses
+from .engine import health, plasticity, synapses
 from .engine.time_grid import to_steps
 from .populations import Assembly, Population, PopulationView
 from .projections import Projection
@@ -370,12 +370,19 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
         with recording.installed():
             network._record_initial_samples()
 
-    def collect(out, first_step, n_active):
+    def collect(out, first_step, n_active, groups):
+        """Each set's recordings to its recorders; the first set whose state became NaN or
+        infinite stops the sweep (:mod:`.engine.health`), its data recorded up to then kept."""
         out = jax.device_get(out)
+        failure = None
         for i, recording in enumerate(recordings):
             with recording.installed():
-                network._collect(jax.tree_util.tree_map(lambda a: a[i], out), first_step,
-                                 n_active)
+                found = network._collect(
+                    jax.tree_util.tree_map(lambda a: a[i], out), first_step, n_active,
+                    health.nonfinite_cells(jax.tree_util.tree_map(lambda a: a[i], groups)))
+            failure = failure or found
+        if failure is not None:
+            raise failure
 
     step, pending = 0, None
     while step < n_steps:
@@ -383,7 +390,7 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
         state, out = mapped_chunk(values, state, np.int32(n_active))
         if pending is not None:        # copy out the previous chunk while this one runs
             collect(*pending)
-        pending = (out, step, n_active)
+        pending = (out, step, n_active, state["groups"])
         step += n_active
     if pending is not None:
         collect(*pending)
