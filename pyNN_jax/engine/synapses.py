@@ -360,13 +360,13 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
 
     n_pending = jnp.sum(pending > 0, dtype=jnp.int32)
 
-    def sparse(ring):
-        n_passes = (n_pending + rows_per_pass - 1) // rows_per_pass
+    def sparse(ring, n_passes):
         ring, _, new_s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
         return ring, new_s
 
-    def dense(ring):
-        """Every row of every step of the block, spiking or not (multiplicity 0)."""
+    def dense(ring, n_steps):
+        """Every row of the first ``n_steps`` steps of the block, spiking or not
+        (multiplicity 0)."""
         set_offset = (jnp.arange(n_sets, dtype=jnp.int32) * ring_size)[:, None, None]
 
         def one_step(j, ring):
@@ -377,14 +377,19 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
             weight = jnp.broadcast_to(v["weight"], index.shape)
             return ring.at[index.reshape(-1)].add(
                 (weight * multiplicity[:, :, None]).reshape(-1))
-        return lax.fori_loop(0, n_block, one_step, ring), s
+        return lax.fori_loop(0, n_steps, one_step, ring)
 
+    n_passes = (n_pending + rows_per_pass - 1) // rows_per_pass
     threshold = kind == "static" and dense_threshold(pending.size, v["weight"].shape[-1],
                                                      rows_per_pass)
     if threshold:
-        ring, s = lax.cond(n_pending >= threshold, dense, sparse, ring)
-    else:
-        ring, s = sparse(ring)
+        # two loops, one of which runs zero times, rather than a lax.cond between them: XLA
+        # copies the ring into and out of a conditional's branches (a copy of the whole ring
+        # per delivery: 79 MB per step for the full-scale cortical microcircuit)
+        use_dense = n_pending >= threshold
+        ring = dense(ring, jnp.where(use_dense, n_block, 0))
+        n_passes = jnp.where(use_dense, 0, n_passes)
+    ring, s = sparse(ring, n_passes)
     if plastic:
         s = plasticity.after_delivery(s, counts)
     return ring, s
