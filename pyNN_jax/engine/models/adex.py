@@ -8,8 +8,7 @@
 At v >= v_spike: v -> v_reset, w -> w + b, and v is held at v_reset for tau_refrac.
 Units: a in nS (converted to uS), b and w in nA.
 
-Scheme: RK4 in substeps of at most 0.01 ms, divided further where the synaptic conductance
-is large (:mod:`.substeps`), with the threshold tested after
+Scheme: RK4 in substeps of at most 0.01 ms (:mod:`.substeps`) with the threshold tested after
 each substep and v capped at v_spike inside the exponential (as NEST does), conductances in
 closed form. NEST integrates the same equations with adaptive RKF45; the measured difference
 is in docs/numerics.rst.
@@ -45,8 +44,7 @@ class AdExp(NeuronModel):
             return g_exc * (p["e_rev_E"] - v) + g_inh * (p["e_rev_I"] - v)
 
         v, w, spiked, refractory = integrate_membrane(
-            p, d, s, synaptic_current, self.conductances.bound(p, s), p["i_offset"] + i_ext,
-            ctx.dt, adaptation=True)
+            p, d, s, synaptic_current, p["i_offset"] + i_ext, ctx.dt, adaptation=True)
         new = {"v": v, "w": w, "refractory": refractory}
         new.update(self.conductances.advance(p, d, s, syn_in, ctx.dt))
         return new, spiked

@@ -10,9 +10,9 @@ Receptor kinds and their response to a spike of weight w arriving at t = 0:
 - ``CondBeta``:  g(t) = w N (exp(-t/tau_decay) - exp(-t/tau_rise)), N normalising the peak to w.
 
 Membrane: ``LIF`` (cm dv/dt = cm (v_rest - v)/tau_m + I_syn + i_offset + i_inj, threshold
-v_thresh) or ``AdExp`` (see :mod:`.adex`). Scheme: RK4 in substeps of at most 0.01 ms (divided
-further where the conductances are large) with every receptor in closed form (:mod:`.substeps`);
-threshold, reset and refractory clamp as in the corresponding standard models. Parameters and state of receptor R are named "R.tau_syn",
+v_thresh) or ``AdExp`` (see :mod:`.adex`). Scheme: RK4 in substeps of at most 0.01 ms with
+every receptor in closed form (:mod:`.substeps`); threshold, reset and refractory clamp as in
+the corresponding standard models. Parameters and state of receptor R are named "R.tau_syn",
 "R.e_syn", "R.gsyn", "R.isyn" as in PyNN.
 """
 import jax.numpy as jnp
@@ -79,19 +79,6 @@ class PointNeuronModel(NeuronModel):
                              - s[f"{n}.gsyn_rise"] * jnp.exp(-t / p[f"{n}.tau_rise"]))
         return values
 
-    def _conductance_bound(self, p, s):
-        """A bound of the receptors' conductances over the step (uS; current receptors: 0)."""
-        bound = jnp.zeros_like(s["v"])
-        for n, k in self.receptors:
-            if k == "CondExp":
-                bound = bound + jnp.abs(s[f"{n}.gsyn"])
-            elif k == "CondAlpha":      # max (g0 + dg0 t) exp(-t/tau) <= g0 + dg0 tau / e
-                bound = bound + jnp.abs(s[f"{n}.gsyn"]) + jnp.abs(
-                    s[f"{n}.dgsyn"]) * p[f"{n}.tau_syn"] / jnp.e
-            elif k == "CondBeta":       # the decaying part bounds the difference
-                bound = bound + jnp.abs(s[f"{n}.gsyn_decay"])
-        return bound
-
     def _advance_receptors(self, p, d, s, syn_in, dt):
         new = {}
         for port, (n, k) in enumerate(self.receptors):
@@ -123,8 +110,7 @@ class PointNeuronModel(NeuronModel):
 
         adex = self.membrane == "AdExp"
         v, w, spiked, refractory = integrate_membrane(
-            p, d, s, synaptic_current, self._conductance_bound(p, s), p["i_offset"] + i_ext,
-            ctx.dt, adaptation=adex)
+            p, d, s, synaptic_current, p["i_offset"] + i_ext, ctx.dt, adaptation=adex)
         new = {"v": v, "refractory": refractory}
         if adex:
             new["w"] = w

@@ -23,9 +23,8 @@ variables ``stc`` (the eta_j) and ``sfa`` (the gamma_j).
 Scheme, step k, in NEST's order (gif_cond_exp::update):
 1. i_eta := sum_j eta_j and v_t := v_t_star + sum_j gamma_j (values at the start of the
    step, which NEST records); then eta_j, gamma_j decay by exp(-dt/tau_j) (exact);
-2. membrane: IF_cond_exp's scheme (:func:`.lif_conductance.integrate_membrane`: RK4 with
-   g_E, g_I in closed form, in substeps where the conductance is large) with i_eta held
-   constant (the membrane equation is linear, as for IF_cond_exp); during the refractory
+2. membrane: IF_cond_exp's exponential integrator (:func:`.lif_conductance.integrate_membrane`,
+   g_E, g_I in closed form) with i_eta held constant; during the refractory
    period v is instead held at v_reset;
 3. the synaptic weights arriving in the step are added to g_E and g_I;
 4. outside the refractory period, a uniform random number u is drawn per cell from the
@@ -41,7 +40,7 @@ import jax.numpy as jnp
 
 from ..time_grid import refractory_steps
 from .base import NeuronModel
-from .lif_conductance import ExpConductances, integrate_membrane
+from .lif_conductance import conductance_constants, exp_channels, integrate_membrane
 
 MAX_COMPONENTS = 8
 COMPONENT_PARAMETERS = ("tau_eta", "a_eta", "tau_gamma", "a_gamma")
@@ -90,8 +89,7 @@ class GIFCondExp(NeuronModel):
         log_lambda_dt = xp.where(positive, xp.log(xp.where(positive, lambda_dt, 1.0)), -xp.inf)
         return {
             "ref_steps": refractory_steps(xp, p["tau_refrac"], dt),
-            "half_e": xp.exp(-0.5 * dt / p["tau_syn_E"]),
-            "half_i": xp.exp(-0.5 * dt / p["tau_syn_I"]),
+            **conductance_constants(xp, p, dt),
             "decay_stc": xp.exp(-dt / p["tau_eta"]),
             "decay_sfa": xp.exp(-dt / p["tau_gamma"]),
             "log_lambda_dt": log_lambda_dt,
@@ -112,17 +110,15 @@ class GIFCondExp(NeuronModel):
         v_t = p["v_t_star"] + s["sfa"].sum(axis=1)
         stc = s["stc"] * d["decay_stc"]
         sfa = s["sfa"] * d["decay_sfa"]
-        # 2. membrane (IF_cond_exp's scheme), clamped while refractory
-        conductances = ExpConductances(p, d, ctx.dt)
-        g = (s["gsyn_exc"], s["gsyn_inh"])
-        v_free = integrate_membrane(p, s["v"], conductances, g,
-                                    p["i_offset"] + i_ext - i_eta, ctx.dt)
+        # 2. membrane (IF_cond_exp's integrator), clamped while refractory
+        ge, gi = s["gsyn_exc"], s["gsyn_inh"]
+        v_free = integrate_membrane(p, d, s["v"], exp_channels(p, ge, gi),
+                                    p["i_offset"] + i_ext - i_eta, ctx.dt, ctx.step)
         refractory_before = s["refractory"] > 0
         v = jnp.where(refractory_before, p["v_reset"], v_free)
         # 3. arriving input
-        g_exc, g_inh = conductances.profile(g)
-        gsyn_exc = g_exc[2] + syn_in[0]
-        gsyn_inh = g_inh[2] + syn_in[1]
+        gsyn_exc = ge * d["half_e"] ** 2 + syn_in[0]
+        gsyn_inh = gi * d["half_i"] ** 2 + syn_in[1]
         # 4. escape noise
         log_hazard = jnp.minimum(d["log_lambda_dt"] + (v - v_t) / p["delta_v"], LOG_HAZARD_CAP)
         p_spike = -jnp.expm1(-jnp.exp(log_hazard))

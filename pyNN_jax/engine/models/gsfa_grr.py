@@ -14,8 +14,7 @@ in nS (PyNN's units for this model; the state variables ``g_s`` and ``g_r`` are 
 nS), converted to uS inside the membrane equation.
 
 Scheme: all four conductances are linear and advance in closed form. The membrane equation
-is integrated with the classical RK4 method in substeps of at most 0.01 ms, divided further
-where the conductances are large (:mod:`.substeps`),
+is integrated with the classical RK4 method in substeps of at most 0.01 ms (:mod:`.substeps`)
 with the conductances evaluated in closed form at any time of the step: the relative
 refractory conductance is large right after a spike (q_rr/cm of order 1-10 per ms), which
 a single RK4 step of 0.1 ms would follow only to about 1 %. The order of operations is
@@ -27,9 +26,9 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..time_grid import refractory_steps
-from .base import NeuronModel
+from .base import NeuronModel, materialised
 from .lif_conductance import COND_PARAMETERS, refractory_clamp
-from .substeps import n_substeps, rk4, subdivision
+from .substeps import n_substeps, rk4
 
 GSFA_GRR_PARAMETERS = COND_PARAMETERS + ("tau_sfa", "e_rev_sfa", "q_sfa",
                                          "tau_rr", "e_rev_rr", "q_rr")
@@ -53,12 +52,9 @@ class IFCondExpGsfaGrr(NeuronModel):
     def step(self, p, d, s, syn_in, i_ext, ctx):
         dt = ctx.dt
         n_sub = n_substeps(dt)
-        g0 = {name: s[name] for name, _ in CONDUCTANCES}
-        bound = (jnp.abs(g0["gsyn_exc"]) + jnp.abs(g0["gsyn_inh"])
-                 + NS_TO_US * (jnp.abs(g0["g_s"]) + jnp.abs(g0["g_r"])))
-        parts, most_parts = subdivision(dt / n_sub, bound, p["cm"])
-        h = dt / (n_sub * parts)       # per cell
+        h = dt / n_sub
         i_total = p["i_offset"] + i_ext
+        g0 = {name: s[name] for name, _ in CONDUCTANCES}
 
         def conductances(t):
             return [g0[name] * jnp.exp(-t / p[tau]) for name, tau in CONDUCTANCES]
@@ -72,11 +68,11 @@ class IFCondExpGsfaGrr(NeuronModel):
             return (dv,)
 
         def substep(i, y):
-            return jnp.where(i < n_sub * parts, rk4(derivative, y, i * h, h)[0], y[0]),
+            return rk4(derivative, y, i * h, h)
 
-        (v_new,) = lax.fori_loop(0, n_sub * most_parts, substep, (s["v"],))
+        (v_new,) = lax.fori_loop(0, n_sub, substep, (s["v"],))
         g_e, g_i, g_s, g_r = conductances(dt)
-        v, refractory, spikes = refractory_clamp(p, d, s, v_new)
+        v, refractory, spikes = refractory_clamp(p, d, s, materialised(v_new, ctx.step))
         fired = spikes > 0
         return {"v": v, "gsyn_exc": g_e + syn_in[0], "gsyn_inh": g_i + syn_in[1],
                 "g_s": jnp.where(fired, g_s + p["q_sfa"], g_s),

@@ -11,15 +11,14 @@
 
 A spike is emitted at the peak of an action potential: when v > v_offset + 30 mV and v has
 started to fall, followed by a 2 ms dead time for spike detection (NEST's t_ref default).
-Scheme: RK4 in substeps of at most 0.01 ms, divided further where the synaptic conductance is
-large (:mod:`.substeps`), conductances in closed form.
+Scheme: RK4 in substeps of at most 0.01 ms (:mod:`.substeps`), conductances in closed form.
 """
 import jax.numpy as jnp
 from jax import lax
 
 from ..time_grid import refractory_steps
 from .base import NeuronModel
-from .substeps import ExpConductances, n_substeps, rk4, subdivision
+from .substeps import ExpConductances, n_substeps, rk4
 
 DETECTION_DEAD_TIME = 2.0   # ms
 
@@ -58,8 +57,7 @@ class HHCondExp(NeuronModel):
     def step(self, p, d, s, syn_in, i_ext, ctx):
         dt = ctx.dt
         n_sub = n_substeps(dt)
-        parts, most_parts = subdivision(dt / n_sub, self.conductances.bound(p, s), p["cm"])
-        h = dt / (n_sub * parts)       # per cell
+        h = dt / n_sub
         i_total = p["i_offset"] + i_ext
 
         def derivatives(t, y):
@@ -73,12 +71,9 @@ class HHCondExp(NeuronModel):
             return dv, am * (1 - m) - bm * m, ah * (1 - hh) - bh * hh, an * (1 - n) - bn * n
 
         def substep(i, y):
-            active = i < n_sub * parts
-            return tuple(jnp.where(active, new, old)
-                         for new, old in zip(rk4(derivatives, y, i * h, h), y))
+            return rk4(derivatives, y, i * h, h)
 
-        v, m, hh, n = lax.fori_loop(0, n_sub * most_parts, substep,
-                                    (s["v"], s["m"], s["h"], s["n"]))
+        v, m, hh, n = lax.fori_loop(0, n_sub, substep, (s["v"], s["m"], s["h"], s["n"]))
         free = s["refractory"] == 0
         spike = free & (v > p["v_offset"] + 30.0) & (v < s["v"])
         refractory = jnp.where(spike, d["dead_steps"], jnp.maximum(s["refractory"] - 1, 0))

@@ -8,100 +8,100 @@
 - ``IF_cond_alpha`` (NEST ``iaf_cond_alpha``): g(t) = w e t/tau_syn exp(-t/tau_syn), peak w at
   t = tau_syn; state (dg, g).
 
-Scheme: the conductances are linear and advance exactly (propagators). The membrane equation is
-linear in v with coefficients known in closed form over the step, and is integrated with the
-classical 4th-order Runge-Kutta method (:func:`integrate_membrane`), g(t) in closed form at the
-stages. One RK4 step per time step serves where it is accurate: z = h G / cm <= Z_RK4
-(G = g_leak + g_E + g_I, bounded over the step; RK4's error is then below 1e-5 of v's distance
-to its equilibrium) and h / tau_syn <= T_RK4 for each conductance that moves v at all
-(h g / cm > Z_NEGLIGIBLE). A cell outside these bounds (a large conductance, a conductance
-faster than the step) takes the least number n of equal RK4 substeps that brings each substep
-within them (n <= MAX_SUBSTEPS; substeps still above Z_RK4 are exponential-Euler steps with the
-coefficients frozen at their midpoints, exact for constant coefficients and stable for any
-conductance). NEST integrates the same equations with GSL's adaptive RKF45; the measured
-differences are in docs/numerics.rst. Threshold, reset and refractory clamp are NEST's: v is
-held at v_reset for tau_refrac (in steps) after a spike, the conductances keep evolving, and
-the spikes arriving in a step are added to g at its end.
-"""
-import jax.numpy as jnp
-from jax import lax
+Scheme (:func:`integrate_membrane`): the conductances are linear and advance exactly
+(propagators). The membrane equation, linear in v, is written with the leak and its current as
+one more conductance, g_L = cm / tau_m with reversal e_L = v_rest + i / g_L (i = i_offset +
+i_inj, constant over the step), and integrated by an exponential integrator in
+K = ceil(h / 0.1 ms) substeps of eta = h / K. Over a substep, with G(s) = g_L + g_E(s) + g_I(s)
+and A = int_0^eta G ds / cm (exact: the conductances are known in closed form),
 
-from .base import NeuronModel
+    v(eta) = v_inf + (v(0) - v_inf) exp(-A),
+    v_inf = sum_k W_k e_k / sum_k W_k,   W_k = int_0^eta exp(-a (eta - s)) g_k(s) ds,  a = A/eta,
+
+each W_k in closed form (:func:`kernel_integrals`). This is exact for constant conductances and
+for a single conductance of any time course, and stable for any conductance: v moves towards a
+weighted mean of the reversal potentials and never beyond. Its error comes from the variation
+of G within a substep (the kernel exp(-a (eta - s)) instead of exp(-int_s^eta G / cm)); it is
+below one RK4 step's in the common cases (docs/numerics.rst). NEST integrates the same
+equations with GSL's adaptive RKF45; the measured differences are in docs/numerics.rst.
+Threshold, reset and refractory clamp are NEST's: v is held at v_reset for tau_refrac (in
+steps) after a spike, the conductances keep evolving, and the spikes arriving in a step are
+added to g at its end.
+"""
+import math
+
+import jax.numpy as jnp
+
+from .base import NeuronModel, materialised
 from ..time_grid import refractory_steps
 from .lif_current import LIF_PARAMETERS, threshold_and_reset
 
 COND_PARAMETERS = LIF_PARAMETERS + ("tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I")
 
 
-Z_RK4 = 0.25          # largest h G / cm of one RK4 (sub)step
-T_RK4 = 0.5           # largest h / tau_syn of one RK4 (sub)step
-Z_NEGLIGIBLE = 1e-6   # h g / cm of a conductance too weak to need T_RK4
-MAX_SUBSTEPS = 1024   # RK4 substeps per time step at most
+SUBSTEP = 0.1          # ms, longest substep of the exponential integrator
+X_SMALL = 0.02         # |x| below which the kernel integrals use their Taylor series
 
 
-def rk4_membrane(p, v, g_exc, g_inh, i_total, h):
-    """One RK4 step of the membrane equation; g_exc/g_inh are (g(0), g(h/2), g(h))."""
+def n_substeps(dt):
+    """K, the substeps of a time step dt (ms)."""
+    return max(1, math.ceil(dt / SUBSTEP - 1e-9))
+
+
+def substep_constants(xp, tau, dt, suffix):
+    """Decay of a conductance over one substep eta = dt / K, and the integrals of
+    exp(-s/tau) (``area``, ms) and of s exp(-s/tau) (``moment``, ms^2) over it."""
+    eta = dt / n_substeps(dt)
+    decay = xp.exp(-eta / tau)
+    area = -tau * xp.expm1(-eta / tau)
+    return {"decay_" + suffix: decay, "area_" + suffix: area,
+            "moment_" + suffix: tau * area - tau * eta * decay}
+
+
+def kernel_integrals(x, decay, e_a, eta):
+    """int_0^eta exp(-a (eta - s)) exp(-s/tau) s^j ds for j = 0, 1, with x = (a - 1/tau) eta,
+    decay = exp(-eta/tau), e_a = exp(-a eta): eta e_a phi_1(x) and eta^2 e_a phi_2(x),
+    phi_1(x) = (e^x - 1)/x, phi_2(x) = ((x - 1) e^x + 1)/x^2, written without e^x (which
+    overflows for a large conductance) and by their Taylor series near x = 0."""
+    small = jnp.abs(x) < X_SMALL
+    safe = jnp.where(small, 1.0, x)
+    j0 = eta * jnp.where(small, e_a * (1.0 + x / 2.0 + x * x / 6.0), (decay - e_a) / safe)
+    j1 = eta * eta * jnp.where(small, e_a * (0.5 + x / 3.0 + x * x / 8.0),
+                               ((safe - 1.0) * decay + e_a) / (safe * safe))
+    return j0, j1
+
+
+def integrate_membrane(p, d, v, channels, i_total, h, step):
+    """v at the end of the step (module docstring), computed once into a buffer of its own
+    (:func:`.base.materialised`). ``channels``: per conductance (g(0), dg(0) or None for an
+    exponential one, reversal potential, suffix of its constants in ``d``), g in uS;
+    ``i_total`` (nA) is constant over the step."""
+    eta = h / n_substeps(h)
     g_leak = p["cm"] / p["tau_m"]
-
-    def dvdt(v, k):
-        return (g_leak * (p["v_rest"] - v) + g_exc[k] * (p["e_rev_E"] - v)
-                + g_inh[k] * (p["e_rev_I"] - v) + i_total) / p["cm"]
-
-    k1 = dvdt(v, 0)
-    k2 = dvdt(v + 0.5 * h * k1, 1)
-    k3 = dvdt(v + 0.5 * h * k2, 1)
-    k4 = dvdt(v + h * k3, 2)
-    return v + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-
-
-def substepped_membrane(p, v, conductances_at, i_total, h, z, n):
-    """v after the step in n RK4 substeps per cell (a while loop of max(n) iterations, each
-    cell counting its own); substeps with h_sub G / cm = z / n above Z_RK4 (n capped at
-    MAX_SUBSTEPS) are exponential-Euler steps with g frozen at the midpoint."""
-    h_sub = h / n
-    capped = z / n > Z_RK4
-    g_leak = p["cm"] / p["tau_m"]
-
-    def substep(j, v):
-        t = j * h_sub
-        g_exc, g_inh = zip(*(conductances_at(t + f * h_sub) for f in (0.0, 0.5, 1.0)))
-        v_rk4 = rk4_membrane(p, v, g_exc, g_inh, i_total, h_sub)
-        conductance = g_leak + g_exc[1] + g_inh[1]
-        v_inf = (g_leak * p["v_rest"] + g_exc[1] * p["e_rev_E"] + g_inh[1] * p["e_rev_I"]
-                 + i_total) / conductance
-        v_exp = v_inf + (v - v_inf) * jnp.exp(-h_sub * conductance / p["cm"])
-        return jnp.where(j < n, jnp.where(capped, v_exp, v_rk4), v)
-
-    return lax.fori_loop(0, jnp.max(n).astype(jnp.int32), substep, v)
-
-
-def integrate_membrane(p, v, conductances, g, i_total, h):
-    """v at the end of the step (see the module docstring), in a buffer of its own (the
-    output of a conditional: see :func:`.base.materialised`).
-
-    ``g`` is the tuple of conductance state arrays (uS) at the start of the step, which
-    ``conductances`` (:class:`ExpConductances`, :class:`AlphaConductances`) reads;
-    ``i_total`` (nA) is constant over the step. Only the state arrays enter the conditional,
-    so that the single RK4 step remains one fused computation."""
-    def substeps(g):
-        bounds = conductances.bounds(g)
-        z = h * (p["cm"] / p["tau_m"] + sum(bound for bound, _ in bounds)) / p["cm"]
-        n = jnp.ceil(z / Z_RK4)
-        for bound, tau in bounds:
-            n = jnp.maximum(n, jnp.where(h * bound / p["cm"] > Z_NEGLIGIBLE,
-                                         jnp.ceil(h / (tau * T_RK4)), 1.0))
-        return z, jnp.clip(n, 1, MAX_SUBSTEPS)
-
-    def single(v, g, i_total):
-        return rk4_membrane(p, v, *conductances.profile(g), i_total, h)
-
-    def substepped(v, g, i_total):
-        z, n = substeps(g)
-        return jnp.where(n > 1, substepped_membrane(p, v, lambda t: conductances.at(g, t),
-                                                    i_total, h, z, n),
-                         single(v, g, i_total))
-
-    return lax.cond(jnp.any(substeps(g)[1] > 1), substepped, single, v, g, i_total)
+    e_leak = p["v_rest"] + i_total / g_leak
+    channels = [list(channel) for channel in channels]
+    for _ in range(n_substeps(h)):
+        area = g_leak * eta
+        for g, dg, _, suffix in channels:
+            area = area + g * d["area_" + suffix] + (0.0 if dg is None else
+                                                      dg * d["moment_" + suffix])
+        exponent = area / p["cm"]                    # A = a eta
+        decay_minus_one = jnp.expm1(-exponent)
+        e_a = 1.0 + decay_minus_one
+        weight = g_leak * eta * -decay_minus_one / exponent     # the leak's W
+        weighted = weight * e_leak
+        for channel in channels:
+            g, dg, reversal, suffix = channel
+            decay = d["decay_" + suffix]
+            x = exponent - d["rate_" + suffix] * eta
+            j0, j1 = kernel_integrals(x, decay, e_a, eta)
+            w = g * j0 if dg is None else g * j0 + dg * j1
+            weight, weighted = weight + w, weighted + w * reversal
+            channel[0] = g * decay if dg is None else (g + dg * eta) * decay
+            channel[1] = None if dg is None else dg * decay
+        v_inf = weighted / weight
+        v = v_inf + (v - v_inf) * e_a
+    return materialised(v, step)
 
 
 def refractory_clamp(p, d, s, v_new):
@@ -117,42 +117,15 @@ def refractory_clamp(p, d, s, v_new):
     return v, refractory, spikes
 
 
-class ExpConductances:
-    """g_E, g_I decaying as exp(-t/tau_syn); state (g_E, g_I) at the start of the step."""
-
-    def __init__(self, p, d, h):
-        self.p, self.d, self.h = p, d, h
-
-    def profile(self, g):
-        """(g(0), g(h/2), g(h)) of each, from the decay over half a step."""
-        return tuple((x, x * half, x * half * half)
-                     for x, half in zip(g, (self.d["half_e"], self.d["half_i"])))
-
-    def at(self, g, t):
-        return tuple(x * jnp.exp(-t / self.p[tau]) for x, tau in zip(g, ("tau_syn_E", "tau_syn_I")))
-
-    def bounds(self, g):
-        """(bound of g over the step, tau_syn) of each: g at t = 0."""
-        return [(jnp.abs(x), self.p[tau]) for x, tau in zip(g, ("tau_syn_E", "tau_syn_I"))]
-
-
-class AlphaConductances(ExpConductances):
-    """g(t) = (g0 + dg0 t) exp(-t/tau_syn); state (g_E, dg_E, g_I, dg_I)."""
-
-    def profile(self, g):
-        h = self.h
-        return tuple((g0, (g0 + dg0 * 0.5 * h) * half, (g0 + dg0 * h) * half * half)
-                     for g0, dg0, half in ((g[0], g[1], self.d["half_e"]),
-                                           (g[2], g[3], self.d["half_i"])))
-
-    def at(self, g, t):
-        return tuple((g0 + dg0 * t) * jnp.exp(-t / self.p[tau])
-                     for g0, dg0, tau in ((g[0], g[1], "tau_syn_E"), (g[2], g[3], "tau_syn_I")))
-
-    def bounds(self, g):
-        """max over t of (g0 + dg0 t) exp(-t/tau) <= g0 + dg0 tau / e."""
-        return [(jnp.abs(g0) + jnp.abs(dg0) * self.p[tau] / jnp.e, self.p[tau])
-                for g0, dg0, tau in ((g[0], g[1], "tau_syn_E"), (g[2], g[3], "tau_syn_I"))]
+def conductance_constants(xp, p, dt):
+    """Decays over half a step and over a substep, areas, moments and rates (1/tau) of g_E
+    (suffix e) and g_I (suffix i)."""
+    d = {}
+    for suffix, tau in (("e", p["tau_syn_E"]), ("i", p["tau_syn_I"])):
+        d["half_" + suffix] = xp.exp(-0.5 * dt / tau)
+        d["rate_" + suffix] = 1.0 / tau
+        d.update(substep_constants(xp, tau, dt, suffix))
+    return d
 
 
 class IFCondExp(NeuronModel):
@@ -163,20 +136,22 @@ class IFCondExp(NeuronModel):
     scalar_parameters = True
 
     def derive(self, p, dt, xp):
-        return {
-            "half_e": xp.exp(-0.5 * dt / p["tau_syn_E"]),
-            "half_i": xp.exp(-0.5 * dt / p["tau_syn_I"]),
-            "ref_steps": refractory_steps(xp, p["tau_refrac"], dt),
-        }
+        return {"ref_steps": refractory_steps(xp, p["tau_refrac"], dt),
+                **conductance_constants(xp, p, dt)}
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
-        conductances = ExpConductances(p, d, ctx.dt)
-        g = (s["gsyn_exc"], s["gsyn_inh"])
-        v_new = integrate_membrane(p, s["v"], conductances, g, p["i_offset"] + i_ext, ctx.dt)
+        ge, gi = s["gsyn_exc"], s["gsyn_inh"]
+        v_new = integrate_membrane(p, d, s["v"], exp_channels(p, ge, gi),
+                                   p["i_offset"] + i_ext, ctx.dt, ctx.step)
         v, refractory, spikes = refractory_clamp(p, d, s, v_new)
-        g_exc, g_inh = conductances.profile(g)
-        return {"v": v, "gsyn_exc": g_exc[2] + syn_in[0], "gsyn_inh": g_inh[2] + syn_in[1],
-                "refractory": refractory}, spikes
+        decay_e, decay_i = d["half_e"] ** 2, d["half_i"] ** 2
+        return {"v": v, "gsyn_exc": ge * decay_e + syn_in[0],
+                "gsyn_inh": gi * decay_i + syn_in[1], "refractory": refractory}, spikes
+
+
+def exp_channels(p, g_exc, g_inh):
+    """The channels of :func:`integrate_membrane` for exponential g_E, g_I."""
+    return [(g_exc, None, p["e_rev_E"], "e"), (g_inh, None, p["e_rev_I"], "i")]
 
 
 class IFCondAlpha(NeuronModel):
@@ -187,22 +162,21 @@ class IFCondAlpha(NeuronModel):
     scalar_parameters = True
 
     def derive(self, p, dt, xp):
-        d = {"ref_steps": refractory_steps(xp, p["tau_refrac"], dt)}
-        for suffix, tau in (("e", p["tau_syn_E"]), ("i", p["tau_syn_I"])):
-            d["half_" + suffix] = xp.exp(-0.5 * dt / tau)
-            d["jump_" + suffix] = xp.e / tau
-        return d
+        return {"ref_steps": refractory_steps(xp, p["tau_refrac"], dt),
+                "jump_e": xp.e / p["tau_syn_E"], "jump_i": xp.e / p["tau_syn_I"],
+                **conductance_constants(xp, p, dt)}
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
-        conductances = AlphaConductances(p, d, ctx.dt)
-        g = tuple(s[name] for name in ("gsyn_exc", "dgsyn_exc", "gsyn_inh", "dgsyn_inh"))
-        v_new = integrate_membrane(p, s["v"], conductances, g, p["i_offset"] + i_ext, ctx.dt)
+        h = ctx.dt
+        channels = [(s["gsyn_" + name], s["dgsyn_" + name], p[reversal], suffix)
+                    for name, reversal, suffix in (("exc", "e_rev_E", "e"),
+                                                   ("inh", "e_rev_I", "i"))]
+        v_new = integrate_membrane(p, d, s["v"], channels, p["i_offset"] + i_ext, h, ctx.step)
         v, refractory, spikes = refractory_clamp(p, d, s, v_new)
         new = {"v": v, "refractory": refractory}
-        for (_, _, g_end), name, port, suffix in zip(conductances.profile(g), ("exc", "inh"),
-                                                      (0, 1), ("e", "i")):
+        for (g, dg, _, suffix), name, port in zip(channels, ("exc", "inh"), (0, 1)):
             decay = d["half_" + suffix] ** 2
-            new["gsyn_" + name] = g_end
-            new["dgsyn_" + name] = (s["dgsyn_" + name] * decay
-                                    + d["jump_" + suffix] * syn_in[port])
+            # g(t) = (g0 + dg0 t) exp(-t/tau), dg(t) = dg0 exp(-t/tau)
+            new["gsyn_" + name] = (g + dg * h) * decay
+            new["dgsyn_" + name] = dg * decay + d["jump_" + suffix] * syn_in[port]
         return new, spikes

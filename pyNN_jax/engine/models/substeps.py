@@ -3,9 +3,7 @@
 The membrane is integrated with ``n_substeps(dt)`` RK4 steps of at most MAX_SUBSTEP ms per
 time step; synaptic conductances, linear, are evaluated in closed form at any time of the step.
 Threshold tests happen after each substep, so a spike upswing is followed at 0.01 ms
-resolution even at dt = 0.1 ms. A cell whose synaptic conductances are large (h G_syn / cm
-above Z_SUBSTEP for a substep h) divides each substep into m equal parts that bring it below
-(:func:`subdivision`, m <= MAX_SUBDIVISION), so that RK4 stays stable and accurate.
+resolution even at dt = 0.1 ms.
 """
 import math
 
@@ -13,20 +11,10 @@ import jax.numpy as jnp
 from jax import lax
 
 MAX_SUBSTEP = 0.01   # ms
-Z_SUBSTEP = 0.25     # largest h G_syn / cm of one RK4 step
-MAX_SUBDIVISION = 1024
 
 
 def n_substeps(dt):
     return max(1, int(math.ceil(dt / MAX_SUBSTEP - 1e-9)))
-
-
-def subdivision(h, conductance_bound, cm):
-    """Per cell, the parts m of each substep of h ms that keep h G_syn / cm <= Z_SUBSTEP
-    (``conductance_bound``: a bound of the synaptic conductances over the step, uS), and the
-    largest m (a loop of n_substeps * max(m) iterations serves all cells)."""
-    m = jnp.clip(jnp.ceil(h * conductance_bound / (cm * Z_SUBSTEP)), 1, MAX_SUBDIVISION)
-    return m, jnp.max(m).astype(jnp.int32)
 
 
 def rk4(derivatives, y, t, h):
@@ -50,11 +38,6 @@ class ExpConductances:
         return (s["gsyn_exc"] * jnp.exp(-t / p["tau_syn_E"]),
                 s["gsyn_inh"] * jnp.exp(-t / p["tau_syn_I"]))
 
-    @staticmethod
-    def bound(p, s):
-        """A bound of g_E + g_I over the step (uS): their values at its start."""
-        return jnp.abs(s["gsyn_exc"]) + jnp.abs(s["gsyn_inh"])
-
     @classmethod
     def advance(cls, p, d, s, syn_in, dt):
         g_exc, g_inh = cls.at(p, s, dt)
@@ -70,12 +53,6 @@ class AlphaConductances:
         return tuple((s["gsyn_" + n] + s["dgsyn_" + n] * t) * jnp.exp(-t / p[tau])
                      for n, tau in (("exc", "tau_syn_E"), ("inh", "tau_syn_I")))
 
-    @staticmethod
-    def bound(p, s):
-        """A bound of g_E + g_I over the step (uS): max (g0 + dg0 t) exp(-t/tau) <= g0 + dg0 tau / e."""
-        return sum(jnp.abs(s["gsyn_" + n]) + jnp.abs(s["dgsyn_" + n]) * p[tau] / jnp.e
-                   for n, tau in (("exc", "tau_syn_E"), ("inh", "tau_syn_I")))
-
     @classmethod
     def advance(cls, p, d, s, syn_in, dt):
         out = {}
@@ -86,19 +63,17 @@ class AlphaConductances:
         return out
 
 
-def integrate_membrane(p, d, s, synaptic_current, conductance_bound, i_total, dt, adaptation):
+def integrate_membrane(p, d, s, synaptic_current, i_total, dt, adaptation):
     """Advance a LIF (``adaptation=False``: threshold v_thresh) or AdEx (``True``: exponential
     term, adaptation w, threshold v_spike) membrane over one step in RK4 substeps, testing the
     threshold after each substep; NEST's reset and refractory clamp.
 
     ``synaptic_current(t, v)`` gives the synaptic current (nA) at time t of the step for
-    membrane potential v, ``conductance_bound`` bounds its conductances (uS) over the step
-    (:func:`subdivision`). ``d`` holds ``g_leak`` (uS) and ``ref_steps``. Returns
+    membrane potential v. ``d`` holds ``g_leak`` (uS) and ``ref_steps``. Returns
     (v, w, spike count, refractory counter); w is zero for a LIF.
     """
     n_sub = n_substeps(dt)
-    parts, most_parts = subdivision(dt / n_sub, conductance_bound, p["cm"])
-    h = dt / (n_sub * parts)       # per cell
+    h = dt / n_sub
     threshold = p["v_spike"] if adaptation else p["v_thresh"]
 
     def derivatives(t, y, refractory):
@@ -118,21 +93,18 @@ def integrate_membrane(p, d, s, synaptic_current, conductance_bound, i_total, dt
         return jnp.where(refractory, 0.0, current / p["cm"]), dw
 
     def substep(i, carry):
-        v0, w0, refractory0, spiked0 = carry
-        v, w = rk4(lambda t, y: derivatives(t, y, refractory0), (v0, w0), i * h, h)
-        v = jnp.where(refractory0, p["v_reset"], v)
-        spike = ~refractory0 & (v >= threshold)
+        v, w, refractory, spiked = carry
+        v, w = rk4(lambda t, y: derivatives(t, y, refractory), (v, w), i * h, h)
+        v = jnp.where(refractory, p["v_reset"], v)
+        spike = ~refractory & (v >= threshold)
         v = jnp.where(spike, p["v_reset"], v)
         if adaptation:
             w = jnp.where(spike, w + p["b"], w)
-        refractory = refractory0 | (spike & (d["ref_steps"] > 0))
-        active = i < n_sub * parts
-        return (jnp.where(active, v, v0), jnp.where(active, w, w0),
-                jnp.where(active, refractory, refractory0),
-                spiked0 + (active & spike).astype(jnp.int32))
+        refractory = refractory | (spike & (d["ref_steps"] > 0))
+        return v, w, refractory, spiked + spike.astype(jnp.int32)
 
     w0 = s["w"] if adaptation else jnp.zeros_like(s["v"])
     start = (s["v"], w0, s["refractory"] > 0, jnp.zeros_like(s["refractory"]))
-    v, w, _, spiked = lax.fori_loop(0, n_sub * most_parts, substep, start)
+    v, w, _, spiked = lax.fori_loop(0, n_sub, substep, start)
     refractory = jnp.where(spiked > 0, d["ref_steps"], jnp.maximum(s["refractory"] - 1, 0))
     return v, w, spiked, refractory
