@@ -2,9 +2,9 @@
 which pyNN.nest runs as NEST's ``iaf_cond_exp`` with fixed C_m = 200 pF, t_ref = 1 ms,
 E_ex = 0 mV and I_e = 0 (``extra_parameters``), and g_L = g_leak (nS) from PyNN.
 
-Here: the engine's IF_cond_exp (:mod:`.lif_conductance`: RK4 with closed-form conductances,
-NEST's threshold, reset and refractory clamp) under its own name, so that the cells form a
-group of their own, with the IF_cond_exp parameters
+Here: the engine's IF_cond_exp (:mod:`.lif_conductance`: an exponential integrator with
+closed-form conductances, NEST's threshold, reset and refractory clamp) under its own name, so
+that the cells form a group of their own, with the IF_cond_exp parameters
 
     cm = 0.2 nF, tau_m = cm / g_leak = 200 pF / g_leak (ms), tau_refrac = 1 ms,
     e_rev_E = 0 mV, i_offset = 0 nA,
