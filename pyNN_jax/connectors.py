@@ -576,9 +576,9 @@ def _sorted_pieces(pre, post, n_pre, n_post):
     the pairs (pre, post) ordered by post, then pre (radix sorts, the arrays reordered one
     at a time)."""
     order = stable_order(pre, n_pre)
-    order = order[stable_order(post[order], n_post)]
-    pre = pre[order]
-    post = post[order]
+    order = np.take(order, stable_order(np.take(post, order), n_post))
+    pre = np.take(pre, order)
+    post = np.take(post, order)
     del order
     return _ordered_pieces(pre, post, n_post)
 
@@ -905,10 +905,10 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
         # by post, list order within a post cell
         order = None if np.all(post[1:] >= post[:-1]) else \
             stable_order(post, projection.post.size).astype(pre.dtype)
-        if owned and order is not None:
-            pre = pre[order]
-            post = post[order]
-            values = values[order]
+        if owned and order is not None:       # (np.take: 2-4x faster than fancy indexing)
+            pre = np.take(pre, order)
+            post = np.take(post, order)
+            values = np.take(values, order, axis=0)
             order = None
         column_sizes = np.bincount(post, minlength=projection.post.size)
         bounds = np.concatenate([[0], np.cumsum(column_sizes)])
@@ -917,10 +917,13 @@ class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
         def pieces():
             for first, stop in _blocks(column_sizes, _piece_size(post.size)):
                 rows = slice(bounds[first], bounds[stop])
-                if order is not None:
+                if order is None:
+                    yield self._listed_piece(syn, parameter_space, pre[rows], post[rows],
+                                             values[rows])
+                else:
                     rows = order[rows]
-                yield self._listed_piece(syn, parameter_space, pre[rows], post[rows],
-                                         values[rows])
+                    yield self._listed_piece(syn, parameter_space, np.take(pre, rows),
+                                             np.take(post, rows), np.take(values, rows, axis=0))
         self._connect_pieces(projection, pieces(), parameter_space)
 
     def _listed_piece(self, syn, parameter_space, pre, post, values):
@@ -1291,6 +1294,14 @@ def _squared_distance_bounds(post_low, post_high, pre_low, pre_high, periods):
         np.broadcast_to(high, np.shape(post_low[..., 0] - pre_low[..., 0]))
 
 
+def _box_groups(starts, low, high):
+    """Runs of BOX_GROUP consecutive boxes (as ``_spatial_boxes`` gives them): first box
+    of each group and the end, lowest and highest coordinates of each group's cells."""
+    groups = np.append(np.arange(0, starts.size - 1, BOX_GROUP), starts.size - 1)
+    return (groups, np.minimum.reduceat(low, groups[:-1], axis=0),
+            np.maximum.reduceat(high, groups[:-1], axis=0))
+
+
 def _sampled_box_pairs(random_state, pre_positions, post_positions, box_bounds, probability):
     """Pairs of cells at ``pre_positions`` and ``post_positions`` ((n, axes) arrays), each
     pair connected independently with ``probability(pre, post)`` (index arrays). The cells
@@ -1303,19 +1314,15 @@ def _sampled_box_pairs(random_state, pre_positions, post_positions, box_bounds, 
     CHUNK_CANDIDATES pairs sampled at a time."""
     pre_cells, pre_starts, pre_low, pre_high = _spatial_boxes(pre_positions)
     post_cells, post_starts, post_low, post_high = _spatial_boxes(post_positions)
-    pre_groups, post_groups = (np.append(np.arange(0, starts.size - 1, BOX_GROUP),
-                                         starts.size - 1) for starts in (pre_starts, post_starts))
-    pre_group_low, pre_group_high = (reduce.reduceat(box, pre_groups[:-1], axis=0) for
-                                     reduce, box in ((np.minimum, pre_low), (np.maximum, pre_high)))
-    post_group_low, post_group_high = (reduce.reduceat(box, post_groups[:-1], axis=0) for
-                                       reduce, box in ((np.minimum, post_low),
-                                                       (np.maximum, post_high)))
+    pre_groups, pre_group_low, pre_group_high = _box_groups(pre_starts, pre_low, pre_high)
+    post_groups, post_group_low, post_group_high = _box_groups(post_starts, post_low,
+                                                               post_high)
     offsets = np.arange(BOX_GROUP)
     step = max(1, MAX_BOX_PAIRS // (BOX_GROUP * BOX_GROUP * (pre_groups.size - 1)))
     for first in range(0, post_groups.size - 1, step):
         stop = min(first + step, post_groups.size - 1)
-        group_bounds = box_bounds(post_group_low[first:stop, None], post_group_high[first:stop,
-                                                                                    None],
+        group_bounds = box_bounds(post_group_low[first:stop, None],
+                                  post_group_high[first:stop, None],
                                   pre_group_low[None], pre_group_high[None])
         # pairs of groups sampled as one: (post boxes, pre boxes) as ranges of boxes
         post_group, pre_group = np.nonzero(group_bounds == MIN_BOUND)
