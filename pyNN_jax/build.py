@@ -623,14 +623,13 @@ class EngineNetwork:
             n = min(n_steps, chunk)
             self.device_state, out = self.placement.run_chunk(self.structure, self.values,
                                                               self.device_state, np.int32(n))
-            findings = health.nonfinite_cells(self.device_state["groups"])
             if pending is not None:       # copy out the previous chunk while this one runs
-                failure = self._collect(*pending)
-            pending = (out, self.step, n, findings)
+                failure = self._collect(*pending[:3], health.nonfinite_cells(pending[3]))
+            pending = (out, self.step, n, self.device_state["groups"])
             self.step += n
             n_steps -= n
         if pending is not None:
-            last = self._collect(*pending)
+            last = self._collect(*pending[:3], health.nonfinite_cells(pending[3]))
             failure = failure or last
         if failure is not None:           # NaN or inf: stop, with the data recorded so far
             raise failure
@@ -649,7 +648,8 @@ class EngineNetwork:
 
     def _collect(self, out, first_step, n, findings):
         """Copy a chunk's recordings to the recorders; return the error for a state that
-        became non-finite in the chunk (:mod:`.engine.health`), or None."""
+        became non-finite in the chunk (``findings``: :func:`.engine.health.nonfinite_cells`
+        of the state at its end), or None."""
         dt = self.sim.dt
         out = jax.device_get(out)
         if self.record_map["spikes"]:
@@ -674,8 +674,7 @@ class EngineNetwork:
             recorder._append_signal(variable, ids, np.asarray(values[:n][keep], dtype=float))
         for source, values in zip(self.record_map["currents"], out["currents"]):
             source._append_samples(np.asarray(values[:n, 0], dtype=float))
-        return health.instability(jax.device_get(findings), self.layout, first_step * dt,
-                                  (first_step + n) * dt)
+        return health.instability(findings, self.layout, first_step * dt, (first_step + n) * dt)
 
     # ---- reset -----------------------------------------------------------------------------
     def reset(self):

@@ -1,16 +1,13 @@
 """A state that is no longer finite stops the run with an error that says where and why.
 
-After each chunk, :func:`nonfinite_cells` (one small jitted reduction, dispatched with the
-chunk and read when its recordings are copied out) finds, per group of cells and per real
-state variable, whether any cell holds NaN or an infinity and which cell is the first;
-:func:`instability` turns the first finding into a :class:`NumericalInstabilityError` naming
-the population, the cell, the time interval of the chunk, the state variable and the
-parameter most likely at fault.
+After each chunk, :func:`nonfinite_cells` finds, on the state at the chunk's end copied to the
+host (numpy: no compilation, read when the chunk's recordings are copied out, so no step
+waits for it), per group of cells and per real state variable, whether any cell holds NaN or
+an infinity and which cell is the first; :func:`instability` turns the first finding into a
+:class:`NumericalInstabilityError` naming the population, the cell, the time interval of the
+chunk, the state variable and the parameter most likely at fault.
 """
-
 import numpy as np
-import jax
-import jax.numpy as jnp
 
 from pyNN import errors
 
@@ -20,17 +17,18 @@ class NumericalInstabilityError(errors.InvalidParameterValueError):
     the same)."""
 
 
-@jax.jit
 def nonfinite_cells(groups):
     """Per group, {state variable: (any cell non-finite, index of the first such cell)} for
-    the real-valued state variables (rows of 2-D state are cells)."""
+    the real-valued state variables (rows of 2-D state are cells); ``groups`` as the engine's
+    state holds them (device arrays are copied to the host)."""
     findings = []
     for state in groups:
         found = {}
         for name, x in state.items():
-            if jnp.issubdtype(x.dtype, jnp.floating):
-                bad = ~jnp.isfinite(x.reshape(x.shape[0], -1)).all(axis=1)
-                found[name] = (bad.any(), jnp.argmax(bad))
+            x = np.asarray(x)
+            if np.issubdtype(x.dtype, np.floating):
+                bad = ~np.isfinite(x.reshape(x.shape[0], -1)).all(axis=1)
+                found[name] = (bool(bad.any()), int(np.argmax(bad)))
         findings.append(found)
     return findings
 
@@ -57,8 +55,8 @@ DEFAULT_MEMBRANE_SUSPECT = "cm, tau_m, i_offset or the weights (a value infinite
 
 
 def instability(findings, layout, t_start, t_stop):
-    """The error for the first non-finite state in ``findings`` (host copy of
-    :func:`nonfinite_cells`), or None. ``layout`` maps groups to populations; the chunk ran
+    """The error for the first non-finite state in ``findings`` (:func:`nonfinite_cells`),
+    or None. ``layout`` maps groups to populations; the chunk ran
     from ``t_start`` to ``t_stop`` (ms)."""
     for g, found in enumerate(findings):
         for name, (any_bad, first) in found.items():
