@@ -27,6 +27,9 @@ MAX_BLOCK_STEPS = 64                 # steps per block when no static table limi
 
 
 WIDTH_CLASS_RATIO = 8     # projections whose row widths differ less share a table
+# connections one pass of a static delivery scatters at most (cortical microcircuit, scale
+# 0.2-0.5, rows of 256: passes of 16-64 rows cost the same, 128 and 512 up to 2x more)
+STATIC_PASS_CONNECTIONS = 8192
 
 
 def _next_pow2(x):
@@ -48,18 +51,23 @@ def _first_of_range(cells):
     return -1
 
 
-def rows_per_pass_for(n_entries):
+def rows_per_pass_for(n_entries, width=1):
     """Rows one delivery pass scatters, for ``n_entries`` (step, row) pairs per delivery:
-    about 1/512 of them (a few kHz of firing), between 8 and MAX_ROWS_PER_PASS (512)."""
-    return int(np.clip(_next_pow2(n_entries / 512), 8, engine_synapses.MAX_ROWS_PER_PASS))
+    about 1/512 of them (a few kHz of firing), between 8 and MAX_ROWS_PER_PASS (512), and
+    for rows of ``width`` connections at most STATIC_PASS_CONNECTIONS // width (a static
+    table's passes scatter without compacting again: small passes follow the rows that
+    spike, where large ones scatter mostly padding)."""
+    most = max(8, min(engine_synapses.MAX_ROWS_PER_PASS, STATIC_PASS_CONNECTIONS // width))
+    return int(np.clip(_next_pow2(n_entries / 512), 8, most))
 
 
 def table_rows_per_pass(spec, block_steps, n_sets=1):
     """:func:`rows_per_pass_for` the entries of one delivery of table ``spec``: static tables
-    deliver a block of steps, the others one step; ``n_sets`` copies delivered together
-    (sweeps)."""
-    return rows_per_pass_for(
-        n_sets * spec.n_rows * (block_steps if spec.kind == "static" else 1))
+    deliver a block of steps, the others one step, each pass compacting again (no bound by
+    the width); ``n_sets`` copies delivered together (sweeps)."""
+    if spec.kind == "static":
+        return rows_per_pass_for(n_sets * spec.n_rows * block_steps, spec.width)
+    return rows_per_pass_for(n_sets * spec.n_rows)
 
 
 class Layout:

@@ -7,11 +7,13 @@ the table holds the flat ``target`` (port * n_cells + post index), ``delay`` (st
 is O(connections + cells) and no dense N x N matrix exists.
 
 Delivery of the spikes of steps k ... k + n_block - 1 (one step, or for static tables a block of
-steps whose spikes cannot arrive within the block): the spike counts of the owners are gathered
-per (step, row); the entries with spikes are compacted ``rows_per_pass`` at a time
-(:func:`.compact.first_true`, a static size) and their weights scatter-added into the ring buffer at
-slot (k + j + delay) mod n_slots. The entries with spikes are counted first and a loop makes
-as many passes as they need, so a step with more spikes than one pass holds loses nothing.
+steps whose spikes cannot arrive within the block): the entries with spikes are compacted
+``rows_per_pass`` at a time (:func:`.compact.first_true`, a static size) and their weights
+scatter-added into the ring buffer at slot (k + j + delay) mod n_slots. Static tables compact
+(step, cell) entries and scatter the rows of these cells ``rows_per_pass`` rows per pass; the
+other kinds compact (step, row) entries, one pass per compaction. The entries with spikes are
+counted first and loops make as many passes as they need, so a step with more spikes than one
+pass holds loses nothing.
 
 Kinds:
 - ``static``: the weight is delivered as is (times the spike multiplicity). When a large
@@ -306,17 +308,15 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     follow the total number of spikes, and each ring receives its additions in the order a
     delivery of its copy alone makes them (on CPU, where XLA scatters in order: the same
     sums)."""
-    n_rows = v["row_owner"].shape[0]
     block_counts = counts.reshape((n_sets, -1, counts.shape[-1]))    # (set, step, cell)
-    n_block = block_counts.shape[1]
+    if kind == "static":
+        return _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride,
+                                    rows_per_pass, cell_rows, weight_per_set), s
+    n_rows = v["row_owner"].shape[0]
     if cell_rows:       # (sharded tables may have padding rows past the cells)
-        pending_3d = block_counts * v["row_used"][:block_counts.shape[2]]
+        pending = (block_counts * v["row_used"][:block_counts.shape[2]]).reshape(-1)
     else:
-        pending_3d = block_counts[:, :, v["row_owner"]]
-    rows_in_pending = pending_3d.shape[2]
-    entries_per_set = n_block * rows_in_pending
-    pending = pending_3d.reshape(-1)              # (n_sets * n_block * rows_in_pending,)
-    ring_size = ring.shape[0] // n_sets
+        pending = block_counts[:, :, v["row_owner"]].reshape(-1)
     plastic = kind in plasticity.KINDS
     if plastic:
         s = plasticity.before_delivery(kind, v, s, counts, step, n_slots, n_cells,
@@ -330,18 +330,14 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
         ring, pending, s = carry
         entries = first_true(pending > 0, rows_per_pass)
         valid = entries < pending.size
-        entries_c = jnp.where(valid, entries, 0)
-        set_index = lax.div(entries_c, jnp.int32(entries_per_set)) if n_sets > 1 else 0
-        in_set = entries_c - set_index * entries_per_set
-        step_offset = lax.div(in_set, jnp.int32(rows_in_pending))
-        rows_c = in_set - step_offset * rows_in_pending
+        rows_c = jnp.where(valid, entries, 0)
         rows = jnp.where(valid, rows_c, n_rows)                 # n_rows: no row (dropped)
-        multiplicity = jnp.where(valid, pending[entries_c], 0).astype(ring.dtype)
+        multiplicity = jnp.where(valid, pending[rows_c], 0).astype(ring.dtype)
         if plastic:
             weight, s = plasticity.on_presynaptic_spikes(kind, v, s, rows, rows_c, step,
                                                          n_slots, n_cells)
         else:
-            weight = v["weight"][set_index, rows_c] if weight_per_set else v["weight"][rows_c]
+            weight = v["weight"][rows_c]
         if kind == "tsodyks_markram":
             fraction, updated = _tsodyks_markram(v, s, rows_c, step + 1, dt)
             weight = weight * fraction
@@ -350,49 +346,129 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
             factor, s = stochastic_synapses.transmit(kind, v, s, rows, rows_c, step, dt,
                                                      jax.random.fold_in(key, n_pass))
             weight = weight * factor
-        slots = wrap_slot(step % n_slots + step_offset[:, None] + v["delay"][rows_c], n_slots)
-        index = slots * slot_stride + v["target"][rows_c]
-        if n_sets > 1:
-            index = index + (set_index * ring_size)[:, None]
-        ring = ring.at[index.reshape(-1)].add((weight * multiplicity[:, None]).reshape(-1))
+        ring = _scatter_rows(v, ring, rows_c, 0, 0, weight * multiplicity[:, None], step,
+                             n_slots, slot_stride, 0)
         pending = pending.at[entries].set(0, mode="drop")
         return ring, pending, s
 
-    n_pending = jnp.sum(pending > 0, dtype=jnp.int32)
+    n_passes = (jnp.sum(pending > 0, dtype=jnp.int32) + rows_per_pass - 1) // rows_per_pass
+    ring, _, s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
+    if plastic:
+        s = plasticity.after_delivery(s, counts)
+    return ring, s
 
-    def sparse(ring, n_passes):
-        ring, _, new_s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
-        return ring, new_s
 
-    def dense(ring, n_steps):
-        """Every row of the first ``n_steps`` steps of the block, spiking or not
-        (multiplicity 0)."""
-        set_offset = (jnp.arange(n_sets, dtype=jnp.int32) * ring_size)[:, None, None]
+def _scatter_rows(v, ring, rows, step_offset, ring_offset, weight, step, n_slots, slot_stride,
+                  ring_size):
+    """Add ``weight`` (rows, width) to the ring at the targets of table ``rows``, in the slots
+    of their delays after step ``step + step_offset`` (per row), in ring ``ring_offset``."""
+    slots = wrap_slot(step % n_slots + jnp.asarray(step_offset)[..., None] + v["delay"][rows],
+                      n_slots)
+    index = slots * slot_stride + v["target"][rows]
+    if ring_size:
+        index = index + (ring_offset * ring_size)[:, None]
+    return ring.at[index.reshape(-1)].add(weight.reshape(-1))
 
-        def one_step(j, ring):
-            multiplicity = jnp.pad(pending_3d[:, j], ((0, 0), (0, n_rows - rows_in_pending))
-                                   ).astype(ring.dtype)                  # (set, row)
-            slots = wrap_slot(step % n_slots + j + v["delay"], n_slots)
-            index = slots * slot_stride + v["target"] + set_offset       # (set, row, column)
-            weight = jnp.broadcast_to(v["weight"], index.shape)
-            return ring.at[index.reshape(-1)].add(
-                (weight * multiplicity[:, :, None]).reshape(-1))
-        return lax.fori_loop(0, n_steps, one_step, ring)
 
-    n_passes = (n_pending + rows_per_pass - 1) // rows_per_pass
-    threshold = kind == "static" and dense_threshold(pending.size, v["weight"].shape[-1],
-                                                     rows_per_pass)
+def cell_first_rows(row_owner, n_cells):
+    """(n_cells + 1,) int32: the rows of cell c are first_rows[c] ... first_rows[c + 1] - 1
+    (a table's rows are ordered by their owner)."""
+    rows_per_cell = jnp.zeros(n_cells, jnp.int32).at[row_owner].add(1, mode="drop")
+    return jnp.concatenate([jnp.zeros(1, jnp.int32), jnp.cumsum(rows_per_cell)])
+
+
+def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows_per_pass,
+                         cell_rows, weight_per_set):
+    """:func:`deliver` of a static table, ``block_counts`` (n_sets, n_block, n_cells).
+
+    The (set, step, cell) entries with spikes are compacted ``rows_per_pass`` at a time, and
+    the rows of these cells (contiguous in the table) scattered ``rows_per_pass`` at a time:
+    a compaction reads one entry per cell, not one per row (the full-scale cortical
+    microcircuit: 77 169 cells, 1.2 M rows), and a pass scatters about the rows that spike,
+    without compacting again. The additions keep the order of (set, step, row)."""
+    n_sets, n_block, n_cells = block_counts.shape
+    width = v["target"].shape[1]
+    if cell_rows:       # (sharded tables may have padding rows past the cells)
+        rows_of_cell = v["row_used"][:n_cells].astype(jnp.int32)
+    else:
+        first_row = cell_first_rows(v["row_owner"], n_cells)
+        rows_of_cell = first_row[1:] - first_row[:-1]
+    pending_cells = block_counts * (rows_of_cell > 0).astype(block_counts.dtype)
+    pending = pending_cells.reshape(-1)
+    entries_per_set = n_block * n_cells
+    ring_size = ring.shape[0] // n_sets if n_sets > 1 else 0
+
+    def weights(set_index, rows, multiplicity):
+        weight = v["weight"][set_index, rows] if weight_per_set else v["weight"][rows]
+        return weight * multiplicity[:, None]
+
+    def compaction(_, carry):
+        ring, pending = carry
+        entries = first_true(pending > 0, rows_per_pass)
+        valid = entries < pending.size
+        entries_c = jnp.where(valid, entries, 0)
+        set_index = lax.div(entries_c, jnp.int32(entries_per_set)) if n_sets > 1 else 0
+        in_set = entries_c - set_index * entries_per_set
+        step_offset = lax.div(in_set, jnp.int32(n_cells))
+        cells = in_set - step_offset * n_cells
+        multiplicity = jnp.where(valid, pending[entries_c], 0).astype(ring.dtype)
+        if cell_rows:
+            ring = _scatter_rows(v, ring, cells, step_offset, set_index,
+                                 weights(set_index, cells, multiplicity), step, n_slots,
+                                 slot_stride, ring_size)
+        else:
+            entry_rows = jnp.where(valid, rows_of_cell[cells], 0)
+            rows_end = jnp.cumsum(entry_rows)             # of the entries' rows, in order
+            entry_row_offset = first_row[cells] - (rows_end - entry_rows)
+
+            def row_pass(n_pass, ring):
+                position = n_pass * rows_per_pass + jnp.arange(rows_per_pass, dtype=jnp.int32)
+                entry = jnp.sum(rows_end[None, :] <= position[:, None], axis=1,
+                                dtype=jnp.int32)          # rows_per_pass: past the last row
+                used = entry < rows_per_pass
+                entry = jnp.where(used, entry, 0)
+                rows = jnp.where(used, entry_row_offset[entry] + position, 0)
+                set_of_row = set_index[entry] if n_sets > 1 else 0
+                return _scatter_rows(v, ring, rows, step_offset[entry], set_of_row,
+                                     weights(set_of_row, rows,
+                                             jnp.where(used, multiplicity[entry], 0)),
+                                     step, n_slots, slot_stride, ring_size)
+
+            n_row_passes = (rows_end[-1] + rows_per_pass - 1) // rows_per_pass
+            ring = lax.fori_loop(0, n_row_passes, row_pass, ring)
+        return ring, pending.at[entries].set(0, mode="drop")
+
+    n_compactions = (jnp.sum(pending > 0, dtype=jnp.int32) + rows_per_pass - 1) // rows_per_pass
+    # only a table of one row per cell may pay for the dense delivery: for the others a
+    # compaction reads a cell's entry once for all its rows
+    threshold = cell_rows and dense_threshold(pending.size, width, rows_per_pass)
     if threshold:
         # two loops, one of which runs zero times, rather than a lax.cond between them: XLA
         # copies the ring into and out of a conditional's branches (a copy of the whole ring
         # per delivery: 79 MB per step for the full-scale cortical microcircuit)
-        use_dense = n_pending >= threshold
-        ring = dense(ring, jnp.where(use_dense, n_block, 0))
-        n_passes = jnp.where(use_dense, 0, n_passes)
-    ring, s = sparse(ring, n_passes)
-    if plastic:
-        s = plasticity.after_delivery(s, counts)
-    return ring, s
+        use_dense = jnp.sum(pending > 0, dtype=jnp.int32) >= threshold
+        ring = _deliver_dense(v, block_counts, ring, step, n_slots, slot_stride,
+                              jnp.where(use_dense, n_block, 0))
+        n_compactions = jnp.where(use_dense, 0, n_compactions)
+    ring, _ = lax.fori_loop(0, n_compactions, compaction, (ring, pending))
+    return ring
+
+
+def _deliver_dense(v, block_counts, ring, step, n_slots, slot_stride, n_steps):
+    """Every row of the first ``n_steps`` steps of the block, spiking or not (multiplicity
+    0), of a static table whose row r belongs to cell r."""
+    n_sets, _, n_cells = block_counts.shape
+    n_rows = v["target"].shape[0]
+    set_offset = (jnp.arange(n_sets, dtype=jnp.int32) * (ring.shape[0] // n_sets))[:, None, None]
+
+    def one_step(j, ring):
+        multiplicity = jnp.pad(block_counts[:, j] * v["row_used"][:n_cells],
+                               ((0, 0), (0, n_rows - n_cells))).astype(ring.dtype)  # (set, row)
+        slots = wrap_slot(step % n_slots + j + v["delay"], n_slots)
+        index = slots * slot_stride + v["target"] + set_offset           # (set, row, column)
+        weight = v["weight"] * multiplicity[:, :, None]
+        return ring.at[index.reshape(-1)].add(weight.reshape(-1))
+    return lax.fori_loop(0, n_steps, one_step, ring)
 
 
 def sets_fit_int32(n_sets, ring_size, n_entries):

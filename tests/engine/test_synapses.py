@@ -56,6 +56,24 @@ def test_every_spike_delivered_when_all_cells_fire_in_one_step():
     assert np.isclose(ring.sum(), weight.sum(), rtol=1e-5)
 
 
+def test_cells_with_many_rows_delivered_over_several_passes():
+    """A static delivery compacts spiking cells and scatters their rows a pass at a time: a
+    cell whose rows fill several passes, cells without connections and multiplicities all
+    land where the spikes put them."""
+    n_cells, n_slots, n_block, step = 400, 16, 2, 3
+    pre, post, weight, delay = random_connections(n_cells, 8000, seed=9)
+    pre[:600] = 7                                  # 75 rows of 8 for cell 7
+    pre[pre >= 350] = 11                           # cells 350.. have no connections
+    delay = delay + n_block
+    table, _ = synapses.build_table(pre, post, delay, {"weight": weight}, n_cells, width=8)
+    rng = np.random.default_rng(10)
+    block_counts = (rng.random((n_block, n_cells)) < 0.2).astype(np.int32)
+    block_counts[:, 7] = [1, 2]
+    block_counts[1, 360:370] = 1
+    assert_block_delivered(table, (pre, post, weight, delay), block_counts, n_slots, step,
+                           cell_rows=False)
+
+
 def test_multiplicity_and_silence():
     n_cells = 50
     pre, post, weight, delay = random_connections(n_cells, 500, seed=2)
