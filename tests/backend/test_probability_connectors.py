@@ -33,6 +33,18 @@ def assert_counts(observed, n_pairs, probabilities):
     assert abs(z) < stats.norm.ppf(1 - P_MIN / 2), z
 
 
+def assert_pairs_drawn_with(probability, bands, pre, post):
+    """Connections ``(pre, post)`` against each pair's own ``probability`` (n_pre, n_post):
+    chi-square of the counts per band of pairs (``bands``, a class per pair) against the summed
+    probabilities of the band, and the total against its normal approximation."""
+    n_bands = int(bands.max()) + 1
+    observed = np.bincount(bands[pre, post], minlength=n_bands)
+    expected = np.bincount(bands.ravel(), weights=probability.ravel(), minlength=n_bands)
+    assert_chi_square(observed, expected)
+    variance = (probability * (1 - probability)).sum()
+    assert abs(pre.size - probability.sum()) < stats.norm.ppf(1 - P_MIN / 2) * np.sqrt(variance)
+
+
 def by_class(classes, pre, post, n_classes):
     """(connections, pairs) per class; ``classes`` (n_pre, n_post) the class of every pair."""
     return (np.bincount(classes[pre, post], minlength=n_classes),
@@ -164,12 +176,7 @@ def test_distance_dependent_random_structure_and_no_self_connections(sim):
     distance = space.distances(cells.positions.T, cells.positions.T).reshape(1200, 1200)
     probability = 0.9 * np.exp(-distance / 4)
     np.fill_diagonal(probability, 0.0)
-    bands = np.minimum((distance * 2).astype(int), 60)
-    observed = np.bincount(bands[pre, post], minlength=61)
-    expected = np.bincount(bands.ravel(), weights=probability.ravel(), minlength=61)
-    assert_chi_square(observed, expected)
-    variance = (probability * (1 - probability)).sum()
-    assert abs(pre.size - probability.sum()) < stats.norm.ppf(1 - P_MIN / 2) * np.sqrt(variance)
+    assert_pairs_drawn_with(probability, np.minimum((distance * 2).astype(int), 60), pre, post)
 
 
 class Classes(IndexBasedExpression):
@@ -244,9 +251,4 @@ def test_displacement_dependent_with_continuous_displacements(sim):
     i, j = pair_arrays(prj)
     displacement = post.positions[:, None, :] - pre.positions[:, :, None]
     probability = function(displacement)
-    bands = np.minimum((probability * 40).astype(int), 39)
-    observed = np.bincount(bands[i, j], minlength=40)
-    expected = np.bincount(bands.ravel(), weights=probability.ravel(), minlength=40)
-    assert_chi_square(observed, expected)
-    variance = (probability * (1 - probability)).sum()
-    assert abs(i.size - probability.sum()) < stats.norm.ppf(1 - P_MIN / 2) * np.sqrt(variance)
+    assert_pairs_drawn_with(probability, np.minimum((probability * 40).astype(int), 39), i, j)
