@@ -373,7 +373,7 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
     def collect(out, first_step, n_active, groups):
         """Each set's recordings to its recorders; the first set whose state became NaN or
         infinite stops the sweep (:mod:`.engine.health`), its data recorded up to then kept."""
-        out = jax.device_get(out)
+        out, groups = jax.device_get((out, groups))     # one copy, then numpy slices per set
         failure = None
         for i, recording in enumerate(recordings):
             with recording.installed():
