@@ -13,7 +13,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from . import connectors, simulator
-from .engine import sharding
+from .engine import chunk_cache, sharding
 
 PRECISIONS = ("float32", "float64")
 
@@ -22,8 +22,10 @@ DEFAULT_COMPILATION_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pyN
 
 
 def _use_compilation_cache(directory):
-    """Keep compiled chunks on disk (JAX's persistent compilation cache), so that the next
-    process running the same network structure loads them instead of compiling."""
+    """Keep compiled chunks on disk (JAX's persistent compilation cache, and the chunks
+    by network structure in its ``chunks`` folder), so that the next process running the
+    same network structure loads them instead of tracing and compiling."""
+    chunk_cache.set_directory(os.path.join(directory, "chunks") if directory else None)
     if directory:
         jax.config.update("jax_compilation_cache_dir", os.fspath(directory))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -32,7 +32,7 @@ import numpy as np
 import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import network, plasticity, synapses
+from . import chunk_cache, network, plasticity, synapses
 
 AXIS = "cells"
 
@@ -204,7 +204,7 @@ class Placement:
     def run_chunk(self, structure, values, state, n_steps):
         """:func:`.network.run_chunk` on the placed arrays."""
         if self.mesh is None:
-            return network.run_chunk(structure, values, state, n_steps)
+            return chunk_cache.run_chunk(structure, values, state, n_steps)
         return _run_chunk_sharded(structure, self.mesh, values, state, n_steps)
 
 

@@ -74,23 +74,42 @@ def test_float64_precision_option():
 
 
 COMPILE_AND_RUN = """
+import sys
+import jax.monitoring
 import pyNN.jax as sim
+traces = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, seconds, **kw: traces.append(event) if event.endswith("jaxpr_trace_duration") else None)
 sim.setup(timestep=0.1)
-cells = sim.Population(20, sim.IF_curr_exp(i_offset=2.0))
+cells = sim.Population(int(sys.argv[1]), sim.IF_curr_exp(i_offset=2.0))
 cells.record("spikes")
 sim.run(50.0)
-print(sum(cells.get_spike_counts().values()))
+print(sum(cells.get_spike_counts().values()), len(traces))
 """
 
 
 def test_compiled_chunks_are_kept_in_the_persistent_cache(tmp_path):
     """A second process with the same network loads the compiled chunk from the cache
-    directory (PYNN_JAX_COMPILATION_CACHE) and gives the same spikes."""
+    directory (PYNN_JAX_COMPILATION_CACHE) without tracing it, and gives the same spikes;
+    another size compiles its own; an unreadable file is compiled again."""
     env = {**os.environ, "PYNN_JAX_COMPILATION_CACHE": str(tmp_path)}
-    outputs = [subprocess.run([sys.executable, "-c", COMPILE_AND_RUN], env=env, check=True,
-                              capture_output=True, text=True).stdout for _ in range(2)]
+
+    def spikes_and_traces(n_cells):
+        out = subprocess.run([sys.executable, "-c", COMPILE_AND_RUN, str(n_cells)], env=env,
+                             check=True, capture_output=True, text=True).stdout
+        return tuple(int(word) for word in out.split()[-2:])
+
+    first, second = spikes_and_traces(20), spikes_and_traces(20)
+    assert first[0] == 20 * 5 and first[1] > 0    # 2 nA: a spike every 9.5 ms (closed form)
+    assert second == (first[0], 0)
     assert any("run_chunk" in name for name in os.listdir(tmp_path))
-    assert int(outputs[0]) > 20 and outputs[0] == outputs[1]
+    chunks = tmp_path / "chunks"
+    assert len(os.listdir(chunks)) == 1
+    assert spikes_and_traces(21) == (21 * 5, first[1])
+    assert len(os.listdir(chunks)) == 2
+    for name in os.listdir(chunks):
+        (chunks / name).write_bytes(b"truncated")
+    assert spikes_and_traces(20) == first
 
 
 @pytest.mark.parametrize("threads", [0, -2, 1.5, True, "2"])
