@@ -20,6 +20,7 @@ from .engine import health, plasticity, prng
 from .engine import sharding
 from .engine import synapses as engine_synapses
 from .engine.time_grid import to_steps
+from .padding import SizePadding
 
 RECORD_BUFFER_BYTES = 32 * 2 ** 20   # device memory for one chunk's recordings
 MAX_CHUNK_STEPS = 1000
@@ -41,6 +42,26 @@ def _most_block_steps(max_delay_steps):
     is at most twice as long as max delay + 1 slot would need (without static connections
     the blocks are otherwise not bounded by a delay)."""
     return 2 * _next_pow2(max_delay_steps + 1) - max_delay_steps
+
+
+def pad_cells(array, used, size):
+    """A per-cell array of the ``used`` cells of a group (along its first axis) padded to the
+    group's ``size`` cells with copies of its last cell (values equal in every cell stay so);
+    other arrays as they are."""
+    array = np.asarray(array)
+    if size == used or array.ndim == 0 or array.shape[0] != used:
+        return array
+    return np.concatenate([array, np.repeat(array[-1:], size - used, axis=0)])
+
+
+def _padded_range(cells, size, n_cells):
+    """Global indices ``cells`` (int32) padded to ``size`` entries: a range of cells goes on
+    over the next cells where the network has them, other indices repeat the last."""
+    cells = np.asarray(cells, dtype=np.int32)
+    first = _first_of_range(cells)
+    if first >= 0 and first + size <= n_cells:
+        return np.arange(first, first + size, dtype=np.int32)
+    return pad_cells(cells, cells.size, size)
 
 
 def _first_of_range(cells):
@@ -71,9 +92,14 @@ def table_rows_per_pass(spec, block_steps, n_sets=1):
 
 
 class Layout:
-    """Where each PyNN object sits in the engine arrays (valid for one structure)."""
+    """Where each PyNN object sits in the engine arrays (valid for one structure).
 
-    def __init__(self, populations):
+    The populations of one model form a group, in their order; the group's size is their
+    cells padded by ``padding`` (a :class:`.padding.SizePadding`; None: not padded), the
+    padding cells after the populations' (``used_cells[g]`` of the group's ``group_sizes[g]``
+    cells are the populations')."""
+
+    def __init__(self, populations, padding=None):
         self.groups = []          # [(model, [populations])]
         by_model = {}
         for pop in populations:
@@ -86,7 +112,7 @@ class Layout:
         n_ids = max([int(p.last_id) + 1 for p in populations] + [0])
         self.id_to_global = np.full(n_ids, -1, dtype=np.int64)
         offset = 0
-        self.group_starts = []
+        self.group_starts, self.used_cells, self.group_sizes = [], [], []
         for g, (model, pops) in enumerate(self.groups):
             self.group_starts.append(offset)
             for pop in pops:
@@ -96,11 +122,12 @@ class Layout:
                 self.id_to_global[int(pop.first_id):int(pop.last_id) + 1] = \
                     offset + np.arange(pop.size)
                 offset += pop.size
+            self.used_cells.append(offset - self.group_starts[g])
+            self.group_sizes.append(self.used_cells[g] if padding is None else
+                                    padding.size(f"cells {g} {model.name}", self.used_cells[g]))
+            offset = self.group_starts[g] + self.group_sizes[g]
         self.n_cells = offset
-        self.cell_group = np.zeros(self.n_cells, dtype=np.int64)
-        for g, (model, pops) in enumerate(self.groups):
-            start = self.group_starts[g]
-            self.cell_group[start:start + sum(p.size for p in pops)] = g
+        self.cell_group = np.repeat(np.arange(len(self.groups)), self.group_sizes)
         self.n_ports = max([m.n_ports for m, _ in self.groups] + [1])
 
     def global_indices(self, cells):
@@ -258,10 +285,11 @@ class EngineNetwork:
         """Parameters and derived constants of every group (host side)."""
         dt, dtype = self.sim.dt, np.dtype(self.sim.dtype)
         values = []
-        for model, pops in layout.groups:
+        for (model, pops), used, size in zip(layout.groups, layout.used_cells,
+                                             layout.group_sizes):
             p = pops[0].celltype.engine_parameters([pop._parameters for pop in pops], dt)
-            p = {k: (np.asarray(v, dtype=dtype) if np.asarray(v).dtype.kind == "f"
-                     else np.asarray(v)) for k, v in p.items()}
+            p = {k: pad_cells(np.asarray(v, dtype=dtype) if np.asarray(v).dtype.kind == "f"
+                              else np.asarray(v), used, size) for k, v in p.items()}
             values.append({"p": p, "d": engine.derive_constants(model, p, dt, dtype)})
         return values
 
@@ -345,18 +373,21 @@ class EngineNetwork:
     def _assemble(self):
         sim = self.sim
         dt, dtype = sim.dt, np.dtype(sim.dtype)
-        layout = Layout(sim.populations)
-        groups = [engine.GroupSpec(model, sum(p.size for p in pops), layout.group_starts[g])
+        padding = SizePadding(sim.compilation_cache)
+        layout = Layout(sim.populations, padding)
+        groups = [engine.GroupSpec(model, layout.group_sizes[g], layout.group_starts[g])
                   for g, (model, pops) in enumerate(layout.groups)]
         self.host_groups = self._group_values(layout)
         self._per_cell_values = [set() for _ in layout.groups]
         self.layout = layout
-        tables, table_values, table_members, max_delay_steps = self._assemble_tables(dtype)
+        tables, table_values, table_members, max_delay_steps = self._assemble_tables(dtype,
+                                                                                      padding)
         self._table_members = table_members
         if sim.block_method:
             self._check_block_method(tables)
         current_kinds, current_values = self._assemble_currents(dtype)
-        record_spec, record_values = self._assemble_recording()
+        record_spec, record_values = self._assemble_recording(padding)
+        padding.save()
         bytes_per_step = (2 * record_spec.n_spike_cells + record_spec.n_spike_bit_cells / 8
                           + dtype.itemsize * sum(n for *_, n in record_spec.signals)
                           + dtype.itemsize * len(record_spec.currents))
@@ -375,15 +406,17 @@ class EngineNetwork:
             block_steps=block_steps, block_method=sim.block_method)
         self.values = {"groups": self._step_groups(), "tables": table_values,
                        "currents": current_values, "record": record_values,
+                       "used_cells": [np.int32(n) for n in layout.used_cells],
                        **self._segment_keys()}
         self._host_table_values = table_values
         if not self._table_fills:
             self.values = self.placement.values(self.values)
             self._host_table_values = None
 
-    def _assemble_tables(self, dtype):
+    def _assemble_tables(self, dtype, padding):
         """Plan the tables from the out-degrees; the connections of static tables are written
-        later (``_table_fills``, while the chunk compiles), the others at once."""
+        later (``_table_fills``, while the chunk compiles), the others at once. The rows of
+        static tables are padded by ``padding`` (:class:`.padding.SizePadding`)."""
         layout = self.layout
         tables, table_values, members = [], [], []
         max_delay_steps = 1
@@ -402,7 +435,9 @@ class EngineNetwork:
             max_delay_steps = max(max_delay_steps, table_max_delay_steps)
             table, flat, fill = engine_synapses.plan_table(
                 out_degree, {name: dtype for name in parts[0].columns},
-                delay_steps_type=engine_synapses.delay_type(table_max_delay_steps))
+                delay_steps_type=engine_synapses.delay_type(table_max_delay_steps),
+                pad_rows=(functools.partial(padding.size, f"rows {len(tables)} {kind}")
+                          if kind == "static" else None))
             if kind == "static":      # nothing below reads the connections' places
                 self._table_fills.append(functools.partial(fill, parts))
             else:
@@ -513,7 +548,10 @@ class EngineNetwork:
             values[kind] = merged
         return kinds, values
 
-    def _assemble_recording(self):
+    def _assemble_recording(self, padding):
+        """The recording spec and values; the recorded cells of each buffer padded by
+        ``padding`` (:class:`.padding.SizePadding`: the entries past the recorded cells'
+        are recorded but not read)."""
         layout = self.layout
         spike_cells = {"counts": [], "bits": []}
         spike_owners, signals, signal_values, signal_owners = [], [], [], []
@@ -535,8 +573,10 @@ class EngineNetwork:
                     spike_cells[buffer].extend(global_ids.tolist())
                 else:
                     g = layout.group_of[pop]
-                    signals.append((g, pop.celltype.state_variable(variable.name), len(ids)))
-                    signal_values.append((global_ids - layout.group_starts[g]).astype(np.int32))
+                    size = padding.size(f"signal {len(signals)}", len(ids))
+                    signals.append((g, pop.celltype.state_variable(variable.name), size))
+                    signal_values.append(pad_cells(
+                        (global_ids - layout.group_starts[g]).astype(np.int32), len(ids), size))
                     signal_owners.append((recorder, variable, ids))
         current_owners, currents, current_values = [], [], []
         for source in self.sim.current_sources:
@@ -548,13 +588,15 @@ class EngineNetwork:
         self.record_map = {"spikes": spike_owners, "signals": signal_owners,
                            "exact_spikes": exact_spikes,
                            "currents": current_owners}
+        spike_cells = {buffer: _padded_range(cells, padding.size(f"spike {buffer}", len(cells)),
+                                             layout.n_cells)
+                       for buffer, cells in spike_cells.items()}
         spec = engine.RecordSpec(n_spike_cells=len(spike_cells["counts"]),
                                  n_spike_bit_cells=len(spike_cells["bits"]),
                                  spike_first=_first_of_range(spike_cells["counts"]),
                                  spike_bit_first=_first_of_range(spike_cells["bits"]),
                                  signals=tuple(signals), currents=tuple(currents))
-        values = {"spike_cells": np.asarray(spike_cells["counts"], dtype=np.int32),
-                  "spike_bit_cells": np.asarray(spike_cells["bits"], dtype=np.int32),
+        values = {"spike_cells": spike_cells["counts"], "spike_bit_cells": spike_cells["bits"],
                   "signals": signal_values, "currents": current_values}
         return spec, values
 
@@ -576,7 +618,9 @@ class EngineNetwork:
         groups = []
         for g, (model, pops) in enumerate(layout.groups):
             p = self.host_groups[g]["p"]
-            state = {name: np.concatenate([np.asarray(pop._state[name]) for pop in pops])
+            state = {name: pad_cells(np.concatenate([np.asarray(pop._state[name])
+                                                     for pop in pops]),
+                                     layout.used_cells[g], layout.group_sizes[g])
                      for name in model.state_names}
             state = model.resume_state(p, state, self.step)
             groups.append({k: (v.astype(np.int32) if k in model.integer_state_names
@@ -648,7 +692,8 @@ class EngineNetwork:
                 self.record_map["signals"], self.structure.record.signals,
                 self.values["record"]["signals"]):
             # indexed on the host: an eager device gather would compile (XLA) once per run
-            sample = np.asarray(state["groups"][g][name], dtype=float)[np.asarray(idx)][None, :]
+            cells = np.asarray(idx)[:len(ids)]      # the rest pads the recorded cells
+            sample = np.asarray(state["groups"][g][name], dtype=float)[cells][None, :]
             recorder._append_signal(variable, ids, sample)
         amplitudes = engine.initial_amplitudes(self.structure, self.values, 0)
         for source, values in zip(self.record_map["currents"], amplitudes):
@@ -679,7 +724,8 @@ class EngineNetwork:
                                                      out["signals"]):
             interval = max(int(round(recorder.sampling_interval / dt)), 1)
             keep = steps % interval == 0
-            recorder._append_signal(variable, ids, np.asarray(values[:n][keep], dtype=float))
+            recorder._append_signal(variable, ids,
+                                    np.asarray(values[:n, :len(ids)][keep], dtype=float))
         for source, values in zip(self.record_map["currents"], out["currents"]):
             source._append_samples(np.asarray(values[:n, 0], dtype=float))
         return health.instability(findings, self.layout, first_step * dt, (first_step + n) * dt)

@@ -196,9 +196,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"draw_order = {state.draw_order!r}; draw_order must be one of "
             f"{connectors.DRAW_ORDERS}")
     state.progress_period = _progress_period(extra_params.get("progress"))
-    _use_compilation_cache(extra_params.get(
+    state.compilation_cache = extra_params.get(
         "compilation_cache", os.environ.get("PYNN_JAX_COMPILATION_CACHE",
-                                            DEFAULT_COMPILATION_CACHE)))
+                                            DEFAULT_COMPILATION_CACHE)) or None
+    _use_compilation_cache(state.compilation_cache)
     _use_gpu_command_buffers()
     _use_cpu_threads(extra_params.get("threads"))
     try:

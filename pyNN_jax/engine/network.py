@@ -163,7 +163,7 @@ def _step(structure, values, state):
         s, c = g.model.step(gv["p"], gv["d"], state["groups"][g_index], syn_in,
                             i_ext[g.offset:g.offset + g.size], ctx)
         new_groups.append(s)
-        counts.append(c)
+        counts.append(without_padding(c, g, values["used_cells"][g_index]))
     counts = materialised(jnp.concatenate(counts) if counts else jnp.zeros(0, jnp.int32), k)
     new_tables = list(state["tables"])
     for t_index, (t_spec, tv, ts) in enumerate(zip(structure.tables, values["tables"],
@@ -207,7 +207,7 @@ def _parallel_block(structure, values, state):
             _, (trajectory, c) = lax.scan(one_step, state["groups"][g_index],
                                           (jnp.arange(n_block), syn_in, i_ext[:, cells]))
         trajectories.append(trajectory)
-        counts.append(c)
+        counts.append(without_padding(c, g, values["used_cells"][g_index]))
     counts = jnp.concatenate(counts, axis=1)
     new_state = {"groups": [jax.tree_util.tree_map(lambda x: x[-1], t) for t in trajectories],
                  "tables": state["tables"], "ring": ring, "step": k + n_block}
@@ -215,6 +215,13 @@ def _parallel_block(structure, values, state):
         structure, values, {"groups": groups, "ring": ring}, c, k + j + 1))(
         trajectories, counts, jnp.arange(n_block))
     return _deliver_static(structure, values, new_state, counts, k), recorded
+
+
+def without_padding(counts, group, used_cells):
+    """Spike counts ``counts`` (..., group.size) of the cells of ``group``, zero past its
+    first ``used_cells`` cells: the others only pad the group to the size it was compiled for
+    (:mod:`pyNN_jax.padding`) and never spike."""
+    return jnp.where(jnp.arange(group.size) < used_cells, counts, jnp.zeros((), counts.dtype))
 
 
 def _clear_read_slots(structure, ring, first_step, n_read):

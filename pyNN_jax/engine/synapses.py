@@ -126,14 +126,20 @@ def delay_type(max_delay_steps):
     return np.int32
 
 
-def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32):
+def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
+               pad_rows=None):
     """:func:`build_table` in two parts, for connections given as :class:`ConnectionPart`s:
     ``(table, position, fill)``. From the connections per cell (``out_degree``, one entry
     per cell of the network) the arrays of ``table`` and ``position`` are allocated at their
     final shapes (``row_owner`` and ``row_used`` written); ``fill(parts)`` sorts and
     scatters the connections, ``parts`` in the order of ``position``: a caller can compile
     the engine for these shapes meanwhile. ``column_types``: name -> float dtype;
-    ``delay_steps_type``: the integer type of the delay column (:func:`delay_type`)."""
+    ``delay_steps_type``: the integer type of the delay column (:func:`delay_type`).
+
+    ``pad_rows`` (static tables only): a function from the rows the connections need to
+    the rows of the table (:meth:`pyNN_jax.padding.SizePadding.size`), unless row r is cell
+    r's; the rows past the connections' belong to no cell (``row_owner`` n_cells) and hold
+    empty columns (weight 0)."""
     n_cells, n_conn = out_degree.size, int(out_degree.sum())
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
@@ -141,7 +147,8 @@ def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32):
     if cell_rows:
         row_used = (rows_per_cell > 0).astype(np.int8)
         rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows
-    n_rows = max(int(rows_per_cell.sum()), 1)
+    n_used_rows = max(int(rows_per_cell.sum()), 1)
+    n_rows = pad_rows(n_used_rows) if pad_rows is not None and not cell_rows else n_used_rows
     # the k-th connection of cell c (in the order of the parts) sits at first_row[c] * width
     # + k: its rank among all connections sorted by cell, plus a per-cell offset
     first_row = np.concatenate([[0], np.cumsum(rows_per_cell)[:-1]])
@@ -152,9 +159,11 @@ def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32):
     fills = {"target": 0, "delay": 1}
     fills.update({name: 1.0 if name in ("tau_rec", "tau_psc", "x") else 0.0
                   for name in column_types})
+    row_owner = np.full(n_rows, n_cells, np.int32)
+    row_owner[:n_used_rows] = (np.repeat(np.arange(n_cells, dtype=np.int32), rows_per_cell)
+                               if n_conn else 0)
     table = {
-        "row_owner": (np.repeat(np.arange(n_cells, dtype=np.int32), rows_per_cell)
-                      if n_conn else np.zeros(1, np.int32)),
+        "row_owner": row_owner,
         "target": aligned_empty((n_rows, width), np.int32),
         "delay": aligned_empty((n_rows, width), delay_steps_type),
         **{name: aligned_empty((n_rows, width), dtype) for name, dtype in column_types.items()},

@@ -28,8 +28,9 @@ def simulate(devices):
     from pyNN.random import NumpyRNG, RandomDistribution
     from pyNN_jax.engine import sharding
 
+    # compilation_cache=None: sizes not padded (the shard sizes below are the populations')
     sim.setup(timestep=0.1, min_delay=0.2, max_delay=2.0, rng_seed=7, chunk_steps=300,
-              devices=devices)
+              devices=devices, compilation_cache=None)
     cell = dict(tau_m=20.0, tau_syn_E=5.0, tau_syn_I=10.0, v_rest=-60.0, v_reset=-60.0,
                 v_thresh=-50.0, cm=0.2, tau_refrac=5.0, e_rev_E=0.0, e_rev_I=-80.0)
     exc = sim.Population(N_EXC, sim.IF_cond_exp(**cell), label="exc")
