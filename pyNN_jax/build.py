@@ -19,6 +19,7 @@ from .engine import network as engine
 from .engine import health, plasticity, prng
 from .engine import sharding
 from .engine import synapses as engine_synapses
+from .engine.models import precise
 from .engine.time_grid import to_steps
 from .padding import SizePadding
 
@@ -155,6 +156,7 @@ class EngineNetwork:
         self.layout = None
         self.device_state = None
         self.host_ring = None         # (slots, ports, cells) when pulled back, else None
+        self.host_events = None       # precise input events in flight when pulled back
         self._min_delay_steps = {}    # shortest delay (steps) of each projection
         self._table_fills = []        # layouts of static tables still to write (plan_table)
         # the tables on the host between their assembly and their copy to the device only:
@@ -190,6 +192,9 @@ class EngineNetwork:
         ring = np.asarray(state["ring"]).reshape(self.structure.n_slots, self.structure.n_ports,
                                                  self.structure.n_cells)
         self.host_ring = (ring, dict(self.layout.offset))
+        if "events" in state:
+            self.host_events = (state["events"], self.structure.event_cells,
+                                self.structure.n_slots, dict(self.layout.offset))
         self.cell_level_synapse_state = []
         for t_index, (kind, projections) in enumerate(self._table_members):
             table_state = state["tables"][t_index]
@@ -389,6 +394,7 @@ class EngineNetwork:
         record_spec, record_values = self._assemble_recording(padding)
         padding.save()
         bytes_per_step = (2 * record_spec.n_spike_cells + record_spec.n_spike_bit_cells / 8
+                          + (2 + dtype.itemsize) * record_spec.n_precise_spike_cells
                           + dtype.itemsize * sum(n for *_, n in record_spec.signals)
                           + dtype.itemsize * len(record_spec.currents))
         chunk_steps = sim.chunk_steps or int(np.clip(
@@ -398,12 +404,16 @@ class EngineNetwork:
         # a pass holds the spiking rows expected in one delivery
         tables = [dataclasses.replace(spec, rows_per_pass=table_rows_per_pass(spec, block_steps))
                   for spec in tables]
+        receiving = [g for g in groups if getattr(g.model, "receives_events", False)]
         self.structure = engine.Structure(
             groups=tuple(groups), tables=tuple(tables), current_kinds=tuple(current_kinds),
             n_ports=layout.n_ports, n_slots=_next_pow2(max_delay_steps + block_steps),
             dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
-            block_steps=block_steps, block_method=sim.block_method)
+            block_steps=block_steps, block_method=sim.block_method,
+            event_slots=precise.EVENT_SLOTS if receiving else 0,
+            event_cells=((min(g.offset for g in receiving),
+                          max(g.offset + g.size for g in receiving)) if receiving else (0, 0)))
         self.values = {"groups": self._step_groups(), "tables": table_values,
                        "currents": current_values, "record": record_values,
                        "used_cells": [np.int32(n) for n in layout.used_cells],
@@ -553,7 +563,7 @@ class EngineNetwork:
         ``padding`` (:class:`.padding.SizePadding`: the entries past the recorded cells'
         are recorded but not read)."""
         layout = self.layout
-        spike_cells = {"counts": [], "bits": []}
+        spike_cells = {"counts": [], "bits": [], "precise": []}
         spike_owners, signals, signal_values, signal_owners = [], [], [], []
         exact_spikes = []
         for recorder in sorted(self.sim.recorders, key=lambda r: int(r.population.first_id)):
@@ -563,12 +573,13 @@ class EngineNetwork:
                     continue
                 ids = np.array(sorted(int(i) for i in ids), dtype=np.int64)
                 global_ids = layout.id_to_global[ids]
-                if variable.name == "spikes" and pop.celltype.engine_model.name == \
-                        "SpikeSourceArray":
+                model = pop.celltype.engine_model
+                if variable.name == "spikes" and model.name in ("SpikeSourceArray",
+                                                                "SpikeSourceArray_ps"):
                     exact_spikes.append(self._given_spike_times(recorder, ids))
                 elif variable.name == "spikes":
-                    buffer = ("counts" if pop.celltype.engine_model.multiple_spikes_per_step
-                              else "bits")
+                    buffer = ("precise" if getattr(model, "emits_offsets", False)
+                              else "counts" if model.multiple_spikes_per_step else "bits")
                     spike_owners.append((recorder, buffer, len(spike_cells[buffer]), ids))
                     spike_cells[buffer].extend(global_ids.tolist())
                 else:
@@ -595,8 +606,11 @@ class EngineNetwork:
                                  n_spike_bit_cells=len(spike_cells["bits"]),
                                  spike_first=_first_of_range(spike_cells["counts"]),
                                  spike_bit_first=_first_of_range(spike_cells["bits"]),
+                                 n_precise_spike_cells=len(spike_cells["precise"]),
+                                 precise_spike_first=_first_of_range(spike_cells["precise"]),
                                  signals=tuple(signals), currents=tuple(currents))
         values = {"spike_cells": spike_cells["counts"], "spike_bit_cells": spike_cells["bits"],
+                  "precise_spike_cells": spike_cells["precise"],
                   "signals": signal_values, "currents": current_values}
         return spec, values
 
@@ -647,8 +661,27 @@ class EngineNetwork:
                                     for name, value in fresh.items()})
             tables.append(table_state)
         self.cell_level_synapse_state = []
-        return self.placement.state({"groups": groups, "tables": tables, "ring": ring.reshape(-1),
-                               "step": np.int32(self.step)})
+        state = {"groups": groups, "tables": tables, "ring": ring.reshape(-1),
+                 "step": np.int32(self.step)}
+        if self.structure.event_slots:
+            state["events"] = self._initial_events(dtype)
+        return self.placement.state(state)
+
+    def _initial_events(self, dtype):
+        """The precise input events in flight (:func:`.engine.synapses.append_events`): those
+        pulled back if the event cells and ring are laid out as before, else none (the
+        ring holds their weights: they arrive at the end of their steps)."""
+        structure = self.structure
+        kept, self.host_events = self.host_events, None
+        if kept is not None and kept[1:] == (structure.event_cells, structure.n_slots,
+                                             dict(self.layout.offset)) \
+                and kept[0]["offset"].size == kept[0]["count"].size * structure.event_slots:
+            return {name: np.asarray(values) for name, values in kept[0].items()}
+        first, stop = structure.event_cells
+        n_entries = structure.n_slots * (stop - first)
+        return {"count": np.zeros(n_entries, np.int32),
+                "offset": np.zeros(n_entries * structure.event_slots, dtype),
+                "weight": np.zeros(n_entries * structure.event_slots, dtype)}
 
     def _restore_ring(self, ring):
         """Carry spikes in flight over a change of structure (slots are absolute step mod n)."""
@@ -706,16 +739,15 @@ class EngineNetwork:
         dt = self.sim.dt
         out = jax.device_get(out)
         if self.record_map["spikes"]:
-            raster = out["spikes"][:n]
-            rows, cols = np.nonzero(raster)
-            repeats = raster[rows, cols]
-            spikes = {"counts": (np.repeat(rows, repeats), np.repeat(cols, repeats)),
-                      "bits": engine.unpack_bits(out["spike_bits"][:n])}
+            spikes = {"counts": _raster_spikes(out["spikes"][:n], first_step, dt),
+                      "precise": _raster_spikes(out["precise_spikes"][:n], first_step, dt,
+                                                out["precise_offsets"][:n])}
+            rows, cols = engine.unpack_bits(out["spike_bits"][:n])
+            spikes["bits"] = (cols, (first_step + rows + 1) * dt)
             for recorder, buffer, start, ids in self.record_map["spikes"]:
-                rows, cols = spikes[buffer]
+                cols, times = spikes[buffer]
                 mask = (cols >= start) & (cols < start + len(ids))
-                recorder._append_spikes(ids[cols[mask] - start],
-                                        (first_step + rows[mask] + 1) * dt)
+                recorder._append_spikes(ids[cols[mask] - start], times[mask])
         for recorder, _, ids, grid, times in self.record_map["exact_spikes"]:
             mask = (grid > first_step) & (grid <= first_step + n)
             recorder._append_spikes(ids[mask], times[mask])
@@ -735,6 +767,7 @@ class EngineNetwork:
         """t = 0, every state variable and synaptic state back to its initial value."""
         self.device_state = None
         self.host_ring = None
+        self.host_events = None
         self.cell_level_synapse_state = []
         self.step = 0
         for pop in self.sim.populations:
@@ -748,6 +781,18 @@ class EngineNetwork:
         segment = self.sim.segment_counter
         return {"key": prng.raw_key(self.sim.seed_for(("segment", segment))),
                 "noise_key": prng.raw_key(self.sim.seed_for(("noise", segment)))}
+
+
+def _raster_spikes(raster, first_step, dt, offsets=None):
+    """(cells, times in ms) of the spikes of a chunk's counts ``raster`` (steps, cells) from
+    step ``first_step``, a cell's count repeated; ``offsets`` (steps, cells): ms before the
+    end of the step (precise spikes), else the spikes are at the end of the step."""
+    rows, cols = np.nonzero(raster)
+    repeats = raster[rows, cols]
+    times = (first_step + rows + 1) * dt
+    if offsets is not None:
+        times = times - offsets[rows, cols]
+    return np.repeat(cols, repeats), np.repeat(times, repeats)
 
 
 def plasticity_cell_state(n_cells, n_slots, dtype):

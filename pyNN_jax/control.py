@@ -16,6 +16,7 @@ from . import connectors, simulator
 from .engine import chunk_cache, sharding
 
 PRECISIONS = ("float32", "float64")
+SPIKE_PRECISIONS = ("on_grid", "off_grid")
 
 
 DEFAULT_COMPILATION_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pyNN_jax", "xla")
@@ -166,8 +167,15 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         left): True every second of wall time, a number every that many seconds; default
         False. ``run(..., progress=...)`` decides for one run.
 
-    Other keyword arguments (``spike_precision``, ``label``, ...) are accepted and ignored,
-    as on other backends.
+    spike_precision : {"on_grid", "off_grid"}
+        "off_grid" (pyNN.nest's meaning): IF_curr_exp and IF_curr_delta are NEST's
+        iaf_psc_exp_ps and iaf_psc_delta_ps (spikes at their exact times inside a step, input
+        applied at its offset), SpikeSourceArray emits at its exact times and
+        SpikeSourcePoisson is poisson_generator_ps; other cell types receive these spikes in
+        the step they arrive in. "on_grid" (default): every spike on the time grid. See the
+        numerics page of the documentation.
+
+    Other keyword arguments (``label``, ...) are accepted and ignored, as on other backends.
     """
     common.setup(timestep, min_delay, **extra_params)
     precision = extra_params.get("precision", "float32")
@@ -190,6 +198,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"chunk_steps = {chunk_steps!r}; chunk_steps must be a positive integer")
     state.chunk_steps = None if chunk_steps is None else int(chunk_steps)
     state.block_method = bool(extra_params.get("block_method", False))
+    state.spike_precision = extra_params.get("spike_precision", "on_grid")
+    if state.spike_precision not in SPIKE_PRECISIONS:
+        raise errors.InvalidParameterValueError(
+            f"spike_precision = {state.spike_precision!r}; spike_precision must be one of "
+            f"{SPIKE_PRECISIONS}")
     state.draw_order = extra_params.get("draw_order", "vectorised")
     if state.draw_order not in connectors.DRAW_ORDERS:
         raise errors.InvalidParameterValueError(

@@ -71,11 +71,13 @@ class RecordSpec:
     entries ``(kind, n_entries)``."""
     n_spike_cells: int = 0
     n_spike_bit_cells: int = 0
+    n_precise_spike_cells: int = 0    # cells of precise models: counts and offsets per step
     # >= 0: the recorded cells are first ... first + n - 1, taken by a slice, not a gather
     # (no index array read every step; under jax.vmap the gather is followed by a transpose
     # of the whole batch)
     spike_first: int = -1
     spike_bit_first: int = -1
+    precise_spike_first: int = -1
     signals: tuple = ()
     currents: tuple = ()
 
@@ -93,6 +95,10 @@ class Structure:
     dtype: str = "float32"
     block_steps: int = 1        # <= the shortest delay of any static table, in steps
     block_method: bool = False  # full blocks advanced time-parallel (models' step_block)
+    # precise input events (:mod:`.models.precise`): slots per cell and step (0: none), and
+    # the cells first ... stop - 1 that keep them
+    event_slots: int = 0
+    event_cells: tuple = (0, 0)
 
     @property
     def n_cells(self):
@@ -101,6 +107,37 @@ class Structure:
     @property
     def slot_stride(self):
         return self.n_ports * self.n_cells
+
+    @property
+    def emits_offsets(self):
+        """True if a group emits spikes with offsets (:mod:`.models.precise`)."""
+        return any(getattr(g.model, "emits_offsets", False) for g in self.groups)
+
+
+def spike_offsets(structure, groups, dtype):
+    """(n_cells,) offsets (ms before the end of the step) of the spikes of a step: the
+    ``spike_offset`` state of groups that emit offsets, 0 (the end of the step) for others."""
+    return jnp.concatenate([
+        s["spike_offset"] if getattr(g.model, "emits_offsets", False) else jnp.zeros(g.size, dtype)
+        for g, s in zip(structure.groups, groups)])
+
+
+def _step_events(structure, events, k):
+    """The precise input events of step k (count, offset, weight; offset and weight as
+    (slots, cells)) of the event cells, and ``events`` with the step's counts cleared."""
+    first, stop = structure.event_cells
+    n_event_cells, per_cell = stop - first, structure.event_slots
+    slot = synapses.wrap_slot(k, structure.n_slots)
+    count = lax.dynamic_slice_in_dim(events["count"], slot * n_event_cells, n_event_cells)
+
+    def read(name):
+        return lax.dynamic_slice_in_dim(events[name], slot * n_event_cells * per_cell,
+                                        n_event_cells * per_cell).reshape(
+            n_event_cells, per_cell).T
+
+    cleared = {**events, "count": lax.dynamic_update_slice_in_dim(
+        events["count"], jnp.zeros_like(count), slot * n_event_cells, 0)}
+    return (count, read("offset"), read("weight")), cleared
 
 
 def derive_constants(model, params, dt, dtype):
@@ -141,7 +178,8 @@ def _context(structure, values, k, g_index):
 
 def _step(structure, values, state):
     """Advance every cell by one step and deliver the tables with per-step dynamics; return
-    (new_state, spike counts (n_cells,), recorded values)."""
+    (new_state, spike counts (n_cells,), spike offsets (n_cells,) or None, recorded
+    values)."""
     k = state["step"]
     dt = structure.dt
     n_cells = structure.n_cells
@@ -156,8 +194,16 @@ def _step(structure, values, state):
     i_ext = currents_mod.injected_current(structure.current_kinds, values["currents"], k, dt,
                                           values["noise_key"], n_cells, dtype)
     new_groups, counts = [], []
+    events = state.get("events")
+    if events is not None:
+        step_events, events = _step_events(structure, events, k)
     for g_index, g in enumerate(structure.groups):
         ctx = _context(structure, values, k, g_index)
+        if getattr(g.model, "receives_events", False):
+            cells = slice(g.offset - structure.event_cells[0],
+                          g.offset + g.size - structure.event_cells[0])
+            ctx = ctx._replace(events=(step_events[0][cells], step_events[1][:, cells],
+                                       step_events[2][:, cells]))
         syn_in = arriving[:g.model.n_ports, g.offset:g.offset + g.size]
         gv = values["groups"][g_index]
         s, c = g.model.step(gv["p"], gv["d"], state["groups"][g_index], syn_in,
@@ -176,7 +222,11 @@ def _step(structure, values, state):
             structure.slot_stride, t_spec.rows_per_pass, dt, table_key, t_spec.axonal,
             t_spec.cell_rows)
     new_state = {"groups": new_groups, "tables": new_tables, "ring": ring, "step": k + 1}
-    return new_state, counts, _record(structure, values, new_state, counts, k + 1)
+    if events is not None:
+        new_state["events"] = events
+    offsets = (spike_offsets(structure, new_groups, dtype) if structure.emits_offsets
+               else None)
+    return new_state, counts, offsets, _record(structure, values, new_state, counts, k + 1)
 
 
 def _parallel_block(structure, values, state):
@@ -244,17 +294,28 @@ def _clear_read_slots(structure, ring, first_step, n_read):
     return slots.reshape(-1)
 
 
-def _deliver_static(structure, values, state, block_counts, first_step):
+def _deliver_static(structure, values, state, block_counts, first_step, block_offsets=None):
     """Scatter the spikes of a block (``block_counts``: (block_steps, n_cells), row j holds
-    the spikes of step first_step + j) through every static table."""
-    ring = state["ring"]
+    the spikes of step first_step + j) through every static table; with precise events,
+    ``block_offsets`` (block_steps, n_cells) holds the spikes' offsets."""
+    ring, events = state["ring"], state.get("events")
     for t_spec, tv, ts in zip(structure.tables, values["tables"], state["tables"]):
-        if t_spec.kind == "static":
+        if t_spec.kind != "static":
+            continue
+        if events is None:
             ring = synapses.deliver_static(tv, block_counts, ring, first_step,
                                            structure.n_slots, structure.n_cells,
                                            structure.slot_stride, t_spec.rows_per_pass,
                                            cell_rows=t_spec.cell_rows)
-    return {**state, "ring": ring}
+        else:
+            ring, events = synapses.deliver_static(
+                tv, block_counts, ring, first_step, structure.n_slots, structure.n_cells,
+                structure.slot_stride, t_spec.rows_per_pass, cell_rows=t_spec.cell_rows,
+                events=events, offsets=block_offsets,
+                event_cells=structure.event_cells + (structure.n_cells,))
+    if events is None:
+        return {**state, "ring": ring}
+    return {**state, "ring": ring, "events": events}
 
 
 def _record(structure, values, state, counts, next_step):
@@ -263,6 +324,13 @@ def _record(structure, values, state, counts, next_step):
     out = {"spikes": _recorded(counts, spec.spike_first, rv["spike_cells"]).astype(jnp.int16),
            "spike_bits": pack_bits(_recorded(counts, spec.spike_bit_first,
                                              rv["spike_bit_cells"]) > 0),
+           "precise_spikes": _recorded(counts, spec.precise_spike_first,
+                                       rv["precise_spike_cells"]).astype(jnp.int16),
+           "precise_offsets": (_recorded(spike_offsets(structure, state["groups"],
+                                                       state["ring"].dtype),
+                                         spec.precise_spike_first, rv["precise_spike_cells"])
+                               if spec.n_precise_spike_cells
+                               else jnp.zeros(0, state["ring"].dtype)),
            "signals": [state["groups"][g][name][idx].astype(state["ring"].dtype)
                        for (g, name, _), idx in zip(structure.record.signals, rv["signals"])],
            "currents": []}
@@ -328,12 +396,18 @@ def run_chunk(structure, values, state, n_steps):
 
     static = any(t.kind == "static" for t in structure.tables)
 
+    precise = static and "events" in state
+
     def one_step(j, carry):
         state, block_counts, recorded, first = carry
-        state, counts, out = _step(structure, values, state)
+        state, counts, offsets, out = _step(structure, values, state)
         recorded = jax.tree_util.tree_map(lambda buf, x: buf.at[first + j].set(x), recorded, out)
         if static:
-            block_counts = block_counts.at[j].set(counts.astype(block_counts.dtype))
+            block_counts = {**block_counts, "counts": block_counts["counts"].at[j].set(
+                counts.astype(jnp.int16))}
+        if precise:
+            block_counts = {**block_counts,
+                            "offsets": block_counts["offsets"].at[j].set(offsets)}
         return state, block_counts, recorded, first
 
     def step_by_step_block(carry):
@@ -341,7 +415,8 @@ def run_chunk(structure, values, state, n_steps):
         n_block = jnp.minimum(block, n_steps - done)
         first_step = state["step"]
         if static:      # rows past a short last block must not hold the previous block's spikes
-            block_counts = lax.cond(n_block < block, jnp.zeros_like, lambda b: b, block_counts)
+            block_counts = {**block_counts, "counts": lax.cond(
+                n_block < block, jnp.zeros_like, lambda b: b, block_counts["counts"])}
         state, block_counts, recorded, _ = lax.fori_loop(
             0, n_block, one_step, (state, block_counts, recorded, done))
         # the first step is taken from the loop's counter: the clearing has to wait for the
@@ -350,7 +425,8 @@ def run_chunk(structure, values, state, n_steps):
         state = {**state, "ring": _clear_read_slots(structure, state["ring"],
                                                      state["step"] - n_block, n_block)}
         if static:
-            state = _deliver_static(structure, values, state, block_counts, first_step)
+            state = _deliver_static(structure, values, state, block_counts["counts"],
+                                    first_step, block_counts.get("offsets"))
         return state, block_counts, recorded, done + n_block
 
     def parallel_block(carry):
@@ -366,8 +442,12 @@ def run_chunk(structure, values, state, n_steps):
             return step_by_step_block(carry)
         return lax.cond(n_steps - carry[3] >= block, parallel_block, step_by_step_block, carry)
 
-    # spikes of the current block for the static tables (int16: multiplicities are small)
-    block_counts = jnp.zeros((block, structure.n_cells) if static else (0,), jnp.int16)
+    # spikes of the current block for the static tables (int16: multiplicities are small),
+    # and their offsets where spikes are precise
+    block_counts = {"counts": jnp.zeros((block, structure.n_cells) if static else (0,),
+                                        jnp.int16)}
+    if precise:
+        block_counts["offsets"] = jnp.zeros((block, structure.n_cells), state["ring"].dtype)
     state, _, recorded, _ = lax.while_loop(lambda c: c[3] < n_steps, one_block,
                                            (state, block_counts, recorded, jnp.int32(0)))
     return state, recorded

@@ -387,8 +387,12 @@ def cell_first_rows(row_owner, n_cells):
 
 
 def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows_per_pass,
-                         cell_rows, weight_per_set):
+                         cell_rows, weight_per_set, events=None, offsets=None, event_cells=None):
     """:func:`deliver` of a static table, ``block_counts`` (n_sets, n_block, n_cells).
+
+    With precise ``events`` (one set only; see :func:`append_events`), ``offsets``
+    (n_block, n_cells) holds the offsets of the block's spikes: the connections are also
+    appended as events, and (ring, events) is returned.
 
     The (set, step, cell) entries with spikes are compacted ``rows_per_pass`` at a time, and
     the rows of these cells (contiguous in the table) scattered ``rows_per_pass`` at a time:
@@ -412,7 +416,7 @@ def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows
         return weight * multiplicity[:, None]
 
     def compaction(_, carry):
-        ring, pending = carry
+        sink, pending = carry
         entries = first_true(pending > 0, rows_per_pass)
         valid = entries < pending.size
         entries_c = jnp.where(valid, entries, 0)
@@ -421,16 +425,17 @@ def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows
         step_offset = lax.div(in_set, jnp.int32(n_cells))
         cells = in_set - step_offset * n_cells
         multiplicity = jnp.where(valid, pending[entries_c], 0).astype(ring.dtype)
+        spike_offset = None if offsets is None else offsets[step_offset, cells]
         if cell_rows:
-            ring = _scatter_rows(v, ring, cells, step_offset, set_index,
+            sink = _deliver_rows(v, sink, cells, step_offset, set_index,
                                  weights(set_index, cells, multiplicity), step, n_slots,
-                                 slot_stride, ring_size)
+                                 slot_stride, ring_size, spike_offset, event_cells)
         else:
             entry_rows = jnp.where(valid, rows_of_cell[cells], 0)
             rows_end = jnp.cumsum(entry_rows)             # of the entries' rows, in order
             entry_row_offset = first_row[cells] - (rows_end - entry_rows)
 
-            def row_pass(n_pass, ring):
+            def row_pass(n_pass, sink):
                 position = n_pass * rows_per_pass + jnp.arange(rows_per_pass, dtype=jnp.int32)
                 entry = jnp.sum(rows_end[None, :] <= position[:, None], axis=1,
                                 dtype=jnp.int32)          # rows_per_pass: past the last row
@@ -438,46 +443,103 @@ def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows
                 entry = jnp.where(used, entry, 0)
                 rows = jnp.where(used, entry_row_offset[entry] + position, 0)
                 set_of_row = set_index[entry] if n_sets > 1 else 0
-                return _scatter_rows(v, ring, rows, step_offset[entry], set_of_row,
+                return _deliver_rows(v, sink, rows, step_offset[entry], set_of_row,
                                      weights(set_of_row, rows,
                                              jnp.where(used, multiplicity[entry], 0)),
-                                     step, n_slots, slot_stride, ring_size)
+                                     step, n_slots, slot_stride, ring_size,
+                                     None if spike_offset is None else spike_offset[entry],
+                                     event_cells)
 
             n_row_passes = (rows_end[-1] + rows_per_pass - 1) // rows_per_pass
-            ring = lax.fori_loop(0, n_row_passes, row_pass, ring)
-        return ring, pending.at[entries].set(0, mode="drop")
+            sink = lax.fori_loop(0, n_row_passes, row_pass, sink)
+        return sink, pending.at[entries].set(0, mode="drop")
 
     n_compactions = (jnp.sum(pending > 0, dtype=jnp.int32) + rows_per_pass - 1) // rows_per_pass
     # only a table of one row per cell may pay for the dense delivery: for the others a
     # compaction reads a cell's entry once for all its rows
     threshold = cell_rows and dense_threshold(pending.size, width, rows_per_pass)
+    sink = (ring, events)
     if threshold:
         # two loops, one of which runs zero times, rather than a lax.cond between them: XLA
         # copies the ring into and out of a conditional's branches (a copy of the whole ring
         # per delivery: 79 MB per step for the full-scale cortical microcircuit)
         use_dense = jnp.sum(pending > 0, dtype=jnp.int32) >= threshold
-        ring = _deliver_dense(v, block_counts, ring, step, n_slots, slot_stride,
-                              jnp.where(use_dense, n_block, 0))
+        sink = _deliver_dense(v, block_counts, sink, step, n_slots, slot_stride,
+                              jnp.where(use_dense, n_block, 0), offsets, event_cells)
         n_compactions = jnp.where(use_dense, 0, n_compactions)
-    ring, _ = lax.fori_loop(0, n_compactions, compaction, (ring, pending))
-    return ring
+    (ring, events), _ = lax.fori_loop(0, n_compactions, compaction, (sink, pending))
+    return ring if events is None else (ring, events)
 
 
-def _deliver_dense(v, block_counts, ring, step, n_slots, slot_stride, n_steps):
+def _deliver_dense(v, block_counts, sink, step, n_slots, slot_stride, n_steps, offsets=None,
+                   event_cells=None):
     """Every row of the first ``n_steps`` steps of the block, spiking or not (multiplicity
-    0), of a static table whose row r belongs to cell r."""
+    0), of a static table whose row r belongs to cell r; ``sink``, ``offsets`` and
+    ``event_cells`` as in :func:`_deliver_rows`."""
     n_sets, _, n_cells = block_counts.shape
     n_rows = v["target"].shape[0]
-    set_offset = (jnp.arange(n_sets, dtype=jnp.int32) * (ring.shape[0] // n_sets))[:, None, None]
+    set_offset = (jnp.arange(n_sets, dtype=jnp.int32) * (sink[0].shape[0] // n_sets))[:, None,
+                                                                                        None]
 
-    def one_step(j, ring):
+    def one_step(j, sink):
+        ring, events = sink
         multiplicity = jnp.pad(block_counts[:, j] * v["row_used"][:n_cells],
                                ((0, 0), (0, n_rows - n_cells))).astype(ring.dtype)  # (set, row)
         slots = wrap_slot(step % n_slots + j + v["delay"], n_slots)
         index = slots * slot_stride + v["target"] + set_offset           # (set, row, column)
         weight = v["weight"] * multiplicity[:, :, None]
-        return ring.at[index.reshape(-1)].add(weight.reshape(-1))
-    return lax.fori_loop(0, n_steps, one_step, ring)
+        ring = ring.at[index.reshape(-1)].add(weight.reshape(-1))
+        if events is not None:
+            events = append_events(events, slots, v["target"], weight[0],
+                                   jnp.pad(offsets[j], (0, n_rows - n_cells)), event_cells)
+        return ring, events
+    return lax.fori_loop(0, n_steps, one_step, sink)
+
+
+def _deliver_rows(v, sink, rows, step_offset, ring_offset, weight, step, n_slots, slot_stride,
+                  ring_size, spike_offset, event_cells):
+    """:func:`_scatter_rows` into the ring of ``sink`` = (ring, precise events or None); with
+    events, the connections of ``rows`` are also appended as events (:func:`append_events`)
+    with the offsets ``spike_offset`` (rows,) of the rows' spikes."""
+    ring, events = sink
+    ring = _scatter_rows(v, ring, rows, step_offset, ring_offset, weight, step, n_slots,
+                         slot_stride, ring_size)
+    if events is not None:
+        slots = wrap_slot(step % n_slots + jnp.asarray(step_offset)[..., None]
+                          + v["delay"][rows], n_slots)
+        events = append_events(events, slots, v["target"][rows], weight, spike_offset,
+                               event_cells)
+    return ring, events
+
+
+def append_events(events, slots, target, weight, spike_offset, event_cells):
+    """Append connections (``slots``, ``target``, ``weight``: (rows, width)) whose spikes
+    have the offsets ``spike_offset`` (rows,) to the precise input events of their targets.
+
+    ``events``: ``count`` (n_slots * n_event_cells,), the events each (slot, cell) has
+    received, and ``offset``, ``weight`` (n_slots * n_event_cells * slots per cell,): the
+    first ones; ``event_cells`` = (first, stop, n_cells): the cells that keep events are
+    first ... stop - 1. Connections of weight 0 (padding) are left out; events beyond a
+    cell's slots are only counted (their weight is in the ring as every weight)."""
+    first, stop, n_cells = event_cells
+    count = events["count"]
+    per_cell = events["offset"].shape[0] // count.shape[0]
+    cell = target % n_cells - first
+    valid = ((weight != 0) & (cell >= 0) & (cell < stop - first)).reshape(-1)
+    key = jnp.where(valid, (slots * (stop - first) + cell).reshape(-1), count.shape[0])
+    order = jnp.argsort(key, stable=True)
+    sorted_key = key[order]
+    rank_sorted = jnp.arange(key.size, dtype=key.dtype) - jnp.searchsorted(sorted_key,
+                                                                            sorted_key)
+    rank = jnp.zeros_like(key).at[order].set(rank_sorted.astype(key.dtype))
+    position = count.at[key].get(mode="fill", fill_value=per_cell) + rank
+    entry = jnp.where(valid & (position < per_cell), key * per_cell + position,
+                      events["offset"].shape[0])
+    offsets = jnp.broadcast_to(spike_offset[:, None], weight.shape).reshape(-1)
+    return {"count": count.at[key].add(1, mode="drop"),
+            "offset": events["offset"].at[entry].set(offsets.astype(events["offset"].dtype),
+                                                     mode="drop"),
+            "weight": events["weight"].at[entry].set(weight.reshape(-1), mode="drop")}
 
 
 def sets_fit_int32(n_sets, ring_size, n_entries):
@@ -487,12 +549,19 @@ def sets_fit_int32(n_sets, ring_size, n_entries):
 
 
 def deliver_static(v, counts, ring, step, n_slots, n_cells, slot_stride, rows_per_pass,
-                   cell_rows=False):
+                   cell_rows=False, events=None, offsets=None, event_cells=None):
     """:func:`deliver` of a static table: the new ring. Mapped over copies of the network
     with :func:`jax.vmap` (parameter sweeps), the copies are delivered together
     (``deliver(..., n_sets=...)``): one compaction and as many passes as all their spikes
     need, rather than a loop paced by the busiest copy and a dense branch taken whenever any
-    copy takes it."""
+    copy takes it.
+
+    With precise ``events`` (:func:`append_events`; ``offsets``: (n_block, n_cells), the
+    offsets of the spikes of ``counts``): (ring, events), copies delivered one by one."""
+    if events is not None:
+        return _deliver_static_kind(v, counts[None], ring, step, n_slots, slot_stride,
+                                    rows_per_pass, cell_rows, False, events, offsets,
+                                    event_cells)
     def one(v, counts, ring, step):
         return deliver("static", v, {}, counts, ring, step, n_slots, n_cells, slot_stride,
                        rows_per_pass, None, cell_rows=cell_rows)[0]

@@ -10,7 +10,7 @@ from pyNN import errors
 from pyNN.standardmodels import cells, build_translations
 
 from ..engine.models import adex, hh, lif_conductance, lif_current, spike_sources
-from ..engine.models import facets_hardware, gif, gsfa_grr, inh_gamma, izhikevich
+from ..engine.models import facets_hardware, gif, gsfa_grr, inh_gamma, izhikevich, precise
 
 POSITIVE = (0.0, False)        # value > 0
 NON_NEGATIVE = (0.0, True)     # value >= 0
@@ -40,6 +40,18 @@ def check_order(model_name, parameters, low, high, strict=True):
             raise errors.InvalidParameterValueError(
                 f"{model_name}: {low} must be {relation} {high} "
                 f"(got {low} = {float(a.max())!r}, {high} = {float(b.min())!r})")
+
+
+class BySpikePrecision:
+    """The engine model of a cell type with a precise variant (:mod:`..engine.models.precise`):
+    ``off_grid`` under ``setup(spike_precision="off_grid")``, else ``on_grid``."""
+
+    def __init__(self, on_grid, off_grid):
+        self.models = {"on_grid": on_grid, "off_grid": off_grid}
+
+    def __get__(self, obj, owner):
+        from .. import simulator
+        return self.models[simulator.state.spike_precision]
 
 
 class EngineCellType:
@@ -82,7 +94,7 @@ class IF_curr_exp(LIFCellType, cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__
     translations = identity_translations(cells.IF_curr_exp)
     recordable = cells.IF_curr_exp.recordable + SYNAPTIC_CURRENTS
-    engine_model = lif_current.IFCurrExp()
+    engine_model = BySpikePrecision(lif_current.IFCurrExp(), precise.IFCurrExpPrecise())
 
 
 class IF_curr_alpha(LIFCellType, cells.IF_curr_alpha):
@@ -95,7 +107,7 @@ class IF_curr_alpha(LIFCellType, cells.IF_curr_alpha):
 class IF_curr_delta(LIFCellType, cells.IF_curr_delta):
     __doc__ = cells.IF_curr_delta.__doc__ + "\n    Weights are in mV (the jump of v).\n"
     translations = identity_translations(cells.IF_curr_delta)
-    engine_model = lif_current.IFCurrDelta()
+    engine_model = BySpikePrecision(lif_current.IFCurrDelta(), precise.IFCurrDeltaPrecise())
 
 
 class IF_cond_exp(LIFCellType, cells.IF_cond_exp):
@@ -145,14 +157,15 @@ class HH_cond_exp(EngineCellType, cells.HH_cond_exp):
 class SpikeSourceArray(EngineCellType, cells.SpikeSourceArray):
     __doc__ = cells.SpikeSourceArray.__doc__
     translations = identity_translations(cells.SpikeSourceArray)
-    engine_model = spike_sources.SpikeSourceArray()
+    engine_model = BySpikePrecision(spike_sources.SpikeSourceArray(),
+                                    precise.SpikeSourceArrayPrecise())
 
     @classmethod
     def engine_parameters(cls, parameter_dicts, dt):
         sequences = [s for d in parameter_dicts for s in np.asarray(d["spike_times"]).reshape(-1)]
         times = [np.asarray(getattr(s, "value", s), dtype=float) for s in sequences]
-        steps, multiplicity = cls.engine_model.encode_spike_times(times, dt)
-        return {"spike_steps": steps, "multiplicity": multiplicity}
+        model = cls.engine_model
+        return dict(zip(model.parameter_names, model.encode_spike_times(times, dt)))
 
     @classmethod
     def validate(cls, parameters):
@@ -170,7 +183,8 @@ class SpikeSourceArray(EngineCellType, cells.SpikeSourceArray):
 class SpikeSourcePoisson(EngineCellType, cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = identity_translations(cells.SpikeSourcePoisson)
-    engine_model = spike_sources.SpikeSourcePoisson()
+    engine_model = BySpikePrecision(spike_sources.SpikeSourcePoisson(),
+                                    precise.SpikeSourcePoissonPrecise())
     parameter_ranges = {"rate": NON_NEGATIVE, "start": NON_NEGATIVE, "duration": NON_NEGATIVE}
 
 

@@ -29,11 +29,13 @@ class StepContext(NamedTuple):
     """What a model's ``step`` needs besides its own arrays.
 
     ``step`` is the index k of the step being taken, from t = k*dt to t = (k+1)*dt;
-    ``key`` is a PRNG key unique to this step and group.
+    ``key`` is a PRNG key unique to this step and group; ``events``: the input events with
+    their offsets of the models that receive them (:mod:`.precise`), else None.
     """
     step: jnp.ndarray
     dt: float
     key: jnp.ndarray
+    events: tuple = None
 
 
 class NeuronModel:

@@ -1,0 +1,201 @@
+"""spike_precision="off_grid": the same spike times as pyNN.nest's precise models
+(iaf_psc_exp_ps, iaf_psc_delta_ps, precise spike_generator and poisson_generator_ps)."""
+import numpy as np
+import pytest
+
+from ..conftest import needs_nest
+
+pytestmark = needs_nest
+
+T_STOP = 200.0
+
+
+def input_trains(rng, n_trains):
+    """Spike trains off the grid (4 decimals), at most one spike per ms in each train."""
+    trains = []
+    for _ in range(n_trains):
+        times = np.cumsum(rng.uniform(1.2, 6.0, 80)) + 1.0
+        trains.append(times[times < T_STOP - 5].round(4))
+    return trains
+
+
+def driven_cells(sim, model_name, dt, extra_setup=None):
+    """Three cells (DC 0.0, 0.3, 0.6 nA) driven by off-grid spike trains, one with a refractory
+    period that is not a whole number of steps at dt = 1 ms; float64 on pyNN.jax. Returns
+    the spike trains and, where NEST records it, v."""
+    on_jax = "jax" in sim.__name__
+    sim.setup(timestep=dt, min_delay=1.0, max_delay=10.0, spike_precision="off_grid",
+              **({"precision": "float64"} if on_jax else {}), **(extra_setup or {}))
+    rng = np.random.default_rng(7)
+    delta = model_name == "IF_curr_delta"
+    params = {"i_offset": [0.0, 0.3, 0.6], "tau_refrac": [2.0, 2.0, 1.5], "tau_m": 10.0,
+              "cm": 0.25}
+    if delta:
+        # pyNN.nest does not set v of iaf_psc_delta_ps: it starts at NEST's -70 mV
+        params.update(v_rest=-70.0, v_thresh=-60.0, v_reset=-72.0)
+    else:
+        params.update(tau_syn_E=2.0, tau_syn_I=5.0, v_thresh=-55.0, v_reset=-70.0)
+    cells = sim.Population(3, getattr(sim, model_name)(**params))
+    cells.initialize(v=-70.0 if delta else -65.0)
+    inputs = sim.Population(6, sim.SpikeSourceArray(spike_times=input_trains(rng, 6)))
+    w_exc, w_inh = (2.0, -1.5) if delta else (0.6, -0.5)
+    sim.Projection(inputs[:4], cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
+    sim.Projection(inputs[4:], cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_inh, delay=2.0), receptor_type="inhibitory")
+    record_v = not (delta and not on_jax)       # NEST cannot record v of iaf_psc_delta_ps
+    cells.record(["spikes", "v"] if record_v else "spikes")
+    sim.run(T_STOP)
+    data = cells.get_data().segments[0]
+    spikes = [np.asarray(st, dtype=float) for st in data.spiketrains]
+    v = np.asarray(data.filter(name="v")[0]) if record_v else None
+    sim.end()
+    return spikes, v
+
+
+CASES = [(model, dt) for model in ("IF_curr_exp", "IF_curr_delta") for dt in (0.1, 1.0)]
+
+
+@pytest.fixture(scope="module")
+def nest_results():
+    import pyNN.nest as nest
+    return {case: driven_cells(nest, *case) for case in CASES}
+
+
+@pytest.mark.parametrize("model_name, dt", CASES)
+def test_precise_spike_times_as_nest(model_name, dt, nest_results):
+    """Within 1e-6 ms of NEST's _ps models at dt 0.1 and 1.0 ms (float64), including spikes
+    arriving during a refractory period that ends off the grid."""
+    import pyNN.jax as sim
+    spikes, v = driven_cells(sim, model_name, dt)
+    nest_spikes, nest_v = nest_results[(model_name, dt)]
+    assert sum(len(s) for s in nest_spikes) >= 20
+    off_grid = np.concatenate(nest_spikes) / dt
+    assert np.abs(off_grid - np.round(off_grid)).max() > 0.1       # NEST's times are precise
+    for ours, theirs in zip(spikes, nest_spikes):
+        assert len(ours) == len(theirs)
+        assert np.abs(ours - theirs).max(initial=0.0) < 1e-6
+    if nest_v is not None:
+        assert np.abs(v - nest_v).max() < 1e-6
+
+
+@pytest.mark.parametrize("dt", [0.1, 1.0])
+def test_dc_period_closed_form(dt):
+    """A DC-driven IF_curr_exp fires first at tau_m ln(RI / (RI - (v_thresh - v_rest))) and then
+    every tau_refrac + tau_m ln((RI - (v_reset - v_rest)) / (RI - (v_thresh - v_rest)))."""
+    import pyNN.jax as sim
+    sim.setup(timestep=dt, spike_precision="off_grid", precision="float64")
+    tau_m, cm, i_dc, tau_refrac = 20.0, 1.0, 0.9, 3.0
+    v_rest, v_thresh, v_reset = -65.0, -50.0, -70.0
+    cells = sim.Population(1, sim.IF_curr_exp(tau_m=tau_m, cm=cm, i_offset=i_dc,
+                                              tau_refrac=tau_refrac, v_rest=v_rest,
+                                              v_thresh=v_thresh, v_reset=v_reset))
+    cells.record("spikes")
+    sim.run(300.0)
+    spikes = np.asarray(cells.get_data().segments[0].spiketrains[0], dtype=float)
+    sim.end()
+    drive = tau_m / cm * i_dc
+    first = tau_m * np.log(drive / (drive - (v_thresh - v_rest)))
+    period = tau_refrac + tau_m * np.log((drive - (v_reset - v_rest)) / (drive - (v_thresh - v_rest)))
+    expected = first + period * np.arange(spikes.size)
+    assert spikes.size == int((300.0 - first) // period) + 1
+    assert np.abs(spikes - expected).max() < 1e-9
+
+
+def test_events_beyond_the_slots_are_not_lost():
+    """More inputs in one step than a cell keeps with their offsets: the others arrive at the
+    end of the step; for on-grid times that is exact, so v equals the grid model's."""
+    import pyNN.jax as sim
+    from pyNN_jax.engine.models.precise import EVENT_SLOTS
+    results = []
+    for precision in ("off_grid", "on_grid"):
+        sim.setup(timestep=0.1, spike_precision=precision, precision="float64")
+        cells = sim.Population(1, sim.IF_curr_exp(v_thresh=0.0))
+        inputs = sim.Population(EVENT_SLOTS + 5, sim.SpikeSourceArray(spike_times=[5.0, 7.0]))
+        sim.Projection(inputs, cells, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=0.05, delay=1.0))
+        cells.record("v")
+        sim.run(20.0)
+        results.append(np.asarray(cells.get_data().segments[0].filter(name="v")[0]))
+        sim.end()
+    assert results[0].max() > -62.0
+    np.testing.assert_allclose(results[0], results[1], atol=1e-9)
+
+
+@pytest.mark.parametrize("model_name", ["IF_cond_exp", "IF_curr_alpha"])
+def test_grid_cells_receive_precise_spikes_as_nest(model_name):
+    """Cell types without a precise model get precise spikes in the step they arrive in."""
+    import pyNN.jax as jax_sim
+    import pyNN.nest as nest_sim
+    results = []
+    for sim in (nest_sim, jax_sim):
+        on_jax = sim is jax_sim
+        sim.setup(timestep=0.1, min_delay=1.0, spike_precision="off_grid",
+                  **({"precision": "float64"} if on_jax else {}))
+        rng = np.random.default_rng(3)
+        cells = sim.Population(2, getattr(sim, model_name)(i_offset=[0.3, 0.5]))
+        inputs = sim.Population(6, sim.SpikeSourceArray(spike_times=input_trains(rng, 6)))
+        weight = 0.01 if "cond" in model_name else 0.5
+        sim.Projection(inputs, cells, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=weight, delay=1.0))
+        cells.record("spikes")
+        sim.run(T_STOP)
+        results.append([np.asarray(st, dtype=float)
+                        for st in cells.get_data().segments[0].spiketrains])
+        sim.end()
+    assert sum(len(s) for s in results[0]) >= 5
+    for ours, theirs in zip(results[1], results[0]):
+        assert len(ours) == len(theirs) and np.abs(ours - theirs).max(initial=0.0) < 1e-6
+
+
+def test_poisson_source_off_grid():
+    """SpikeSourcePoisson as poisson_generator_ps: its rate, at times off the grid."""
+    import pyNN.jax as sim
+    sim.setup(timestep=1.0, spike_precision="off_grid", rng_seed=5)
+    sources = sim.Population(200, sim.SpikeSourcePoisson(rate=50.0))
+    sources.record("spikes")
+    sim.run(1000.0)
+    trains = sources.get_data().segments[0].spiketrains
+    sim.end()
+    times = np.concatenate([np.asarray(st, dtype=float) for st in trains])
+    assert abs(times.size / 200.0 - 50.0) < 3 * np.sqrt(50.0 / 200.0)
+    fraction = times - np.floor(times)
+    assert np.abs(fraction - 0.5).max() > 0.45 and abs(fraction.mean() - 0.5) < 0.02
+
+
+def recurrent_rate(sim, extra_setup):
+    """Mean rate (Hz) of 400 excitatory and 100 inhibitory IF_curr_exp cells (5 %
+    connectivity from a fixed list, DC drive of 0.14-0.2 nA) over 1 s at dt = 1 ms."""
+    sim.setup(timestep=1.0, min_delay=2.0, max_delay=10.0, **extra_setup)
+    rng = np.random.default_rng(11)
+    n_exc, n = 400, 500
+    cells = sim.Population(n, sim.IF_curr_exp(
+        tau_m=20.0, cm=0.25, tau_syn_E=5.0, tau_syn_I=10.0, v_thresh=-50.0, v_reset=-60.0,
+        v_rest=-60.0, tau_refrac=5.0, i_offset=rng.uniform(0.14, 0.2, n)))
+    cells.initialize(v=rng.uniform(-60.0, -50.0, n))
+    for first, stop, weight, receptor in ((0, n_exc, 0.1, "excitatory"),
+                                          (n_exc, n, -0.35, "inhibitory")):
+        pre, post = np.nonzero(rng.random((stop - first, n)) < 0.05)
+        pre = pre + first
+        keep = pre != post
+        connections = np.column_stack([pre[keep], post[keep], np.full(keep.sum(), weight),
+                                       np.full(keep.sum(), 2.0)])
+        sim.Projection(cells, cells, sim.FromListConnector(connections.tolist(),
+                                                           column_names=["weight", "delay"]),
+                       sim.StaticSynapse(), receptor_type=receptor)
+    cells.record("spikes")
+    sim.run(1000.0)
+    n_spikes = sum(len(st) for st in cells.get_data().segments[0].spiketrains)
+    sim.end()
+    return n_spikes / n
+
+
+def test_recurrent_rate_as_nest_at_dt_1ms():
+    """A recurrent network at dt = 1 ms (float32): the mean rate within 5 % of pyNN.nest's
+    default (off_grid)."""
+    import pyNN.jax as jax_sim
+    import pyNN.nest as nest_sim
+    nest_rate = recurrent_rate(nest_sim, {"spike_precision": "off_grid"})
+    rate = recurrent_rate(jax_sim, {"spike_precision": "off_grid"})
+    assert nest_rate > 10.0
+    assert abs(rate - nest_rate) < 0.05 * nest_rate
