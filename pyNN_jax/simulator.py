@@ -144,6 +144,7 @@ class State(common.control.BaseState):
         n_steps = int(to_steps(np, np.asarray(tstop, dtype=float), self.dt)) - self.network.step
         if n_steps > 0:
             self.running = True
+            self.network.end_step = self.network.step + n_steps
             if self.progress_report is None:
                 self.network.advance(n_steps)
             else:

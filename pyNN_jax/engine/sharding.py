@@ -201,10 +201,11 @@ class Placement:
                                      for t in state["tables"]]}
         return jax.device_put(state, state_shardings(self.mesh, state))
 
-    def run_chunk(self, structure, values, state, n_steps):
-        """:func:`.network.run_chunk` on the placed arrays."""
+    def run_chunk(self, structure, values, state, n_steps, quick_compile=False):
+        """:func:`.network.run_chunk` on the placed arrays (``quick_compile``: see
+        :func:`.chunk_cache.run_chunk`; unsharded only)."""
         if self.mesh is None:
-            return chunk_cache.run_chunk(structure, values, state, n_steps)
+            return chunk_cache.run_chunk(structure, values, state, n_steps, quick_compile)
         return _run_chunk_sharded(structure, self.mesh, values, state, n_steps)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pyNN_jax.engine import network as engine
+from pyNN_jax.engine import chunk_cache
 
 
 def small_network(sim, seed=7):
@@ -25,51 +25,48 @@ def spikes_of(population):
 def test_run_lengths_values_and_reset_reuse_one_compiled_chunk(sim):
     cells = small_network(sim)
     sim.run(10.0)
-    compiled = engine.run_chunk._cache_size()
+    compiled = chunk_cache.n_executables()
     sim.run(123.4)
     sim.run(0.3)
     cells.set(i_offset=0.5)                      # a value, not the structure
     sim.run(5.0)
     sim.reset()
     sim.run(77.0)
-    assert engine.run_chunk._cache_size() == compiled
+    assert chunk_cache.n_executables() == compiled
 
 
 def test_adding_a_recorded_cell_recompiles_once(sim):
     small_network(sim)
     sim.run(10.0)
-    compiled = engine.run_chunk._cache_size()
+    compiled = chunk_cache.n_executables()
     other = sim.Population(3, sim.IF_cond_exp())
     other.record("v")
     sim.run(10.0)
     sim.run(10.0)
-    assert engine.run_chunk._cache_size() == compiled + 1
+    assert chunk_cache.n_executables() == compiled + 1
 
 
-def test_first_run_compiles_its_chunk_once_while_the_tables_are_written(sim):
-    # the static tables are written while a second thread has the chunk compiled by a run
-    # of zero steps (build.EngineNetwork._fill_tables_while_compiling): the run itself must
-    # find that compiled chunk, not compile its own
-    from jax._src import monitoring
+def test_first_run_compiles_its_chunk_once_while_the_tables_are_written(sim, monkeypatch):
+    # the static tables are written while a second thread has the chunk made (compiled, or
+    # loaded from a cache folder) by a run of zero steps (build.EngineNetwork.
+    # _fill_tables_while_compiling): the run itself must find that chunk, not make its own
+    import threading
     rng = sim.NumpyRNG(seed=5)
-    cells = sim.Population(173, sim.IF_curr_exp(i_offset=2.0), label="cells")  # a new shape
+    cells = sim.Population(173, sim.IF_curr_exp(i_offset=2.0), label="cells")
     sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
                    sim.StaticSynapse(weight=0.2, delay=0.5))
     cells.record("spikes")
-    compilations = []
+    made_in = []
+    make = chunk_cache._load_or_compile
 
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            compilations.append(duration)
+    def recording_make(*args):
+        made_in.append(threading.current_thread())
+        return make(*args)
 
-    cached = engine.run_chunk._cache_size()
-    monitoring.register_event_duration_secs_listener(listener)
-    try:
-        sim.run(20.0)
-    finally:
-        monitoring.unregister_event_duration_listener(listener)
-    assert engine.run_chunk._cache_size() == cached + 1
-    assert len(compilations) == 1
+    monkeypatch.setattr(chunk_cache, "_compiled", {})      # nothing made in this process yet
+    monkeypatch.setattr(chunk_cache, "_load_or_compile", recording_make)
+    sim.run(20.0)
+    assert len(made_in) == 1 and made_in[0] is not threading.main_thread()
     assert sum(len(st) for st in cells.get_data().segments[0].spiketrains) > 0
 
 
@@ -83,6 +80,22 @@ def run_in_pieces(pieces, chunk_steps=None):
     result = ([np.asarray(st) for st in data.spiketrains], np.asarray(data.analogsignals[0]))
     sim.end()
     return result
+
+
+def test_quick_compilation_of_short_runs_gives_the_same_results(monkeypatch):
+    """A short run's chunk is compiled without LLVM's optimisations (build.
+    QUICK_COMPILE_CELL_STEPS), a long run's with them: two executables, the same numbers."""
+    from pyNN_jax import build
+    before = chunk_cache.n_executables()
+    # 250 cells x 3000 steps; chunks of 77 steps: a structure no other test compiles
+    spikes_quick, v_quick = run_in_pieces([300.0], chunk_steps=77)
+    monkeypatch.setattr(build, "QUICK_COMPILE_CELL_STEPS", 0)
+    spikes_full, v_full = run_in_pieces([300.0], chunk_steps=77)
+    assert chunk_cache.n_executables() == before + 2
+    assert sum(map(len, spikes_quick)) > 100
+    for a, b in zip(spikes_quick, spikes_full):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(v_quick, v_full)
 
 
 def test_result_independent_of_how_the_run_is_cut():
@@ -206,13 +219,13 @@ def test_values_that_become_different_between_cells_compile_once(sim):
     cells = sim.Population(40, sim.IF_curr_exp(i_offset=2.0, tau_refrac=2.0))
     cells.record("spikes")
     sim.run(20.0)
-    compiled = engine.run_chunk._cache_size()
+    compiled = chunk_cache.n_executables()
     cells.set(i_offset=np.linspace(0.5, 3.0, 40))
     sim.run(30.0)
-    assert engine.run_chunk._cache_size() == compiled + 1
+    assert chunk_cache.n_executables() == compiled + 1
     cells.set(i_offset=2.0)
     sim.run(5.0)
-    assert engine.run_chunk._cache_size() == compiled + 1
+    assert chunk_cache.n_executables() == compiled + 1
     counts = [len(st) for st in cells.get_data().segments[-1].spiketrains]
     before = [len(st.time_slice(0, 20.0)) for st in cells.get_data().segments[-1].spiketrains]
     assert len(set(before)) == 1 and before[0] > 0        # equal drive: equal spikes

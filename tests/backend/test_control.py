@@ -2,6 +2,7 @@
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 
@@ -91,7 +92,8 @@ print(sum(cells.get_spike_counts().values()), len(traces))
 def test_compiled_chunks_are_kept_in_the_persistent_cache(tmp_path):
     """A second process with the same network loads the compiled chunk from the cache
     directory (PYNN_JAX_COMPILATION_CACHE) without tracing it, and gives the same spikes;
-    another size compiles its own; an unreadable file is compiled again."""
+    another size (beyond the padding) compiles its own; an unreadable file is compiled again; executables found in
+    JAX's own cache are used but not kept by structure."""
     env = {**os.environ, "PYNN_JAX_COMPILATION_CACHE": str(tmp_path)}
 
     def spikes_and_traces(n_cells):
@@ -105,11 +107,15 @@ def test_compiled_chunks_are_kept_in_the_persistent_cache(tmp_path):
     assert any("run_chunk" in name for name in os.listdir(tmp_path))
     chunks = tmp_path / "chunks"
     assert len(os.listdir(chunks)) == 1
-    assert spikes_and_traces(21) == (21 * 5, first[1])
+    assert spikes_and_traces(40) == (40 * 5, first[1])     # beyond the padding of 20 cells
     assert len(os.listdir(chunks)) == 2
     for name in os.listdir(chunks):
         (chunks / name).write_bytes(b"truncated")
     assert spikes_and_traces(20) == first
+    # from JAX's cache alone (its executables are not written again: they would not load)
+    shutil.rmtree(chunks)
+    assert spikes_and_traces(20) == first == spikes_and_traces(20)
+    assert not os.path.exists(chunks)
 
 
 @pytest.mark.parametrize("threads", [0, -2, 1.5, True, "2"])
