@@ -36,8 +36,9 @@ def fresh_size(need):
 
 
 def fits(size, need):
-    """True when a size used before can hold ``need`` with at most 1/MAX_PADDING padding."""
-    return need <= size <= need + need // MAX_PADDING
+    """True when a size used before can hold ``need`` with at most 1/MAX_PADDING padding
+    (or no more than a need's fresh size: small needs get more than 1/MAX_PADDING)."""
+    return need <= size <= max(need + need // MAX_PADDING, fresh_size(need))
 
 
 class SizePadding:

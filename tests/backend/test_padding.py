@@ -78,9 +78,10 @@ def test_sizes_used_before_are_reused_within_the_padding_bound(tmp_path):
     assert again.size("cells 0 IF_cond_exp", 3800) == 4096        # 4352 pads 3800 > 12.5 %
     assert again.size("cells 0 IF_cond_exp", 4353) == 4864
     assert again.size("cells 0 IF_cond_exp", 4000) == 4352        # the oldest that fits
+    assert [again.size("signal 0", 2) for _ in range(3)] == [3] * 3  # small: > 12.5 %
     again.save()
     with open(tmp_path / padding.INDEX_NAME) as f:
-        assert json.load(f) == {"cells 0 IF_cond_exp": [4352, 4096, 4864]}
+        assert json.load(f) == {"cells 0 IF_cond_exp": [4352, 4096, 4864], "signal 0": [3]}
     assert padding.SizePadding(None).size("cells 0 IF_cond_exp", 4000) == 4000
 
 
