@@ -520,26 +520,39 @@ def append_events(events, slots, target, weight, spike_offset, event_cells):
     received, and ``offset``, ``weight`` (n_slots * n_event_cells * slots per cell,): the
     first ones; ``event_cells`` = (first, stop, n_cells): the cells that keep events are
     first ... stop - 1. Connections of weight 0 (padding) are left out; events beyond a
-    cell's slots are only counted (their weight is in the ring as every weight)."""
+    cell's slots are only counted (their weight is in the ring as every weight).
+
+    Connections to the same (slot, cell) take its next free slots in rounds: in each round
+    the last of them (scatter-max of its index) takes the slot, the others try the next one
+    (a sort of the connections by target costs far more on a CPU)."""
     first, stop, n_cells = event_cells
     count = events["count"]
     per_cell = events["offset"].shape[0] // count.shape[0]
-    cell = target % n_cells - first
-    valid = ((weight != 0) & (cell >= 0) & (cell < stop - first)).reshape(-1)
-    key = jnp.where(valid, (slots * (stop - first) + cell).reshape(-1), count.shape[0])
-    order = jnp.argsort(key, stable=True)
-    sorted_key = key[order]
-    rank_sorted = jnp.arange(key.size, dtype=key.dtype) - jnp.searchsorted(sorted_key,
-                                                                            sorted_key)
-    rank = jnp.zeros_like(key).at[order].set(rank_sorted.astype(key.dtype))
-    position = count.at[key].get(mode="fill", fill_value=per_cell) + rank
-    entry = jnp.where(valid & (position < per_cell), key * per_cell + position,
-                      events["offset"].shape[0])
-    offsets = jnp.broadcast_to(spike_offset[:, None], weight.shape).reshape(-1)
-    return {"count": count.at[key].add(1, mode="drop"),
-            "offset": events["offset"].at[entry].set(offsets.astype(events["offset"].dtype),
-                                                     mode="drop"),
-            "weight": events["weight"].at[entry].set(weight.reshape(-1), mode="drop")}
+    cell = (target % n_cells - first).reshape(-1)
+    weight = weight.reshape(-1)
+    valid = (weight != 0) & (cell >= 0) & (cell < stop - first)
+    key = jnp.where(valid, slots.reshape(-1) * (stop - first) + cell, count.shape[0])
+    offsets = jnp.broadcast_to(spike_offset[:, None], slots.shape).reshape(-1).astype(
+        events["offset"].dtype)
+    entry = jnp.arange(key.size, dtype=jnp.int32)
+
+    def one_round(state):
+        position, left, stored = state
+        claims = jnp.full(count.shape[0] + 1, -1, jnp.int32).at[key].max(
+            jnp.where(left, entry, -1), mode="drop")
+        won = left & (claims[key] == entry)
+        place = jnp.where(won & (position < per_cell), key * per_cell + position,
+                          stored["offset"].shape[0])
+        stored = {"offset": stored["offset"].at[place].set(offsets, mode="drop"),
+                  "weight": stored["weight"].at[place].set(weight, mode="drop")}
+        left = left & ~won & (position + 1 < per_cell)
+        return position + 1, left, stored
+
+    position = count.at[key].get(mode="fill", fill_value=per_cell)
+    _, _, stored = lax.while_loop(lambda state: jnp.any(state[1]), one_round,
+                                  (position, valid & (position < per_cell),
+                                   {"offset": events["offset"], "weight": events["weight"]}))
+    return {"count": count.at[key].add(1, mode="drop"), **stored}
 
 
 def sets_fit_int32(n_sets, ring_size, n_entries):

@@ -38,8 +38,10 @@ def driven_cells(sim, model_name, dt, extra_setup=None):
     cells = sim.Population(3, getattr(sim, model_name)(**params))
     cells.initialize(v=-70.0 if delta else -65.0)
     inputs = sim.Population(6, sim.SpikeSourceArray(spike_times=input_trains(rng, 6)))
-    w_exc, w_inh = (2.0, -1.5) if delta else (0.6, -0.5)
-    sim.Projection(inputs[:4], cells, sim.AllToAllConnector(),
+    w_exc, w_inh = (3.0, -1.5) if delta else (1.0, -0.5)
+    # the cells get different numbers of inputs in a step: cell 0 all four trains
+    excitatory = [(i, 0) for i in range(4)] + [(0, 1), (1, 1), (2, 2), (3, 2)]
+    sim.Projection(inputs[:4], cells, sim.FromListConnector(excitatory),
                    sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
     sim.Projection(inputs[4:], cells, sim.AllToAllConnector(),
                    sim.StaticSynapse(weight=w_inh, delay=2.0), receptor_type="inhibitory")

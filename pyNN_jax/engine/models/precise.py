@@ -30,31 +30,35 @@ method for incorporating precise spike times in globally time-driven simulations
 The refractory period lasts ``tau_refrac`` rounded to whole steps (NEST's ``t_ref``, at least
 one step) from the precise spike time, so it ends off the grid, at the spike's offset; at
 most one spike per cell and step.
+
+As in NEST, a cell without input events and without the end of a refractory period in a step
+takes the whole step with the step's propagators; the others ("busy" cells) and the location
+of threshold crossings are computed on the cells that need them only, gathered
+:func:`chunk_size` at a time.
 """
 import numpy as np
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ..compact import first_true
 from ..time_grid import refractory_steps
 from . import propagators as prop
-from .lif_current import LIF_PARAMETERS
-from .spike_sources import SpikeSourceArray, SpikeSourcePoisson, is_active, poisson_count
 from .base import NeuronModel
+from .lif_current import LIF_PARAMETERS, IFCurrDelta, IFCurrExp
+from .spike_sources import SpikeSourceArray, SpikeSourcePoisson, is_active, poisson_count
 
 EVENT_SLOTS = 8          # input events per cell and step kept with their offsets
 MAX_ROOT_ITERATIONS = 100
 
 
-def sorted_events(events, dt):
-    """The stored events of a step in time order: (number per cell (n,), time after the
-    start of the step (slots, n), weight (slots, n)); missing ones have time inf, weight 0."""
+def stored_events(events, dt):
+    """The stored events of a step: (number per cell (n,), time after the start of the step
+    (slots, n), weight (slots, n)); missing ones have time inf, weight 0."""
     count, offset, weight = events
     n_events = jnp.minimum(count, offset.shape[0])
     valid = jnp.arange(offset.shape[0])[:, None] < n_events[None, :]
-    lag, weight = lax.sort((jnp.where(valid, dt - offset, jnp.inf), jnp.where(valid, weight, 0)),
-                           dimension=0, num_keys=1)
-    return n_events, lag, weight
+    return n_events, jnp.where(valid, dt - offset, jnp.inf), jnp.where(valid, weight, 0)
 
 
 def grid_remainder(syn_in, weight):
@@ -78,16 +82,53 @@ def after_step(d, s, spiked, offset):
 
 def event_loop(n_events, lag, weight, carry, on_event):
     """``carry = on_event(carry, time, weight, same_as_next)`` for the events of each cell in
-    time order; cells with fewer events get no-op calls (time = their current time)."""
-    n_slots = lag.shape[0]
+    time order (the earliest left, one per iteration: a sort along the slots costs more on a
+    CPU); cells with fewer events get no-op calls (time = their current time)."""
+    slots = jnp.arange(lag.shape[0])[:, None]
 
-    def body(j, c):
-        here = j < n_events
-        later = (j + 1 < n_events) & (lag[jnp.minimum(j + 1, n_slots - 1)] == lag[j])
-        return on_event(c, jnp.where(here, lag[j], c["t"]), jnp.where(here, weight[j], 0),
-                        later)
+    def body(_, state):
+        c, left = state
+        first = jnp.argmin(left, axis=0)
+        t = jnp.min(left, axis=0)
+        w = jnp.sum(jnp.where(slots == first, weight, 0), axis=0)
+        left = jnp.where(slots == first, jnp.inf, left)
+        here = t < jnp.inf
+        c = on_event(c, jnp.where(here, t, c["t"]), jnp.where(here, w, 0),
+                     here & (jnp.min(left, axis=0) == t))
+        return c, left
 
-    return lax.fori_loop(0, jnp.max(n_events, initial=0), body, carry)
+    return lax.fori_loop(0, jnp.max(n_events, initial=0), body, (carry, lag))[0]
+
+
+def chunk_size(n_cells, share):
+    """Cells gathered at a time for work that about ``share`` of the cells need in a step:
+    a power of two, 16 ... 1024, at most n_cells."""
+    return int(min(n_cells, max(16, min(1024, 1 << int(n_cells * share).bit_length()))))
+
+
+BUSY_SHARE, CROSSING_SHARE = 1 / 16, 1 / 256
+
+
+def on_cells(mask, fn, inputs, outputs, share):
+    """``outputs[name][i] = fn(inputs at cells i)[name]`` for the cells i where ``mask`` (n,)
+    holds, :func:`chunk_size` (n, share) cells at a time. Arrays in ``inputs`` (a pytree) have
+    the cells along their last axis; scalars are passed as they are."""
+    n = mask.shape[0]
+    size = chunk_size(n, share)
+
+    def body(carry):
+        pending, outputs = carry
+        cells = first_true(pending, size)
+        valid = cells < n
+        taken = jnp.where(valid, cells, 0)
+        gathered = jax.tree_util.tree_map(lambda x: x[..., taken] if jnp.ndim(x) else x, inputs)
+        result = fn(gathered)
+        drop = jnp.where(valid, cells, n)
+        outputs = {name: outputs[name].at[drop].set(result[name], mode="drop")
+                   for name in outputs}
+        return pending.at[drop].set(False, mode="drop"), outputs
+
+    return lax.while_loop(lambda carry: jnp.any(carry[0]), body, (mask, outputs))[1]
 
 
 def precise_refractory_steps(xp, tau_refrac, dt):
@@ -104,30 +145,70 @@ class IFCurrExpPrecise(NeuronModel):
     scalar_parameters = True
     emits_offsets = True
     receives_events = True
+    SEGMENT = ("t0", "length", "u0", "ie0", "ii0")    # the interval in which v crossed
 
     def derive(self, p, dt, xp):
-        return {"ref_steps": precise_refractory_steps(xp, p["tau_refrac"], dt)}
+        return {**IFCurrExp.derive(self, p, dt, xp),
+                "ref_steps": precise_refractory_steps(xp, p["tau_refrac"], dt)}
 
     @staticmethod
-    def membrane(p, u, isyn_exc, isyn_inh, current, h):
-        """v - v_rest after h (ms) from u = v - v_rest with these currents (nA) at its start."""
-        return (prop.current_to_voltage(jnp, p["tau_m"], p["cm"], h) * current
-                + prop.exp_current_to_voltage(jnp, p["tau_syn_E"], p["tau_m"], p["cm"], h)
-                * isyn_exc
-                + prop.exp_current_to_voltage(jnp, p["tau_syn_I"], p["tau_m"], p["cm"], h)
-                * isyn_inh
-                + u * jnp.exp(-h / p["tau_m"]))
+    def propagate(p, u, isyn_exc, isyn_inh, current, h):
+        """(u, isyn_exc, isyn_inh) after h (ms) from u = v - v_rest (mV) and these currents
+        (nA) at its start: three expm1 per cell."""
+        leak = jnp.expm1(-h / p["tau_m"])
+        membrane_decay = 1.0 + leak
+        p21e, decay_e = prop.exp_current_propagators(jnp, p["tau_syn_E"], p["tau_m"], p["cm"],
+                                                     h, membrane_decay)
+        p21i, decay_i = prop.exp_current_propagators(jnp, p["tau_syn_I"], p["tau_m"], p["cm"],
+                                                     h, membrane_decay)
+        u = (-p["tau_m"] / p["cm"] * leak * current + p21e * isyn_exc + p21i * isyn_inh
+             + u * membrane_decay)
+        return u, isyn_exc * decay_e, isyn_inh * decay_i
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
         dt = ctx.dt
-        current = p["i_offset"] + i_ext
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
+        current = p["i_offset"] + i_ext
+        n_events, lag, weight = stored_events(ctx.events, dt)
         refractory, t_end = refractory_at_start(s, dt)
         u = s["v"] - p["v_rest"]
-        instant = ~refractory & (u >= u_th)       # set above threshold: a spike at once
+        # a cell set above threshold fires at once
+        instant = ~refractory & (u >= u_th)
+        # quiet cells: the whole step with the step's propagators
+        u_step = (d["P20"] * current + d["P21e"] * s["isyn_exc"] + d["P21i"] * s["isyn_inh"]
+                  + d["P22"] * u)
+        crossed = ~refractory & ~instant & (u_step >= u_th)
+        out = {"u": jnp.where(instant | crossed, u_reset, jnp.where(refractory, u, u_step)),
+               "ie": s["isyn_exc"] * d["P11e"], "ii": s["isyn_inh"] * d["P11i"],
+               "spiked": instant | crossed, "t0": jnp.zeros_like(u),
+               "length": jnp.full_like(u, dt), "u0": u, "ie0": s["isyn_exc"] + 0 * u,
+               "ii0": s["isyn_inh"] + 0 * u}
+        busy = (n_events > 0) | (t_end < jnp.inf)
+        out = on_cells(busy, lambda c: self.busy_step(dt, **c), {
+            "p": p, "u": u, "ie": s["isyn_exc"] + 0 * u, "ii": s["isyn_inh"] + 0 * u,
+            "current": current + 0 * u, "refractory": refractory, "t_end": t_end,
+            "n_events": n_events, "lag": lag, "weight": weight}, out, BUSY_SHARE)
+        crossing = on_cells(out["spiked"] & ~instant, lambda c: {
+            "time": self.crossing_time(**c)}, {
+            "p": p, "current": current + 0 * u, "u_th": u_th,
+            **{name: out[name] for name in self.SEGMENT}}, {"time": jnp.zeros_like(u)},
+            CROSSING_SHARE)["time"]
+        offset = jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
+                           dt - (out["t0"] + crossing))
+        remainder_exc, remainder_inh = grid_remainder(syn_in, weight)
+        return {"v": p["v_rest"] + out["u"], "isyn_exc": out["ie"] + remainder_exc,
+                "isyn_inh": out["ii"] + remainder_inh,
+                **after_step(d, s, out["spiked"], offset)}, out["spiked"].astype(jnp.int32)
+
+    def busy_step(self, dt, p, u, ie, ii, current, refractory, t_end, n_events, lag, weight):
+        """The step of cells with input events or the end of a refractory period in it: from
+        event to event in time order; returns the state at its end and the interval in
+        which v crossed the threshold (``SEGMENT``), if it did."""
+        u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
+        instant = ~refractory & (u >= u_th)
         zero = jnp.zeros_like(u)
-        carry = {"t": zero, "u": jnp.where(instant, u_reset, u), "ie": s["isyn_exc"] + zero,
-                 "ii": s["isyn_inh"] + zero, "refractory": refractory | instant,
+        carry = {"t": zero, "u": jnp.where(instant, u_reset, u), "ie": ie, "ii": ii,
+                 "refractory": refractory | instant,
                  "t_end": jnp.where(instant, jnp.inf, t_end), "spiked": instant,
                  "t0": zero, "length": zero, "u0": zero, "ie0": zero, "ii0": zero}
 
@@ -135,55 +216,45 @@ class IFCurrExpPrecise(NeuronModel):
             """Propagate every cell from its time c["t"] to t_b; test the threshold at t_b."""
             ends = c["refractory"] & (c["t_end"] <= t_b)
             t_free = jnp.where(c["refractory"], jnp.where(ends, c["t_end"], t_b), c["t"])
+            # while refractory only the currents decay
             ie_free = c["ie"] * jnp.exp(-(t_free - c["t"]) / p["tau_syn_E"])
             ii_free = c["ii"] * jnp.exp(-(t_free - c["t"]) / p["tau_syn_I"])
             length = t_b - t_free
-            u_b = self.membrane(p, c["u"], ie_free, ii_free, current, length)
+            u_b, ie_b, ii_b = self.propagate(p, c["u"], ie_free, ii_free, current, length)
             crossed = (length > 0) & (u_b >= u_th)
-            refractory_b = (c["refractory"] & ~ends) | crossed
-            return {"t": t_b, "u": jnp.where(crossed, u_reset, u_b),
-                    "ie": c["ie"] * jnp.exp(-(t_b - c["t"]) / p["tau_syn_E"]),
-                    "ii": c["ii"] * jnp.exp(-(t_b - c["t"]) / p["tau_syn_I"]),
-                    "refractory": refractory_b,
+            segment = {"t0": t_free, "length": length, "u0": c["u"], "ie0": ie_free,
+                       "ii0": ii_free}
+            return {"t": t_b, "u": jnp.where(crossed, u_reset, u_b), "ie": ie_b, "ii": ii_b,
+                    "refractory": (c["refractory"] & ~ends) | crossed,
                     "t_end": jnp.where(crossed, jnp.inf, c["t_end"]),
                     "spiked": c["spiked"] | crossed,
-                    "t0": jnp.where(crossed, t_free, c["t0"]),
-                    "length": jnp.where(crossed, length, c["length"]),
-                    "u0": jnp.where(crossed, c["u"], c["u0"]),
-                    "ie0": jnp.where(crossed, ie_free, c["ie0"]),
-                    "ii0": jnp.where(crossed, ii_free, c["ii0"])}
+                    **{name: jnp.where(crossed, segment[name], c[name])
+                       for name in self.SEGMENT}}
 
         def on_event(c, t, w, _):
             c = advance(c, t)
             return {**c, "ie": c["ie"] + jnp.where(w > 0, w, 0),
                     "ii": c["ii"] + jnp.where(w < 0, w, 0)}
 
-        n_events, lag, weight = sorted_events(ctx.events, dt)
         carry = event_loop(n_events, lag, weight, carry, on_event)
         carry = advance(carry, jnp.full_like(zero, dt))
-        remainder_exc, remainder_inh = grid_remainder(syn_in, weight)
-        crossing = lax.cond(jnp.any(carry["spiked"] & ~instant),
-                            lambda c: self.crossing_time(p, c, current, u_th),
-                            lambda c: zero, carry)
-        offset = jnp.where(instant, dt * (1 - jnp.finfo(zero.dtype).eps),
-                           dt - (carry["t0"] + crossing))
-        return {"v": p["v_rest"] + carry["u"], "isyn_exc": carry["ie"] + remainder_exc,
-                "isyn_inh": carry["ii"] + remainder_inh,
-                **after_step(d, s, carry["spiked"], offset)}, carry["spiked"].astype(jnp.int32)
+        return {name: carry[name] for name in ("u", "ie", "ii", "spiked") + self.SEGMENT}
 
-    def crossing_time(self, p, c, current, u_th):
-        """Time (ms) after c["t0"] at which v reaches threshold in the interval of length
-        c["length"] where it crossed: NEST's Illinois regula falsi, |v - v_th| < tolerance
-        (1e-14 mV in float64, as NEST; 1e-5 mV in float32)."""
-        tolerance = 1e-14 if c["u0"].dtype == jnp.float64 else 1e-5
+    def crossing_time(self, p, current, u_th, t0, length, u0, ie0, ii0):
+        """Time (ms) after t0 at which v reaches threshold in the interval of ``length`` where
+        it crossed, from u0, ie0, ii0 at its start: NEST's Illinois regula falsi,
+        |v - v_th| < 1e-14 mV in float64 (NEST's criterion), or an interval narrower than
+        a few units of the last place of the float type."""
+        dtype = u0.dtype
+        tolerance = 1e-14 if dtype == jnp.float64 else 1e-5
+        narrow = 8 * jnp.finfo(dtype).eps * length
 
         def distance(h):
-            return self.membrane(p, c["u0"], c["ie0"], c["ii0"], current, h) - u_th
+            return self.propagate(p, u0, ie0, ii0, current, h)[0] - u_th
 
-        a, b = jnp.zeros_like(c["length"]), c["length"]
-        fa, fb = distance(a), distance(b)
-        done = ~c["spiked"] | (c["length"] <= 0)
-        state = (a, b, fa, fb, b, done, jnp.zeros(a.shape, jnp.int32), jnp.int32(0))
+        a, b = jnp.zeros_like(length), length
+        state = (a, b, distance(a), distance(b), b, length <= 0,
+                 jnp.zeros(a.shape, jnp.int32), jnp.int32(0))
 
         def unfinished(state):
             return jnp.any(~state[5]) & (state[7] < MAX_ROOT_ITERATIONS)
@@ -201,10 +272,10 @@ class IFCurrExpPrecise(NeuronModel):
             fb_new = jnp.where(move_a & (last == 1), fb_new / 2, fb_new)
             fa_new = jnp.where(move_b & (last == -1), fa_new / 2, fa_new)
             last = jnp.where(move_a, 1, jnp.where(move_b, -1, last))
-            done_now = done_now | ~(move_a | move_b)
+            done_now = done_now | ~(move_a | move_b) | (b - a <= narrow)
             return a, b, fa_new, fb_new, root, done_now, last, i + 1
 
-        return jnp.where(c["spiked"], lax.while_loop(unfinished, iteration, state)[4], 0.0)
+        return lax.while_loop(unfinished, iteration, state)[4]
 
 
 class IFCurrDeltaPrecise(NeuronModel):
@@ -218,14 +289,46 @@ class IFCurrDeltaPrecise(NeuronModel):
     receives_events = True
 
     def derive(self, p, dt, xp):
-        return {"ref_steps": precise_refractory_steps(xp, p["tau_refrac"], dt)}
+        return {**IFCurrDelta.derive(self, p, dt, xp), "expm1": xp.expm1(-dt / p["tau_m"]),
+                "ref_steps": precise_refractory_steps(xp, p["tau_refrac"], dt)}
+
+    @staticmethod
+    def since_crossing(p, u, u_inf, u_th, crossed):
+        """Time (ms) since v, relaxing to u_inf, crossed u_th where ``crossed``, else 0."""
+        return -p["tau_m"] * jnp.log(jnp.where(crossed, (u_inf - u) / (u_inf - u_th), 1.0))
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
         dt = ctx.dt
-        u_inf = p["tau_m"] / p["cm"] * (p["i_offset"] + i_ext)    # v - v_rest it relaxes to
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
+        u_inf = p["tau_m"] / p["cm"] * (p["i_offset"] + i_ext)    # v - v_rest it relaxes to
+        n_events, lag, weight = stored_events(ctx.events, dt)
         refractory, t_end = refractory_at_start(s, dt)
         u = s["v"] - p["v_rest"]
+        instant = ~refractory & (u >= u_th)
+        # quiet cells: the whole step at once
+        u_step = -u_inf * d["expm1"] + u * d["expm1"] + u
+        crossed = ~refractory & ~instant & (u_step >= u_th)
+        out = {"u": jnp.where(instant | crossed, u_reset, jnp.where(refractory, u, u_step)),
+               "spiked": instant | crossed,
+               "offset": jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
+                                   self.since_crossing(p, u_step, u_inf, u_th, crossed))}
+        busy = (n_events > 0) | (t_end < jnp.inf)
+        out = on_cells(busy, lambda c: self.busy_step(dt, **c), {
+            "p": p, "u": u, "u_inf": u_inf + 0 * u, "refractory": refractory, "t_end": t_end,
+            "n_events": n_events, "lag": lag, "weight": weight}, out, BUSY_SHARE)
+        # input not among the events arrives at the end of the step
+        remainder = sum(grid_remainder(syn_in, weight))
+        refractory_now = out["spiked"] | (refractory & (t_end == jnp.inf))
+        u_end = out["u"] + jnp.where(refractory_now, 0, remainder)
+        late = ~refractory_now & (u_end >= u_th)
+        spiked = out["spiked"] | late
+        return {"v": p["v_rest"] + jnp.where(late, u_reset, u_end),
+                **after_step(d, s, spiked, jnp.where(late, 0.0, out["offset"]))}, \
+            spiked.astype(jnp.int32)
+
+    def busy_step(self, dt, p, u, u_inf, refractory, t_end, n_events, lag, weight):
+        """The step of cells with input events or the end of a refractory period in it."""
+        u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         instant = ~refractory & (u >= u_th)
         zero = jnp.zeros_like(u)
         carry = {"t": zero, "u": jnp.where(instant, u_reset, u),
@@ -246,24 +349,18 @@ class IFCurrDeltaPrecise(NeuronModel):
             decay = jnp.expm1(-(t_b - t_free) / p["tau_m"])
             u_b = -u_inf * decay + c["u"] * decay + c["u"]
             crossed = (t_b > t_free) & (u_b >= u_th)
-            since = -p["tau_m"] * jnp.log(jnp.where(crossed, (u_inf - u_b) / (u_inf - u_th), 1.0))
             c = {**c, "t": t_b, "u": u_b, "refractory": c["refractory"] & ~ends}
-            return spike(c, crossed, dt - t_b + since)
+            return spike(c, crossed, dt - t_b + self.since_crossing(p, u_b, u_inf, u_th,
+                                                                     crossed))
 
         def on_event(c, t, w, same_as_next):
             c = advance(c, t)
-            u_new = c["u"] + jnp.where(c["refractory"], 0, w)
-            c = {**c, "u": u_new}
-            return spike(c, ~c["refractory"] & ~same_as_next & (u_new >= u_th), dt - t)
+            c = {**c, "u": c["u"] + jnp.where(c["refractory"], 0, w)}
+            return spike(c, ~c["refractory"] & ~same_as_next & (c["u"] >= u_th), dt - t)
 
-        n_events, lag, weight = sorted_events(ctx.events, dt)
         carry = event_loop(n_events, lag, weight, carry, on_event)
         carry = advance(carry, jnp.full_like(zero, dt))
-        remainder_exc, remainder_inh = grid_remainder(syn_in, weight)
-        carry = on_event(carry, carry["t"], remainder_exc + remainder_inh, False)
-        return {"v": p["v_rest"] + carry["u"],
-                **after_step(d, s, carry["spiked"], carry["offset"])}, \
-            carry["spiked"].astype(jnp.int32)
+        return {name: carry[name] for name in ("u", "spiked", "offset")}
 
 
 class SpikeSourceArrayPrecise(SpikeSourceArray):

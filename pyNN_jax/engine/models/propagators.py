@@ -27,11 +27,17 @@ def exp_current_to_voltage(xp, tau_syn, tau_m, cm, h):
     (tau_m tau_syn): the difference of time constants is taken exactly, so the formula stays
     accurate as tau_syn -> tau_m, where (1 - exp(-z))/z -> 1.
     """
+    return exp_current_propagators(xp, tau_syn, tau_m, cm, h, xp.exp(-h / tau_m))[0]
+
+
+def exp_current_propagators(xp, tau_syn, tau_m, cm, h, membrane_decay):
+    """(P21, exp(-h/tau_syn)) from ``membrane_decay`` = exp(-h/tau_m), with one expm1: the
+    synaptic decay is exp(-h/tau_m) exp(-z) (:func:`exp_current_to_voltage`)."""
     z = h * (tau_m - tau_syn) / (tau_m * tau_syn)
     small = xp.abs(z) < 1e-8
-    safe_z = xp.where(small, 1.0, z)
-    ratio = xp.where(small, 1.0 - 0.5 * z, -xp.expm1(-safe_z) / safe_z)
-    return h * xp.exp(-h / tau_m) / cm * ratio
+    decay_difference = xp.expm1(-z)
+    ratio = xp.where(small, 1.0 - 0.5 * z, -decay_difference / xp.where(small, 1.0, z))
+    return h * membrane_decay / cm * ratio, membrane_decay * (1.0 + decay_difference)
 
 
 def alpha_derivative_to_voltage(xp, tau_syn, tau_m, cm, h):
