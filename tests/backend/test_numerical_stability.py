@@ -49,12 +49,52 @@ def test_huge_conductances_keep_v_between_the_reversal_potentials(sim, model):
         assert len(train) >= 3 and [t for t in train if 5.0 < t <= 8.0]
 
 
-def test_hh_with_a_huge_conductance_stops_with_an_error(sim):
-    """HH_cond_exp keeps RK4 in fixed 0.01 ms substeps: 100 uS overflow it, and the run stops
-    with an error naming the cell (NEST's hh_cond_exp_traub turns v into NaN silently)."""
+def test_gsfa_grr_with_huge_conductances_stays_between_the_reversal_potentials(sim):
+    """IF_cond_exp_gsfa_grr's RK4 substeps give way to exponential Euler where the
+    conductance is large: finite, within the reversal potentials, spiking after each burst."""
     import pyNN.jax
-    with pytest.raises(errors.InvalidParameterValueError, match="HH_cond_exp population"):
-        strongly_driven(pyNN.jax, "HH_cond_exp", 0.1, 1.0)
+    spikes, v = strongly_driven(pyNN.jax, "IF_cond_exp_gsfa_grr", 0.1, 0.1)
+    assert np.isfinite(v).all() and v.max() <= 0.0 and v.min() >= -80.0 - 1e-9
+    assert [len(train) for train in spikes[:3]] == [0, 0, 0]
+    for train in spikes[3:]:
+        assert len(train) >= 3 and [t for t in train if 5.0 < t <= 8.0]
+
+
+@needs_nest
+@pytest.mark.parametrize("dt", [0.1, 1.0])
+@pytest.mark.parametrize("tau_syn", [0.1, 1.0])
+def test_hh_with_huge_conductances_stays_finite_and_spikes_as_nest_where_nest_does(dt, tau_syn):
+    """HH_cond_exp (Rush-Larsen steps where RK4 would overflow) stays finite and between
+    e_rev_K and e_rev_Na for weights up to 1e4 uS; where NEST's hh_cond_exp_traub stays finite
+    too (it turns v into NaN from ~10 uS, and at dt = 1 ms from the first step), the spike
+    trains are NEST's."""
+    import pyNN.jax
+    import pyNN.nest
+    spikes, v = strongly_driven(pyNN.jax, "HH_cond_exp", dt, tau_syn)
+    nest_spikes, nest_v = strongly_driven(pyNN.nest, "HH_cond_exp", dt, tau_syn)
+    assert np.isfinite(v).all() and v.max() < 50.0 and v.min() > -90.0
+    finite_on_nest = np.isfinite(nest_v).all(axis=0)
+    assert finite_on_nest[:3].all() == (dt == 0.1)
+    for ours, theirs, finite in zip(spikes, nest_spikes, finite_on_nest):
+        if finite:
+            assert len(ours) == len(theirs) and np.allclose(ours, theirs), (ours, theirs)
+
+
+@needs_nest
+@pytest.mark.parametrize("model", ["EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista"])
+@pytest.mark.parametrize("dt", [0.1, 1.0])
+@pytest.mark.parametrize("tau_syn", [0.1, 1.0])
+def test_adex_with_huge_conductances_spikes_as_on_nest(model, dt, tau_syn):
+    """AdEx's RK4 substeps give way to exponential Euler where the conductance is large;
+    weights 0.01-1e4 uS give NEST's spike trains (RKF45, adaptive)."""
+    import pyNN.jax
+    import pyNN.nest
+    spikes, v = strongly_driven(pyNN.jax, model, dt, tau_syn)
+    nest_spikes, _ = strongly_driven(pyNN.nest, model, dt, tau_syn)
+    assert np.isfinite(v).all()
+    assert sum(len(train) for train in nest_spikes) >= 9
+    for weight, ours, theirs in zip(WEIGHTS, spikes, nest_spikes):
+        assert len(ours) == len(theirs) and np.allclose(ours, theirs), (weight, ours, theirs)
 
 
 @needs_nest

@@ -8,8 +8,9 @@
 At v >= v_spike: v -> v_reset, w -> w + b, and v is held at v_reset for tau_refrac.
 Units: a in nS (converted to uS), b and w in nA.
 
-Scheme: RK4 in substeps of at most 0.01 ms (:mod:`.substeps`) with the threshold tested after
-each substep and v capped at v_spike inside the exponential (as NEST does), conductances in
+Scheme: RK4 in substeps of at most 0.01 ms, exponential Euler for a cell whose conductance
+would make RK4 unstable (:func:`.substeps.stable_step`), with the threshold tested after each
+substep and v capped at v_spike inside the exponential (as NEST does), conductances in
 closed form. NEST integrates the same equations with adaptive RKF45; the measured difference
 is in docs/numerics.rst.
 """

@@ -10,8 +10,8 @@ Receptor kinds and their response to a spike of weight w arriving at t = 0:
 - ``CondBeta``:  g(t) = w N (exp(-t/tau_decay) - exp(-t/tau_rise)), N normalising the peak to w.
 
 Membrane: ``LIF`` (cm dv/dt = cm (v_rest - v)/tau_m + I_syn + i_offset + i_inj, threshold
-v_thresh) or ``AdExp`` (see :mod:`.adex`). Scheme: RK4 in substeps of at most 0.01 ms with
-every receptor in closed form (:mod:`.substeps`); threshold, reset and refractory clamp as in
+v_thresh) or ``AdExp`` (see :mod:`.adex`). Scheme: RK4 in substeps of at most 0.01 ms
+(exponential Euler where RK4 is unstable) with every receptor in closed form (:mod:`.substeps`); threshold, reset and refractory clamp as in
 the corresponding standard models. Parameters and state of receptor R are named "R.tau_syn",
 "R.e_syn", "R.gsyn", "R.isyn" as in PyNN.
 """

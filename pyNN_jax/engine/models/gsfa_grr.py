@@ -14,7 +14,8 @@ in nS (PyNN's units for this model; the state variables ``g_s`` and ``g_r`` are 
 nS), converted to uS inside the membrane equation.
 
 Scheme: all four conductances are linear and advance in closed form. The membrane equation
-is integrated with the classical RK4 method in substeps of at most 0.01 ms (:mod:`.substeps`)
+is integrated with the classical RK4 method in substeps of at most 0.01 ms (exponential Euler
+where a large conductance would make RK4 unstable: :func:`.substeps.stable_step`)
 with the conductances evaluated in closed form at any time of the step: the relative
 refractory conductance is large right after a spike (q_rr/cm of order 1-10 per ms), which
 a single RK4 step of 0.1 ms would follow only to about 1 %. The order of operations is
@@ -28,7 +29,7 @@ from jax import lax
 from ..time_grid import refractory_steps
 from .base import NeuronModel, materialised
 from .lif_conductance import COND_PARAMETERS, refractory_clamp
-from .substeps import n_substeps, rk4
+from .substeps import n_substeps, stable_step
 
 GSFA_GRR_PARAMETERS = COND_PARAMETERS + ("tau_sfa", "e_rev_sfa", "q_sfa",
                                          "tau_rr", "e_rev_rr", "q_rr")
@@ -67,8 +68,12 @@ class IFCondExpGsfaGrr(NeuronModel):
                   + NS_TO_US * g_r * (p["e_rev_rr"] - v) + i_total) / p["cm"]
             return (dv,)
 
+        def rates(t, y):
+            g_e, g_i, g_s, g_r = conductances(t)
+            return ((d["g_leak"] + g_e + g_i + NS_TO_US * (g_s + g_r)) / p["cm"],)
+
         def substep(i, y):
-            return rk4(derivative, y, i * h, h)
+            return stable_step(derivative, rates, y, i * h, h)
 
         (v_new,) = lax.fori_loop(0, n_sub, substep, (s["v"],))
         g_e, g_i, g_s, g_r = conductances(dt)

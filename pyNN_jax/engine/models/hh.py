@@ -11,14 +11,16 @@
 
 A spike is emitted at the peak of an action potential: when v > v_offset + 30 mV and v has
 started to fall, followed by a 2 ms dead time for spike detection (NEST's t_ref default).
-Scheme: RK4 in substeps of at most 0.01 ms (:mod:`.substeps`), conductances in closed form.
+Scheme: RK4 in substeps of at most 0.01 ms, exponential Euler (Rush-Larsen for the gating
+variables) where a conductance makes RK4 unstable (:func:`.substeps.stable_step`);
+conductances in closed form.
 """
 import jax.numpy as jnp
 from jax import lax
 
 from ..time_grid import refractory_steps
 from .base import NeuronModel
-from .substeps import ExpConductances, n_substeps, rk4
+from .substeps import ExpConductances, n_substeps, stable_step
 
 DETECTION_DEAD_TIME = 2.0   # ms
 
@@ -70,8 +72,16 @@ class HHCondExp(NeuronModel):
                   + g_exc * (p["e_rev_E"] - v) + g_inh * (p["e_rev_I"] - v) + i_total) / p["cm"]
             return dv, am * (1 - m) - bm * m, ah * (1 - hh) - bh * hh, an * (1 - n) - bn * n
 
+        def rates(t, y):
+            v, m, hh, n = y
+            g_exc, g_inh = self.conductances.at(p, s, t)
+            (am, bm), (ah, bh), (an, bn) = gating_rates(v - p["v_offset"])
+            g_total = (p["gbar_Na"] * m ** 3 * hh + p["gbar_K"] * n ** 4 + p["g_leak"]
+                       + g_exc + g_inh)
+            return g_total / p["cm"], am + bm, ah + bh, an + bn
+
         def substep(i, y):
-            return rk4(derivatives, y, i * h, h)
+            return stable_step(derivatives, rates, y, i * h, h)
 
         v, m, hh, n = lax.fori_loop(0, n_sub, substep, (s["v"], s["m"], s["h"], s["n"]))
         free = s["refractory"] == 0

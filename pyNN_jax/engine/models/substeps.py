@@ -1,9 +1,17 @@
-"""Fixed sub-stepping with the classical RK4 method, for stiff point-neuron models (AdEx, HH).
+"""Fixed sub-stepping for point-neuron models with non-linear membranes (AdEx, HH, ...).
 
-The membrane is integrated with ``n_substeps(dt)`` RK4 steps of at most MAX_SUBSTEP ms per
-time step; synaptic conductances, linear, are evaluated in closed form at any time of the step.
+The membrane is integrated in ``n_substeps(dt)`` substeps of at most MAX_SUBSTEP ms per time
+step; synaptic conductances, linear, are evaluated in closed form at any time of the step.
 Threshold tests happen after each substep, so a spike upswing is followed at 0.01 ms
 resolution even at dt = 0.1 ms.
+
+Each substep (:func:`stable_step`) is the classical RK4 step, unless, for a cell, some
+component's decay rate r (the conductances over the capacitance, for v; alpha + beta for a
+gating variable) makes h r > STIFF_STEP_RATE: a large synaptic conductance, where RK4 (stable
+for h r < 2.8) would overflow. That cell then takes an exponential Euler step, y + f(y)
+(1 - exp(-r h)) / r with f at the substep's midpoint time: exact for a fixed conductance,
+and stable for any. Both steps are computed for every cell and one is selected (no data-dependent
+control flow); cells of ordinary networks (h r < 0.01) take RK4's result unchanged.
 """
 import math
 
@@ -27,6 +35,31 @@ def rk4(derivatives, y, t, h):
     k4 = derivatives(t + h, shift(y, k3, h))
     return tuple(a + h / 6.0 * (b1 + 2 * b2 + 2 * b3 + b4)
                  for a, b1, b2, b3, b4 in zip(y, k1, k2, k3, k4))
+
+
+STIFF_STEP_RATE = 1.0      # h r above which a cell's substep is exponential Euler, not RK4
+
+
+def stable_step(derivatives, rates, y, t, h):
+    """One substep of dy/dt = derivatives(t, y) (a tuple of arrays) from t to t + h:
+    RK4, or exponential Euler for the cells where h * rate > STIFF_STEP_RATE for some
+    component (``rates(t, y)``: each component's decay rate, 1/ms, >= 0)."""
+    y_rk4 = rk4(derivatives, y, t, h)
+    # the forcing at the substep's middle: an alpha conductance just hit is 0 at its start
+    middle = t + 0.5 * h
+    decay = rates(middle, y)
+    stiff = h * decay[0] > STIFF_STEP_RATE
+    for r in decay[1:]:
+        stiff = stiff | (h * r > STIFF_STEP_RATE)
+    slopes = derivatives(middle, y)
+
+    def exponential_euler(a, f, r):
+        # (1 - exp(-r h)) / r, -> h for r h -> 0
+        weight = jnp.where(r * h > 1e-6, -jnp.expm1(-r * h) / jnp.maximum(r, 1e-30), h)
+        return a + f * weight
+
+    return tuple(jnp.where(stiff, exponential_euler(a, f, r), b)
+                 for a, f, r, b in zip(y, slopes, decay, y_rk4))
 
 
 class ExpConductances:
@@ -92,9 +125,16 @@ def integrate_membrane(p, d, s, synaptic_current, i_total, dt, adaptation):
             dw = jnp.zeros_like(w)
         return jnp.where(refractory, 0.0, current / p["cm"]), dw
 
+    def rates(t, y):
+        # the conductances of the membrane (leak and synapses: the synaptic current is
+        # linear in v) and the adaptation's 1 / tau_w
+        g_syn = synaptic_current(t, 0.0) - synaptic_current(t, 1.0)
+        rate_w = 1.0 / p["tau_w"] if adaptation else 0.0
+        return (d["g_leak"] + g_syn) / p["cm"], jnp.broadcast_to(rate_w, y[1].shape)
+
     def substep(i, carry):
         v, w, refractory, spiked = carry
-        v, w = rk4(lambda t, y: derivatives(t, y, refractory), (v, w), i * h, h)
+        v, w = stable_step(lambda t, y: derivatives(t, y, refractory), rates, (v, w), i * h, h)
         v = jnp.where(refractory, p["v_reset"], v)
         spike = ~refractory & (v >= threshold)
         v = jnp.where(spike, p["v_reset"], v)
