@@ -100,7 +100,8 @@ from . import simulator
 from .sorting import stable_order
 
 BLOCK_ELEMENTS = 4_000_000     # pre x post block evaluated at once
-PIECE_CONNECTIONS = 1 << 22      # connections drawn, evaluated and stored at once
+PIECE_CONNECTIONS = 1 << 22      # connections drawn at once
+PART_CONNECTIONS = 1 << 16       # connections given their parameters and stored at once
 CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
 TILE_WIDTH = 64                # pairs of a row of a probability map sampled under one bound
 MIN_BOUND = 1e-9               # smallest sampling bound (smaller ones are raised to it)
@@ -288,6 +289,22 @@ def _draw_sources(rng, counts, high, excluded, distinct):
     entries = np.arange(chosen.shape[1]) < counts[:, None]
     chosen[entries & dense[:, None]] = np.nonzero(kept)[1]
     return chosen[entries]
+
+
+def _parts(pre, post, given):
+    """A piece (pre, post, given) cut between postsynaptic cells into parts of about
+    PART_CONNECTIONS connections: the parameters of a part are drawn, checked and converted
+    while the others wait as index arrays (peak memory of a build: the piece's indices and
+    one part's temporaries above the final arrays). Column by column draws see whole
+    columns; bulk draws (one RNG per parameter) give the same numbers in parts."""
+    if pre.size <= PART_CONNECTIONS:
+        yield pre, post, given
+        return
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(post)) + 1, [post.size]])
+    for first, stop in _blocks(np.diff(starts), PART_CONNECTIONS):
+        a, b = int(starts[first]), int(starts[stop])
+        yield pre[a:b], post[a:b], {name: value[a:b] if np.ndim(value) else value
+                                    for name, value in given.items()}
 
 
 def _merged(pairs):
@@ -668,7 +685,7 @@ class BulkConnectMixin:
         are drawn piece by piece, which gives the numbers of one draw for all of them."""
         _check_point_neurons(self)
         random_names = [n for n, v in parameter_space.items() if _is_random(v)]
-        for pre, post, given in pieces:
+        for pre, post, given in (part for piece in pieces for part in _parts(*piece)):
             parameters = dict(given)
             parameters.update(self._draw_pairs(parameter_space, pre, post,
                                                [n for n in random_names if n not in given]))
@@ -697,11 +714,12 @@ class BulkConnectMixin:
             out[a:b] = np.asarray(lazy[pre[a:b], post[a]], dtype=float).reshape(-1)
         return out
 
-    def _self_connection_mask(self, projection, pre, post):
-        """True where a pair is allowed by ``allow_self_connections``."""
+    def _allowed_pairs(self, projection, pre, post):
+        """The pairs (pre, post) allowed by ``allow_self_connections`` (the arrays themselves
+        where all are)."""
         mode = getattr(self, "allow_self_connections", True)
         if mode is True:
-            return np.ones(pre.size, dtype=bool)
+            return pre, post
         all_pre = np.asarray(projection.pre.all_cells, dtype=np.int64)
         all_post = np.asarray(projection.post.all_cells, dtype=np.int64)
         pre_ids, post_ids = all_pre[pre], all_post[post]
@@ -711,7 +729,7 @@ class BulkConnectMixin:
             reverse_possible = (np.isin(all_post, all_pre)[post]
                                 & np.isin(all_pre, all_post)[pre])
             allowed &= ~reverse_possible | (pre_ids > post_ids)
-        return allowed
+        return pre[allowed], post[allowed]
 
 
 class AllToAllConnector(BulkConnectMixin, connectors.AllToAllConnector):
@@ -735,8 +753,7 @@ class AllToAllConnector(BulkConnectMixin, connectors.AllToAllConnector):
             for first, stop in _blocks(np.full(n_post, n_pre), PIECE_CONNECTIONS):
                 pre = np.tile(np.arange(n_pre), stop - first)
                 post = np.repeat(np.arange(first, stop), n_pre)
-                keep = self._self_connection_mask(projection, pre, post)
-                yield pre[keep], post[keep], {}
+                yield self._allowed_pairs(projection, pre, post) + ({},)
         self._connect_pieces(projection, pieces(), self._parameters_from_synapse_type(projection))
 
 
@@ -848,10 +865,12 @@ class FixedProbabilityConnector(DrawOrderMixin, connectors.FixedProbabilityConne
 
         def pieces():
             for first, stop in _blocks(np.full(n_post, per_column), PIECE_CONNECTIONS):
-                post, pre = np.divmod(self._gaps(rng, n_pre * (stop - first)), n_pre)
+                # positions -> (post, pre) in place: one array more, not two
+                post = self._gaps(rng, n_pre * (stop - first))
+                pre = post % n_pre
+                post //= n_pre
                 post += first
-                keep = self._self_connection_mask(projection, pre, post)
-                yield pre[keep], post[keep], {}
+                yield self._allowed_pairs(projection, pre, post) + ({},)
         self._connect_pieces(projection, pieces(), parameter_space)
 
     def _gaps(self, rng, size):
@@ -863,10 +882,12 @@ class FixedProbabilityConnector(DrawOrderMixin, connectors.FixedProbabilityConne
         batch = int(expected + 5 * np.sqrt(expected) + 16)
         parts, last = [], -1
         while last < size:
-            ends = last + np.cumsum(rng.rng.geometric(self.p_connect, batch))
-            parts.append(ends[ends < size])
-            last = ends[-1]
-        return np.concatenate(parts)
+            ends = rng.rng.geometric(self.p_connect, batch)
+            np.cumsum(ends, out=ends)
+            ends += last
+            last = int(ends[-1])
+            parts.append(ends[:np.searchsorted(ends, size)])      # a view: ends is sorted
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class FromListConnector(BulkConnectMixin, connectors.FromListConnector):
@@ -1213,8 +1234,7 @@ class SmallWorldConnector(BulkConnectMixin, connectors.SmallWorldConnector):
         new_post += (self_position >= 0) & (new_post >= self_position)
         post = post.copy()
         post[rewire] = new_post
-        keep = self._self_connection_mask(projection, pre, post)
-        pre, post = pre[keep], post[keep]
+        pre, post = self._allowed_pairs(projection, pre, post)
         order = np.lexsort((pre, post))
         self._connect_pairs(projection, pre[order], post[order])
 
@@ -1392,8 +1412,8 @@ class ProbabilityMapMixin(DrawOrderMixin):
                 post, pre = np.nonzero(draws.reshape(stop - first, n_pre)
                                        < probability(first, stop))
             post += first
-            keep = self._self_connection_mask(projection, pre, post)
-            found.append((pre[keep].astype(index_type), post[keep].astype(index_type)))
+            pre, post = self._allowed_pairs(projection, pre, post)
+            found.append((pre.astype(index_type), post.astype(index_type)))
         pre = np.concatenate([pre for pre, _ in found])
         post = np.concatenate([post for _, post in found])
         del found
@@ -1410,8 +1430,8 @@ class ProbabilityMapMixin(DrawOrderMixin):
         found = [(np.zeros(0, dtype=index_type),) * 2]
         for pre, post in _sampled_box_pairs(deepcopy(self.rng).rng, pre_positions,
                                             post_positions, box_bounds, probability):
-            kept = self._self_connection_mask(projection, pre, post)
-            found.append((pre[kept].astype(index_type), post[kept].astype(index_type)))
+            pre, post = self._allowed_pairs(projection, pre, post)
+            found.append((pre.astype(index_type), post.astype(index_type)))
         pre = np.concatenate([pre for pre, _ in found])
         post = np.concatenate([post for _, post in found])
         del found

@@ -888,3 +888,33 @@ def test_fixed_probability_with_one_rng_for_several_projections_as_pynn():
         return result
     import pyNN.jax
     assert pairs_of(pyNN.jax) == pairs_of(mock)
+
+
+@pytest.mark.parametrize("make_connector", [
+    lambda sim: sim.AllToAllConnector(),
+    lambda sim: sim.FixedProbabilityConnector(0.25, rng=sim.NumpyRNG(1)),
+    lambda sim: sim.FixedNumberPostConnector(500, rng=sim.NumpyRNG(1)),
+    lambda sim: sim.FixedTotalNumberConnector(1_000_000, rng=sim.NumpyRNG(1))],
+    ids=["all_to_all", "fixed_probability", "fixed_number_post", "fixed_total_number"])
+def test_a_large_build_needs_at_most_40_bytes_per_connection_above_its_arrays(sim,
+                                                                              make_connector):
+    """Issue 15: a million connections with random weights and delays are drawn, given their
+    parameters and stored in pieces; the high-water mark of numpy's allocations during the
+    build (tracemalloc) stays within 40 bytes per connection above the arrays kept."""
+    import tracemalloc
+    pre, post = sim.Population(2000, sim.IF_curr_exp()), sim.Population(2000, sim.IF_curr_exp())
+    synapse = sim.StaticSynapse(
+        weight=sim.RandomDistribution("uniform", (0.1, 0.2), rng=sim.NumpyRNG(2)),
+        delay=sim.RandomDistribution("uniform", (0.5, 1.5), rng=sim.NumpyRNG(3)))
+    connector = make_connector(sim)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        projection = sim.Projection(pre, post, connector, synapse)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    kept = sum(column.nbytes for column in projection._connections.values())
+    n = len(projection)
+    assert n > 900_000
+    assert (peak - before - kept) / n <= 40
