@@ -11,7 +11,8 @@ MODELS = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_co
 
 def driven_cells(sim, model_name, precision="float32"):
     """Cells with DC, step and synaptic input from fixed spike trains, 400 ms."""
-    extra = {"precision": precision} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    extra = {"spike_precision": "on_grid",        # the grid models on both
+             **({"precision": precision} if "jax" in sim.__name__ else {})}
     # pyNN.nest 0.13 records and initialises v of IF_curr_delta under a name NEST does not
     # know: on NEST v is not recorded and starts at NEST's default, -70 mV, so for that model
     # the script rests at -70 mV on both simulators

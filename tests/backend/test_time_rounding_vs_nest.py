@@ -39,7 +39,8 @@ def refractory_periods(model):
 
 def saturated_spikes(sim, dt):
     """{model: spike trains of cells with the tau_refrac values above}."""
-    extra = {"precision": "float64"} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    extra = {"spike_precision": "on_grid",        # the grid models on both
+             **({"precision": "float64"} if "jax" in sim.__name__ else {})}
     sim.setup(timestep=dt, min_delay=dt, **extra)
     populations = {}
     for model, params in MODELS.items():
@@ -93,7 +94,8 @@ DELAYS = {0.1: [0.1, 0.15, 0.25, 0.26, 0.35, 0.45, 1.05, 1.25, 1.45, 2.05, 2.15]
 
 def first_effect_times(sim, dt):
     """Time of the first sample of v moved by a spike sent at 10 ms, per delay."""
-    extra = {"precision": "float64"} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    extra = {"spike_precision": "on_grid",        # the grid models on both
+             **({"precision": "float64"} if "jax" in sim.__name__ else {})}
     sim.setup(timestep=dt, min_delay=dt, **extra)
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
     cells = sim.Population(len(DELAYS[dt]), sim.IF_curr_exp())

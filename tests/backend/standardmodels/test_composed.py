@@ -105,7 +105,8 @@ def test_lif_multisynapse_same_spikes_as_nest():
         sim.end()
         return out
 
-    (s_a, v_a), (s_b, v_b) = script(pyNN.jax), script(pyNN.nest, spike_precision="on_grid")
+    (s_a, v_a), (s_b, v_b) = (script(pyNN.jax, spike_precision="on_grid"),
+                              script(pyNN.nest, spike_precision="on_grid"))
     assert len(s_a) == len(s_b) > 0
     assert np.abs(s_a - s_b).max() <= 0.1 + 1e-9
     first = int(s_b[0] / 0.1)
