@@ -124,7 +124,7 @@ def spike_offsets(structure, groups, dtype):
 
 def _step_events(structure, events, k):
     """The precise input events of step k (count, offset, weight; offset and weight as
-    (slots, cells)) of the event cells, and ``events`` with the step's counts cleared."""
+    (cells, slots)) of the event cells, and ``events`` with the step's counts cleared."""
     first, stop = structure.event_cells
     n_event_cells, per_cell = stop - first, structure.event_slots
     slot = synapses.wrap_slot(k, structure.n_slots)
@@ -133,7 +133,7 @@ def _step_events(structure, events, k):
     def read(name):
         return lax.dynamic_slice_in_dim(events[name], slot * n_event_cells * per_cell,
                                         n_event_cells * per_cell).reshape(
-            n_event_cells, per_cell).T
+            n_event_cells, per_cell)
 
     cleared = {**events, "count": lax.dynamic_update_slice_in_dim(
         events["count"], jnp.zeros_like(count), slot * n_event_cells, 0)}
@@ -202,8 +202,7 @@ def _step(structure, values, state):
         if getattr(g.model, "receives_events", False):
             cells = slice(g.offset - structure.event_cells[0],
                           g.offset + g.size - structure.event_cells[0])
-            ctx = ctx._replace(events=(step_events[0][cells], step_events[1][:, cells],
-                                       step_events[2][:, cells]))
+            ctx = ctx._replace(events=tuple(part[cells] for part in step_events))
         syn_in = arriving[:g.model.n_ports, g.offset:g.offset + g.size]
         gv = values["groups"][g_index]
         s, c = g.model.step(gv["p"], gv["d"], state["groups"][g_index], syn_in,

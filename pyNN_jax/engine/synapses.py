@@ -249,6 +249,7 @@ def _constant_value(sources):
 # cost model of a delivery on a CPU (ns): a compaction reads every (step, row) entry,
 # ~COMPACTION_NS each; a scattered connection costs ~SCATTER_NS
 COMPACTION_NS, SCATTER_NS, MAX_ROWS_PER_PASS = 0.5, 5.0, 512
+EVENT_ROWS_CONNECTIONS = 1024   # connections appended to precise events at a time
 
 
 def dense_threshold(n_entries, width, rows_per_pass):
@@ -522,37 +523,53 @@ def append_events(events, slots, target, weight, spike_offset, event_cells):
     first ... stop - 1. Connections of weight 0 (padding) are left out; events beyond a
     cell's slots are only counted (their weight is in the ring as every weight).
 
-    Connections to the same (slot, cell) take its next free slots in rounds: in each round
-    the last of them (scatter-max of its index) takes the slot, the others try the next one
-    (a sort of the connections by target costs far more on a CPU)."""
+    The rows with connections are taken EVENT_ROWS_CONNECTIONS connections at a time (a
+    delivery pass is mostly rows without spikes). Connections to the same (slot, cell) take
+    its next free slots in rounds: in each round the last of them (scatter-max of its index)
+    takes the slot, the others try the next one (a sort of the connections by target costs
+    far more on a CPU)."""
     first, stop, n_cells = event_cells
     count = events["count"]
     per_cell = events["offset"].shape[0] // count.shape[0]
-    cell = (target % n_cells - first).reshape(-1)
-    weight = weight.reshape(-1)
+    n_rows, width = target.shape
+    rows_at_once = min(n_rows, max(1, EVENT_ROWS_CONNECTIONS // width))
+    cell = target % n_cells - first
     valid = (weight != 0) & (cell >= 0) & (cell < stop - first)
-    key = jnp.where(valid, slots.reshape(-1) * (stop - first) + cell, count.shape[0])
-    offsets = jnp.broadcast_to(spike_offset[:, None], slots.shape).reshape(-1).astype(
-        events["offset"].dtype)
-    entry = jnp.arange(key.size, dtype=jnp.int32)
+    entry = jnp.arange(rows_at_once * width, dtype=jnp.int32)
 
-    def one_round(state):
-        position, left, stored = state
-        claims = jnp.full(count.shape[0] + 1, -1, jnp.int32).at[key].max(
-            jnp.where(left, entry, -1), mode="drop")
-        won = left & (claims[key] == entry)
-        place = jnp.where(won & (position < per_cell), key * per_cell + position,
-                          stored["offset"].shape[0])
-        stored = {"offset": stored["offset"].at[place].set(offsets, mode="drop"),
-                  "weight": stored["weight"].at[place].set(weight, mode="drop")}
-        left = left & ~won & (position + 1 < per_cell)
-        return position + 1, left, stored
+    def some_rows(state):
+        pending, count, stored = state
+        rows = first_true(pending, rows_at_once)
+        taken = jnp.where(rows < n_rows, rows, 0)
+        used = (rows < n_rows)[:, None] & valid[taken]
+        key = jnp.where(used, slots[taken] * (stop - first) + cell[taken],
+                        count.shape[0]).reshape(-1)
+        row_weight = weight[taken].reshape(-1)
+        row_offset = jnp.broadcast_to(spike_offset[taken][:, None], (rows_at_once, width)).reshape(
+            -1).astype(stored["offset"].dtype)
 
-    position = count.at[key].get(mode="fill", fill_value=per_cell)
-    _, _, stored = lax.while_loop(lambda state: jnp.any(state[1]), one_round,
-                                  (position, valid & (position < per_cell),
-                                   {"offset": events["offset"], "weight": events["weight"]}))
-    return {"count": count.at[key].add(1, mode="drop"), **stored}
+        def one_round(state):
+            position, left, stored = state
+            claims = jnp.full(count.shape[0] + 1, -1, jnp.int32).at[key].max(
+                jnp.where(left, entry, -1), mode="drop")
+            won = left & (claims[key] == entry)
+            place = jnp.where(won & (position < per_cell), key * per_cell + position,
+                              stored["offset"].shape[0])
+            stored = {"offset": stored["offset"].at[place].set(row_offset, mode="drop"),
+                      "weight": stored["weight"].at[place].set(row_weight, mode="drop")}
+            return position + 1, left & ~won & (position + 1 < per_cell), stored
+
+        position = count.at[key].get(mode="fill", fill_value=per_cell)
+        _, _, stored = lax.while_loop(lambda state: jnp.any(state[1]), one_round,
+                                      (position, used.reshape(-1) & (position < per_cell),
+                                       stored))
+        return (pending.at[rows].set(False, mode="drop"), count.at[key].add(1, mode="drop"),
+                stored)
+
+    _, count, stored = lax.while_loop(
+        lambda state: jnp.any(state[0]), some_rows,
+        (valid.any(axis=1), count, {"offset": events["offset"], "weight": events["weight"]}))
+    return {"count": count, **stored}
 
 
 def sets_fit_int32(n_sets, ring_size, n_entries):

@@ -98,7 +98,8 @@ def test_dc_period_closed_form(dt):
     sim.end()
     drive = tau_m / cm * i_dc
     first = tau_m * np.log(drive / (drive - (v_thresh - v_rest)))
-    period = tau_refrac + tau_m * np.log((drive - (v_reset - v_rest)) / (drive - (v_thresh - v_rest)))
+    period = tau_refrac + tau_m * np.log((drive - (v_reset - v_rest))
+                                         / (drive - (v_thresh - v_rest)))
     expected = first + period * np.arange(spikes.size)
     assert spikes.size == int((300.0 - first) // period) + 1
     assert np.abs(spikes - expected).max() < 1e-9

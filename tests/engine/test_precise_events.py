@@ -49,7 +49,7 @@ def test_delta_cell_takes_its_events_in_time_order():
         {name: np.asarray(value) for name, value in p.items()}, dt, np).items()}
     s = {"v": jnp.zeros(2), "refractory": jnp.zeros(2, jnp.int32), "spike_offset": jnp.zeros(2)}
     count = jnp.array([2, 1])
-    offset = jnp.array([[0.7, 0.9], [0.9, 0.0]])         # (slots, cells): ms before the end
+    offset = jnp.array([[0.7, 0.9], [0.9, 0.0]])         # (cells, slots): ms before the end
     weight = jnp.array([[5.0, 6.0], [6.0, 0.0]])
     syn_in = jnp.array([[11.0, 6.0], [0.0, 0.0]])
     new, spikes = model.step(p, d, s, syn_in, jnp.zeros(2),

@@ -6,7 +6,7 @@ the step at which it happened, in [0, dt). The models here keep the offset of th
 spike in the state variable ``spike_offset``; the network delivers it with the spike.
 
 Input events: in each step a cell of an event-receiving model gets, through ``ctx.events``,
-up to ``EVENT_SLOTS`` events ``(count, offset, weight)`` (offset and weight: (slots, n)) and,
+up to ``EVENT_SLOTS`` events ``(count, offset, weight)`` (offset and weight: (n, slots)) and,
 as every model, the summed weights of the step per port (``syn_in``). Weights beyond the
 stored events (more events than slots, or input from tables that deliver on the grid) are the
 difference of the two and are applied at the end of the step, as on the grid.
@@ -52,19 +52,20 @@ EVENT_SLOTS = 8          # input events per cell and step kept with their offset
 MAX_ROOT_ITERATIONS = 100
 
 
-def stored_events(events, dt):
-    """The stored events of a step: (number per cell (n,), time after the start of the step
-    (slots, n), weight (slots, n)); missing ones have time inf, weight 0."""
-    count, offset, weight = events
-    n_events = jnp.minimum(count, offset.shape[0])
-    valid = jnp.arange(offset.shape[0])[:, None] < n_events[None, :]
+def stored_events(count, offset, weight, dt):
+    """The stored events of a step of cells with ``count`` events (offset, weight: (n,
+    slots)): (number stored (n,), time after the start of the step (n, slots), weight (n,
+    slots)); missing ones have time inf, weight 0."""
+    n_events = jnp.minimum(count, offset.shape[1])
+    valid = jnp.arange(offset.shape[1])[None, :] < n_events[:, None]
     return n_events, jnp.where(valid, dt - offset, jnp.inf), jnp.where(valid, weight, 0)
 
 
-def grid_remainder(syn_in, weight):
-    """Input of the step not among the stored events, per port (excitatory, inhibitory)."""
-    return (syn_in[0] - jnp.sum(jnp.where(weight > 0, weight, 0), axis=0),
-            syn_in[1] - jnp.sum(jnp.where(weight < 0, weight, 0), axis=0))
+def grid_remainder(exc, inh, weight):
+    """Input of the step not among the stored events (``weight``: (n, slots), 0 where
+    missing), from the step's summed input per port (excitatory, inhibitory)."""
+    return (exc - jnp.sum(jnp.where(weight > 0, weight, 0), axis=1),
+            inh - jnp.sum(jnp.where(weight < 0, weight, 0), axis=1))
 
 
 def refractory_at_start(s, dt):
@@ -84,17 +85,17 @@ def event_loop(n_events, lag, weight, carry, on_event):
     """``carry = on_event(carry, time, weight, same_as_next)`` for the events of each cell in
     time order (the earliest left, one per iteration: a sort along the slots costs more on a
     CPU); cells with fewer events get no-op calls (time = their current time)."""
-    slots = jnp.arange(lag.shape[0])[:, None]
+    slots = jnp.arange(lag.shape[1])[None, :]
 
     def body(_, state):
         c, left = state
-        first = jnp.argmin(left, axis=0)
-        t = jnp.min(left, axis=0)
-        w = jnp.sum(jnp.where(slots == first, weight, 0), axis=0)
+        first = jnp.argmin(left, axis=1)[:, None]
+        t = jnp.min(left, axis=1)
+        w = jnp.sum(jnp.where(slots == first, weight, 0), axis=1)
         left = jnp.where(slots == first, jnp.inf, left)
         here = t < jnp.inf
         c = on_event(c, jnp.where(here, t, c["t"]), jnp.where(here, w, 0),
-                     here & (jnp.min(left, axis=0) == t))
+                     here & (jnp.min(left, axis=1) == t))
         return c, left
 
     return lax.fori_loop(0, jnp.max(n_events, initial=0), body, (carry, lag))[0]
@@ -112,7 +113,7 @@ BUSY_SHARE, CROSSING_SHARE = 1 / 16, 1 / 256
 def on_cells(mask, fn, inputs, outputs, share):
     """``outputs[name][i] = fn(inputs at cells i)[name]`` for the cells i where ``mask`` (n,)
     holds, :func:`chunk_size` (n, share) cells at a time. Arrays in ``inputs`` (a pytree) have
-    the cells along their last axis; scalars are passed as they are."""
+    the cells along their first axis; scalars are passed as they are."""
     n = mask.shape[0]
     size = chunk_size(n, share)
 
@@ -121,7 +122,7 @@ def on_cells(mask, fn, inputs, outputs, share):
         cells = first_true(pending, size)
         valid = cells < n
         taken = jnp.where(valid, cells, 0)
-        gathered = jax.tree_util.tree_map(lambda x: x[..., taken] if jnp.ndim(x) else x, inputs)
+        gathered = jax.tree_util.tree_map(lambda x: x[taken] if jnp.ndim(x) else x, inputs)
         result = fn(gathered)
         drop = jnp.where(valid, cells, n)
         outputs = {name: outputs[name].at[drop].set(result[name], mode="drop")
@@ -169,7 +170,7 @@ class IFCurrExpPrecise(NeuronModel):
         dt = ctx.dt
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         current = p["i_offset"] + i_ext
-        n_events, lag, weight = stored_events(ctx.events, dt)
+        count, offset, weight = ctx.events
         refractory, t_end = refractory_at_start(s, dt)
         u = s["v"] - p["v_rest"]
         # a cell set above threshold fires at once
@@ -178,32 +179,36 @@ class IFCurrExpPrecise(NeuronModel):
         u_step = (d["P20"] * current + d["P21e"] * s["isyn_exc"] + d["P21i"] * s["isyn_inh"]
                   + d["P22"] * u)
         crossed = ~refractory & ~instant & (u_step >= u_th)
+        # (input not among the stored events arrives at the end of the step)
         out = {"u": jnp.where(instant | crossed, u_reset, jnp.where(refractory, u, u_step)),
-               "ie": s["isyn_exc"] * d["P11e"], "ii": s["isyn_inh"] * d["P11i"],
+               "ie": s["isyn_exc"] * d["P11e"] + syn_in[0],
+               "ii": s["isyn_inh"] * d["P11i"] + syn_in[1],
                "spiked": instant | crossed, "t0": jnp.zeros_like(u),
                "length": jnp.full_like(u, dt), "u0": u, "ie0": s["isyn_exc"] + 0 * u,
                "ii0": s["isyn_inh"] + 0 * u}
-        busy = (n_events > 0) | (t_end < jnp.inf)
+        busy = (count > 0) | (t_end < jnp.inf)
         out = on_cells(busy, lambda c: self.busy_step(dt, **c), {
             "p": p, "u": u, "ie": s["isyn_exc"] + 0 * u, "ii": s["isyn_inh"] + 0 * u,
             "current": current + 0 * u, "refractory": refractory, "t_end": t_end,
-            "n_events": n_events, "lag": lag, "weight": weight}, out, BUSY_SHARE)
+            "count": count, "offset": offset, "weight": weight, "syn_exc": syn_in[0],
+            "syn_inh": syn_in[1]}, out, BUSY_SHARE)
         crossing = on_cells(out["spiked"] & ~instant, lambda c: {
             "time": self.crossing_time(**c)}, {
             "p": p, "current": current + 0 * u, "u_th": u_th,
             **{name: out[name] for name in self.SEGMENT}}, {"time": jnp.zeros_like(u)},
             CROSSING_SHARE)["time"]
-        offset = jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
-                           dt - (out["t0"] + crossing))
-        remainder_exc, remainder_inh = grid_remainder(syn_in, weight)
-        return {"v": p["v_rest"] + out["u"], "isyn_exc": out["ie"] + remainder_exc,
-                "isyn_inh": out["ii"] + remainder_inh,
-                **after_step(d, s, out["spiked"], offset)}, out["spiked"].astype(jnp.int32)
+        spike_offset = jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
+                                 dt - (out["t0"] + crossing))
+        return {"v": p["v_rest"] + out["u"], "isyn_exc": out["ie"], "isyn_inh": out["ii"],
+                **after_step(d, s, out["spiked"], spike_offset)}, out["spiked"].astype(jnp.int32)
 
-    def busy_step(self, dt, p, u, ie, ii, current, refractory, t_end, n_events, lag, weight):
+    def busy_step(self, dt, p, u, ie, ii, current, refractory, t_end, count, offset, weight,
+                  syn_exc, syn_inh):
         """The step of cells with input events or the end of a refractory period in it: from
-        event to event in time order; returns the state at its end and the interval in
-        which v crossed the threshold (``SEGMENT``), if it did."""
+        event to event in time order, the input not among the events at the end; returns the
+        state at its end and the interval in which v crossed the threshold (``SEGMENT``), if
+        it did."""
+        n_events, lag, weight = stored_events(count, offset, weight, dt)
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         instant = ~refractory & (u >= u_th)
         zero = jnp.zeros_like(u)
@@ -238,7 +243,9 @@ class IFCurrExpPrecise(NeuronModel):
 
         carry = event_loop(n_events, lag, weight, carry, on_event)
         carry = advance(carry, jnp.full_like(zero, dt))
-        return {name: carry[name] for name in ("u", "ie", "ii", "spiked") + self.SEGMENT}
+        remainder_exc, remainder_inh = grid_remainder(syn_exc, syn_inh, weight)
+        return {"ie": carry["ie"] + remainder_exc, "ii": carry["ii"] + remainder_inh,
+                **{name: carry[name] for name in ("u", "spiked") + self.SEGMENT}}
 
     def crossing_time(self, p, current, u_th, t0, length, u0, ie0, ii0):
         """Time (ms) after t0 at which v reaches threshold in the interval of ``length`` where
@@ -301,7 +308,7 @@ class IFCurrDeltaPrecise(NeuronModel):
         dt = ctx.dt
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         u_inf = p["tau_m"] / p["cm"] * (p["i_offset"] + i_ext)    # v - v_rest it relaxes to
-        n_events, lag, weight = stored_events(ctx.events, dt)
+        count, offset, weight = ctx.events
         refractory, t_end = refractory_at_start(s, dt)
         u = s["v"] - p["v_rest"]
         instant = ~refractory & (u >= u_th)
@@ -311,23 +318,27 @@ class IFCurrDeltaPrecise(NeuronModel):
         out = {"u": jnp.where(instant | crossed, u_reset, jnp.where(refractory, u, u_step)),
                "spiked": instant | crossed,
                "offset": jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
-                                   self.since_crossing(p, u_step, u_inf, u_th, crossed))}
-        busy = (n_events > 0) | (t_end < jnp.inf)
+                                   self.since_crossing(p, u_step, u_inf, u_th, crossed)),
+               "remainder": syn_in[0] + syn_in[1]}
+        busy = (count > 0) | (t_end < jnp.inf)
         out = on_cells(busy, lambda c: self.busy_step(dt, **c), {
             "p": p, "u": u, "u_inf": u_inf + 0 * u, "refractory": refractory, "t_end": t_end,
-            "n_events": n_events, "lag": lag, "weight": weight}, out, BUSY_SHARE)
+            "count": count, "offset": offset, "weight": weight, "syn_exc": syn_in[0],
+            "syn_inh": syn_in[1]}, out, BUSY_SHARE)
         # input not among the events arrives at the end of the step
-        remainder = sum(grid_remainder(syn_in, weight))
         refractory_now = out["spiked"] | (refractory & (t_end == jnp.inf))
-        u_end = out["u"] + jnp.where(refractory_now, 0, remainder)
+        u_end = out["u"] + jnp.where(refractory_now, 0, out["remainder"])
         late = ~refractory_now & (u_end >= u_th)
         spiked = out["spiked"] | late
         return {"v": p["v_rest"] + jnp.where(late, u_reset, u_end),
                 **after_step(d, s, spiked, jnp.where(late, 0.0, out["offset"]))}, \
             spiked.astype(jnp.int32)
 
-    def busy_step(self, dt, p, u, u_inf, refractory, t_end, n_events, lag, weight):
-        """The step of cells with input events or the end of a refractory period in it."""
+    def busy_step(self, dt, p, u, u_inf, refractory, t_end, count, offset, weight, syn_exc,
+                  syn_inh):
+        """The step of cells with input events or the end of a refractory period in it, and
+        the input not among the events (``remainder``, for the end of the step)."""
+        n_events, lag, weight = stored_events(count, offset, weight, dt)
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         instant = ~refractory & (u >= u_th)
         zero = jnp.zeros_like(u)
@@ -360,7 +371,8 @@ class IFCurrDeltaPrecise(NeuronModel):
 
         carry = event_loop(n_events, lag, weight, carry, on_event)
         carry = advance(carry, jnp.full_like(zero, dt))
-        return {name: carry[name] for name in ("u", "spiked", "offset")}
+        return {"remainder": sum(grid_remainder(syn_exc, syn_inh, weight)),
+                **{name: carry[name] for name in ("u", "spiked", "offset")}}
 
 
 class SpikeSourceArrayPrecise(SpikeSourceArray):
