@@ -101,7 +101,8 @@ def run_worker(args):
     # ---- build ----
     phase("build")
     t_build = time.perf_counter()
-    extra = {"threads": args.threads, "rng_seed": args.seed, "label": "VA"}
+    extra = {"threads": args.threads, "rng_seed": args.seed, "label": "VA",
+             "spike_precision": args.spike_precision}
     if args.worker == "jax":
         extra["precision"] = args.precision
         # run 1 compiles, whatever an earlier run cached, unless a cache folder is given
@@ -109,7 +110,6 @@ def run_worker(args):
         if args.check_connectivity:     # PyNN's draws: the connections NEST makes
             extra["draw_order"] = "pynn"
     if args.worker == "nest":
-        extra["spike_precision"] = args.nest_spike_precision
         extra["verbosity"] = "error"
     sim.setup(**SETUP["va_" + model], **extra)
     if args.worker == "jax":
@@ -178,7 +178,7 @@ def run_simulator(simulator, model, args):
            "--model", model, "--n", str(args.n), "--time", str(args.time),
            "--precision", args.precision, "--seed", str(args.seed),
            "--threads", str(args.threads), "--stimulus", args.stimulus,
-           "--nest-spike-precision", args.nest_spike_precision,
+           "--spike-precision", args.spike_precision,
            "--result-file", result_file]
     if args.check_connectivity:
         cmd.append("--check-connectivity")
@@ -305,8 +305,8 @@ def notes(results, args):
                    + f". JAX {jax_r['info']['version']} on {jax_r['info']['backend']},"
                    f" {args.precision}.")
     if "nest" in results and results["nest"] is not None:
-        out.append(f"NEST {results['nest']['info']['version']}, {args.threads} thread(s),"
-                   f" spike_precision={args.nest_spike_precision}.")
+        out.append(f"NEST {results['nest']['info']['version']}, {args.threads} thread(s).")
+    out.append(f"spike_precision={args.spike_precision} on both simulators.")
     repeats = max([r["info"].get("repeats", 1) for r in results.values() if r] + [1])
     if repeats > 1:
         out.append(f"Timings: best (minimum) of {repeats} runs of each worker, per quantity;"
@@ -398,8 +398,8 @@ def command_line(model, args, simulators):
         cmd += f" --threads {args.threads}"
     if args.stimulus != "array":
         cmd += f" --stimulus {args.stimulus}"
-    if args.nest_spike_precision != "on_grid":
-        cmd += f" --nest-spike-precision {args.nest_spike_precision}"
+    if args.spike_precision != "on_grid":
+        cmd += f" --spike-precision {args.spike_precision}"
     if args.jax_cpus:
         cmd += f" --jax-cpus {args.jax_cpus}"
     if args.compilation_cache:
@@ -481,10 +481,10 @@ def main(argv=None):
                         help="COBA stimulus: 'array' (default) draws the Poisson trains once "
                              "with numpy and gives both simulators the same SpikeSourceArray; "
                              "'poisson' uses each simulator's own SpikeSourcePoisson")
-    parser.add_argument("--nest-spike-precision", default="on_grid",
+    parser.add_argument("--spike-precision", default="on_grid",
                         choices=["on_grid", "off_grid"],
-                        help="pyNN.nest spike_precision (default on_grid, as pyNN.jax; "
-                             "off_grid makes CUBA use NEST's iaf_psc_exp_ps)")
+                        help="spike_precision of both simulators (default on_grid; off_grid "
+                             "makes CUBA use iaf_psc_exp_ps and its pyNN.jax equivalent)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each worker N times, interleaved, and report the minimum of "
                              "each timing (for a machine shared with other work)")
