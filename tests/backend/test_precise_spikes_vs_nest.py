@@ -20,9 +20,9 @@ def input_trains(rng, n_trains):
 
 
 def driven_cells(sim, model_name, dt, extra_setup=None):
-    """Three cells (DC 0.0, 0.3, 0.6 nA) driven by off-grid spike trains, one with a refractory
-    period that is not a whole number of steps at dt = 1 ms; float64 on pyNN.jax. Returns
-    the spike trains and, where NEST records it, v."""
+    """Three cells (DC 0.0, 0.3, 0.6 nA, a step current into two) driven by off-grid spike
+    trains, one with a refractory period that is not a whole number of steps at dt = 1 ms;
+    float64 on pyNN.jax. Returns the spike trains and, where NEST records it, v."""
     on_jax = "jax" in sim.__name__
     sim.setup(timestep=dt, min_delay=1.0, max_delay=10.0, spike_precision="off_grid",
               **({"precision": "float64"} if on_jax else {}), **(extra_setup or {}))
@@ -45,6 +45,10 @@ def driven_cells(sim, model_name, dt, extra_setup=None):
                    sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
     sim.Projection(inputs[4:], cells, sim.AllToAllConnector(),
                    sim.StaticSynapse(weight=w_inh, delay=2.0), receptor_type="inhibitory")
+    # injected current changing off the spike times (not at half steps: pyNN.nest shifts
+    # source times by -min_delay in floating point and NEST rounds a half either way)
+    step = sim.StepCurrentSource(times=[50.3, 120.0, 160.2], amplitudes=[0.4, 0.1, 0.3])
+    step.inject_into(cells[1:])
     record_v = not (delta and not on_jax)       # NEST cannot record v of iaf_psc_delta_ps
     cells.record(["spikes", "v"] if record_v else "spikes")
     sim.run(T_STOP)
