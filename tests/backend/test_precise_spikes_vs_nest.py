@@ -206,3 +206,28 @@ def test_recurrent_rate_as_nest_at_dt_1ms():
     rate = recurrent_rate(jax_sim, {"spike_precision": "off_grid"})
     assert nest_rate > 10.0
     assert abs(rate - nest_rate) < 0.05 * nest_rate
+
+
+def test_events_in_flight_survive_a_parameter_change_between_runs():
+    """A spike sent at 49.7 ms arrives at 50.7 ms: still in flight at the end of a run of 50
+    ms; setting the source's spike times (which pulls the state to the host and pushes it
+    back) keeps its offset, so the cell fires as in one run of 100 ms."""
+    import pyNN.jax as sim
+    results = []
+    for split in (False, True):
+        sim.setup(timestep=1.0, spike_precision="off_grid", precision="float64")
+        cells = sim.Population(1, sim.IF_curr_exp(tau_syn_E=2.0))
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[49.7, 70.2]))
+        sim.Projection(source, cells, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=10.0, delay=1.0))
+        cells.record("spikes")
+        if split:
+            sim.run(50.0)
+            source.set(spike_times=[49.7, 70.2])
+            sim.run(50.0)
+        else:
+            sim.run(100.0)
+        results.append(np.asarray(cells.get_data().segments[0].spiketrains[0], dtype=float))
+        sim.end()
+    assert results[0].size == 2
+    np.testing.assert_array_equal(results[0], results[1])
