@@ -336,12 +336,24 @@ class EngineNetwork:
                 table["delay"].reshape(-1)[positions] = delay_steps
                 self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
             if (int(table["delay"].max()) + self.structure.block_steps > self.structure.n_slots
-                    or self._block_steps(self.structure.tables) < self.structure.block_steps):
+                    or self._block_steps(self.structure.tables) < self.structure.block_steps
+                    or not self._gathered_delay_holds(table)):
                 self.structure_dirty = True
                 return
             self.values["tables"][t_index] = \
                 {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in table.items()}
             self.values = self.placement.values(self.values)
+
+    @staticmethod
+    def _gathered_delay_holds(table):
+        """A table delivered gathered (:func:`.engine.synapses.gathered_columns`) keeps one
+        delay for all its connections; the delay is updated to the new one."""
+        if "source_row" not in table:
+            return True
+        rows = table["source_row"][table["source_row"] < table["target"].shape[0]]
+        delays = table["delay"][rows, 0]
+        table["gather_delay"] = np.array(delays[0], np.int32)
+        return bool((delays == delays[0]).all())
 
     def _block_steps(self, specs):
         """Steps the cells can advance before spikes must be delivered: the shortest delay of
@@ -454,9 +466,14 @@ class EngineNetwork:
                 out_degree, {name: dtype for name in parts[0].columns},
                 delay_steps_type=engine_synapses.delay_type(table_max_delay_steps),
                 pad_rows=(functools.partial(padding.size, f"rows {len(tables)} {kind}")
-                          if kind == "static" else None))
+                          if kind == "static" else None),
+                n_used_cells=sum(layout.used_cells))
             if kind == "static":      # nothing below reads the connections' places
                 self._table_fills.append(functools.partial(fill, parts))
+                if ("row_used" in table and table["target"].shape[1] == 1
+                        and self.placement.mesh is None):
+                    table.update(engine_synapses.gathered_columns(
+                        parts, table["target"].shape[0]))
             else:
                 fill(parts)
             bounds = np.cumsum([0] + [part.size for part in parts])

@@ -127,7 +127,7 @@ def delay_type(max_delay_steps):
 
 
 def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
-               pad_rows=None):
+               pad_rows=None, n_used_cells=None):
     """:func:`build_table` in two parts, for connections given as :class:`ConnectionPart`s:
     ``(table, position, fill)``. From the connections per cell (``out_degree``, one entry
     per cell of the network) the arrays of ``table`` and ``position`` are allocated at their
@@ -139,11 +139,16 @@ def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
     ``pad_rows`` (static tables only): a function from the rows the connections need to
     the rows of the table (:meth:`pyNN_jax.padding.SizePadding.size`), unless row r is cell
     r's; the rows past the connections' belong to no cell (``row_owner`` n_cells) and hold
-    empty columns (weight 0)."""
+    empty columns (weight 0).
+
+    Row r is cell r's (no gather from cells to rows) where no cell needs two rows and at
+    least half of the ``n_used_cells`` (default: all; the network's cells without the
+    padding cells of :mod:`pyNN_jax.padding`, which have no connections) have one."""
     n_cells, n_conn = out_degree.size, int(out_degree.sum())
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
-    cell_rows = rows_per_cell.max(initial=0) == 1 and 2 * rows_per_cell.sum() >= n_cells
+    cell_rows = (rows_per_cell.max(initial=0) == 1
+                 and 2 * rows_per_cell.sum() >= (n_used_cells or n_cells))
     if cell_rows:
         row_used = (rows_per_cell > 0).astype(np.int8)
         rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows
@@ -188,6 +193,27 @@ def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
                     out[flat[first + start:first + stop]] = _piece(source, start, stop)
 
     return table, flat, fill
+
+
+def gathered_columns(parts, n_rows):
+    """The columns of a gathered delivery (:func:`_deliver_gathered`) of a static table of
+    one row per cell and width 1 (``n_rows`` rows), from its connections: ``source_row``
+    (the row connected to each target from ``gather_first_target`` on, n_rows for none) and
+    ``gather_delay``; {} where it does not apply: two connections onto one target, or more
+    than one delay."""
+    parts = [part for part in parts if part.size]
+    delays = [np.asarray(part.delay) for part in parts]
+    if not parts or any(d.min() != d.max() or d.flat[0] != delays[0].flat[0] for d in delays):
+        return {}
+    pre = np.concatenate([_piece(part.pre, 0, part.size) for part in parts])
+    target = np.concatenate([_piece(part.target, 0, part.size) for part in parts])
+    first = int(target.min())
+    source_row = np.full(int(target.max()) + 1 - first, n_rows, np.int32)
+    source_row[target - first] = pre
+    if np.count_nonzero(source_row < n_rows) < target.size:
+        return {}
+    return {"source_row": source_row, "gather_first_target": np.array(first, np.int32),
+            "gather_delay": np.array(delays[0].flat[0], np.int32)}
 
 
 def _pieces(n):
@@ -400,6 +426,9 @@ def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows
     a compaction reads one entry per cell, not one per row (the full-scale cortical
     microcircuit: 77 169 cells, 1.2 M rows), and a pass scatters about the rows that spike,
     without compacting again. The additions keep the order of (set, step, row)."""
+    if "source_row" in v and events is None:
+        return _deliver_gathered(v, block_counts, ring, step, n_slots, slot_stride,
+                                 weight_per_set)
     n_sets, n_block, n_cells = block_counts.shape
     width = v["target"].shape[1]
     if cell_rows:       # (sharded tables may have padding rows past the cells)
@@ -470,6 +499,32 @@ def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows
         n_compactions = jnp.where(use_dense, 0, n_compactions)
     (ring, events), _ = lax.fori_loop(0, n_compactions, compaction, (sink, pending))
     return ring if events is None else (ring, events)
+
+
+def _deliver_gathered(v, block_counts, ring, step, n_slots, slot_stride, weight_per_set):
+    """A static table with :func:`gathered_columns`: each step of the block adds weight x
+    spikes of the connected row to one slice of the ring (its targets are distinct, with one
+    delay), gathered per target instead of scattered per row: XLA scatters serially on a
+    CPU, ~4 ns per entry, while the gather and the slice vectorise (a one-to-one Poisson
+    drive of 77 169 cells: ~0.7 ms -> ~0.05 ms per step). Each target receives one addition,
+    as from the scatter: the same sums."""
+    n_sets, n_block, _ = block_counts.shape
+    source = v["source_row"]
+    n_targets = source.shape[0]
+    weight = jnp.take(v["weight"][..., 0], source, axis=-1, mode="fill", fill_value=0)
+    ring_size = ring.shape[0] // n_sets
+
+    def one_step(j, ring):
+        spikes = jnp.take(block_counts[:, j], source, axis=1, mode="fill", fill_value=0)
+        added = jnp.broadcast_to(weight * spikes.astype(ring.dtype), (n_sets, n_targets))
+        start = (wrap_slot(step % n_slots + j + v["gather_delay"], n_slots) * slot_stride
+                 + v["gather_first_target"])
+        for s in range(n_sets):       # the flat ring, updated in place slice by slice
+            at = start + s * ring_size
+            ring = lax.dynamic_update_slice_in_dim(
+                ring, lax.dynamic_slice_in_dim(ring, at, n_targets) + added[s], at, axis=0)
+        return ring
+    return lax.fori_loop(0, n_block, one_step, ring)
 
 
 def _deliver_dense(v, block_counts, sink, step, n_slots, slot_stride, n_steps, offsets=None,

@@ -231,3 +231,59 @@ def test_values_that_become_different_between_cells_compile_once(sim):
     assert len(set(before)) == 1 and before[0] > 0        # equal drive: equal spikes
     during = np.subtract(counts, before)
     assert during[-1] > during[20] > during[0] >= 0       # the drive now differs by cell
+
+
+def driven_one_to_one(sim, new_delays=None):
+    """Cells driven one to one by their own Poisson sources (one delay): spikes and v, after
+    optionally changing the drive's delays between two runs."""
+    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=12, compilation_cache=None)
+    cells = sim.Population(300, sim.IF_curr_exp(tau_m=10.0, v_thresh=-55.0))
+    drive = sim.Population(300, sim.SpikeSourcePoisson(rate=np.linspace(500.0, 3000.0, 300)))
+    projection = sim.Projection(drive, cells, sim.OneToOneConnector(),
+                                sim.StaticSynapse(weight=0.4, delay=0.3))
+    cells.record(["spikes", "v"])
+    sim.run(50.0)
+    if new_delays is not None:
+        projection.set(delay=new_delays)
+    sim.run(50.0)
+    gathered = "source_row" in sim.state.network.values["tables"][0]
+    spikes, v = spikes_of(cells), np.asarray(cells.get_data().segments[-1].analogsignals[0])
+    sim.end()
+    return spikes, v, gathered
+
+
+@pytest.mark.parametrize("new_delays", [None, 0.5, np.linspace(0.2, 1.0, 300)])
+def test_one_to_one_drive_delivered_by_gathering_gives_the_scattered_results(
+        monkeypatch, new_delays):
+    """A static one-to-one table with one delay is delivered by a gather into the ring
+    (engine.synapses.gathered_columns); the same spikes and v as the scattered delivery, also
+    after Projection.set() gives the connections another delay or several delays (the table
+    is then planned again, scattered)."""
+    import pyNN.jax as sim
+    from pyNN_jax.engine import synapses
+    spikes, v, gathered = driven_one_to_one(sim, new_delays)
+    assert gathered == (np.ndim(new_delays) == 0)
+    assert sum(map(len, spikes)) > 1000
+    monkeypatch.setattr(synapses, "gathered_columns", lambda parts, n_rows: {})
+    spikes_scattered, v_scattered, gathered = driven_one_to_one(sim, new_delays)
+    assert not gathered
+    for ours, theirs in zip(spikes, spikes_scattered):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(v, v_scattered)
+
+
+def test_padding_cells_keep_a_one_to_one_drive_in_rows_of_their_cells(tmp_path):
+    """With a compilation cache the groups are padded (pyNN_jax.padding); the padding cells,
+    which have no connections, do not count against a table of one row per cell: the
+    one-to-one drive of 1000 cells by 1000 sources keeps row r = cell r and is gathered."""
+    import pyNN.jax as sim
+    sim.setup(timestep=0.1, min_delay=0.1, compilation_cache=str(tmp_path))
+    cells = sim.Population(1000, sim.IF_curr_exp())
+    drive = sim.Population(1000, sim.SpikeSourcePoisson(rate=1000.0))
+    sim.Projection(drive, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1))
+    sim.run(1.0)
+    network = sim.state.network
+    assert network.structure.n_cells > 2000                      # padded
+    assert network.structure.tables[0].cell_rows
+    assert "source_row" in network.values["tables"][0]
+    sim.end()
