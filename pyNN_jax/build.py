@@ -380,8 +380,9 @@ class EngineNetwork:
         for model, pops in self.layout.groups:
             if model.n_ports and not model.time_parallel:
                 raise errors.InvalidParameterValueError(
-                    f"setup(block_method=True) supports IF_curr_exp and IF_curr_delta cells; "
-                    f"population {pops[0].label!r} is {model.name}: use block_method=False")
+                    f"setup(block_method=True) supports IF_curr_exp and IF_curr_delta cells "
+                    f"with spike_precision='on_grid'; population {pops[0].label!r} is "
+                    f"{model.name}: use block_method=False")
 
     def _delay_steps(self, projection):
         """Delays in steps: rounded to dt as NEST does, at least one step; a read-only
