@@ -116,3 +116,38 @@ def test_delays_round_as_on_nest(dt):
     ours = first_effect_times(pyNN.jax, dt)
     assert (ours > 10.0).all()
     np.testing.assert_allclose(ours, first_effect_times(pyNN.nest, dt))
+
+
+def current_driven_v(sim, dt):
+    """v of IF_curr_exp cells driven by current sources: a StepCurrentSource whose times fall
+    on and between grid points (not on halves: pyNN.nest rounds those with numpy's rint after
+    subtracting min_delay, see docs/differences.rst); a DCSource and an ACSource with start and
+    stop on the grid (NEST refuses other times for them: "start must be a multiple of the
+    simulation resolution")."""
+    extra = {"spike_precision": "on_grid",
+             **({"precision": "float64"} if "jax" in sim.__name__ else {})}
+    sim.setup(timestep=dt, min_delay=dt, **extra)
+    cells = sim.Population(3, sim.IF_curr_exp(v_thresh=1e3))
+    sim.StepCurrentSource(times=[10.0, 12.3, 20.7, 35.4, 36.07],
+                          amplitudes=[0.2, 0.5, 0.0, 0.3, -0.1]).inject_into(cells[0:1])
+    sim.DCSource(start=round(12.4 / dt) * dt, stop=round(27.6 / dt) * dt,
+                 amplitude=0.4).inject_into(cells[1:2])
+    sim.ACSource(start=round(5.3 / dt) * dt, stop=40.0, amplitude=0.3, offset=0.1,
+                 frequency=50.0, phase=0.0).inject_into(cells[2:3])
+    cells.record("v")
+    sim.run(50.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])
+    sim.end()
+    return v
+
+
+@needs_nest
+@pytest.mark.parametrize("dt", [1.0, 0.1])
+def test_current_source_times_round_as_on_nest(dt):
+    """Issue 17 item 2: current-source change times round to the grid as on pyNN.nest: the
+    membrane traces are NEST's (float64) at dt = 1.0 and 0.1 ms."""
+    import pyNN.jax
+    import pyNN.nest
+    ours, theirs = current_driven_v(pyNN.jax, dt), current_driven_v(pyNN.nest, dt)
+    assert ours.shape == theirs.shape and np.ptp(ours, axis=0).min() > 1.0
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
