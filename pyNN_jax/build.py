@@ -421,8 +421,12 @@ class EngineNetwork:
             RECORD_BUFFER_BYTES // max(bytes_per_step, 1), 10, MAX_CHUNK_STEPS))
         block_steps = min(self._block_steps(tables), chunk_steps,
                           _most_block_steps(max_delay_steps))
-        # a pass holds the spiking rows expected in one delivery
-        tables = [dataclasses.replace(spec, rows_per_pass=table_rows_per_pass(spec, block_steps))
+        # a pass holds the spiking rows expected in one delivery, of the rows that the padded
+        # row count serves at least (padding does not raise it: VA COBA 4000's 4374 rows made
+        # passes of 32 rows instead of 16, 13 % more per step)
+        tables = [dataclasses.replace(spec, rows_per_pass=table_rows_per_pass(
+                      dataclasses.replace(spec, n_rows=padding.least_need(spec.n_rows)),
+                      block_steps))
                   for spec in tables]
         receiving = [g for g in groups if getattr(g.model, "receives_events", False)]
         self.structure = engine.Structure(

@@ -84,6 +84,12 @@ class SizePadding:
             self.changed = True
         return chosen
 
+    def least_need(self, size):
+        """About the smallest need that a padded ``size`` serves, size / (1 + 1/MAX_PADDING)
+        (``size`` itself without padding): what a heuristic that follows a size should see,
+        so that padding does not raise it."""
+        return size if self.path is None else -(-size * MAX_PADDING // (MAX_PADDING + 1))
+
     def save(self):
         """Write the sizes used (to a temporary file, then renamed: a process reading at
         the same time sees the old or the new file, never half of one)."""
