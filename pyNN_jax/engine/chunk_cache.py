@@ -51,8 +51,8 @@ def run_chunk(structure, values, state, n_steps, quick_compile=False):
            tuple(sorted(options.items())))
     compiled = _compiled.get(key)
     if compiled is None:
-        compiled = _compiled[key] = _load_or_compile(key, options, structure, values, state,
-                                                     n_steps)
+        compiled = _compiled[key] = _load_or_compile(key, options, device, structure, values,
+                                                     state, n_steps)
     return compiled(values, state, n_steps)
 
 
@@ -70,14 +70,17 @@ def _count_jax_cache_hit(event, **kwargs):
 jax.monitoring.register_event_listener(_count_jax_cache_hit)
 
 
-def _load_or_compile(key, options, structure, values, state, n_steps):
+def _load_or_compile(key, options, device, structure, values, state, n_steps):
     path = None
-    if _directory[0] is not None:
+    if _directory[0] is not None and device is not None:
         digest = hashlib.sha256(pickle.dumps((key, _source_fingerprint()))).hexdigest()
         path = os.path.join(_directory[0], f"chunk-{digest}.pkl")
         try:
             with open(path, "rb") as file:
-                return serialize_executable.deserialize_and_load(*pickle.load(file))
+                payload, in_tree, out_tree = pickle.load(file)
+            # on the arguments' device (by default: all devices of its client)
+            return serialize_executable.deserialize_and_load(
+                payload, in_tree, out_tree, backend=device.client, execution_devices=[device])
         except Exception:     # noqa: BLE001 -- absent, truncated or from another runtime
             pass
     hits = getattr(_jax_cache_hits, "count", 0)

@@ -261,3 +261,27 @@ def test_exit_freezes_the_garbage_collector_and_keeps_written_data(tmp_path, fas
     assert f"frozen {frozen}" in output
     with open(path, "rb") as f:
         assert pickle.load(f) > 0      # both cells fire under 1 nA within 50 ms
+
+
+ON_THE_SECOND_DEVICE = """
+import jax
+import pyNN.jax as sim
+sim.setup(timestep=0.1, devices=[jax.devices()[1]])
+cells = sim.Population(20, sim.IF_curr_exp(i_offset=2.0))
+cells.record("spikes")
+sim.run(50.0)
+(device,) = sim.state.network.device_state["groups"][0]["v"].devices()
+print(sum(cells.get_spike_counts().values()), device.id)
+"""
+
+
+def test_a_chunk_kept_on_disk_loads_onto_the_device_the_network_is_on(tmp_path):
+    """A network set up on one chosen device of several: the second process loads the
+    chunk the first kept, onto that device, and gives the same spikes."""
+    env = {**os.environ, "PYNN_JAX_COMPILATION_CACHE": str(tmp_path),
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    outputs = [subprocess.run([sys.executable, "-c", ON_THE_SECOND_DEVICE], env=env,
+                              check=True, capture_output=True, text=True).stdout.split()
+               for _ in range(2)]
+    assert len(os.listdir(tmp_path / "chunks")) == 1
+    assert outputs[0] == outputs[1] == ["100", "1"]
