@@ -79,7 +79,8 @@ def main():
     parser.add_argument("--results", default=None,
                         help="write the table into this markdown file (its sweep section)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPUs of JAX's CPU runtime (setup(threads=...); default: all)")
+                        help="CPUs of JAX's CPU runtime (setup(threads=...); default: "
+                             "setup()'s, 1)")
     args = parser.parse_args()
     sequential_sets = min(args.sequential_sets or args.sets, args.sets)
 

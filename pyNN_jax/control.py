@@ -1,6 +1,7 @@
 """setup(), run(), reset() and friends."""
 import atexit
 import gc
+import importlib.util
 import os
 import warnings
 
@@ -66,9 +67,26 @@ def _use_gpu_command_buffers():
 _cpu_threads = None    # CPUs of XLA's CPU runtime when setup(threads=...) started it
 
 
-def _use_cpu_threads(threads):
+# plugins of accelerators: where one is installed, setup() without threads leaves JAX's CPU
+# runtime as JAX starts it (all CPUs)
+ACCELERATOR_PLUGINS = ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin",
+                       "jax_rocm7_plugin", "libtpu")
+
+
+def _default_cpu_threads():
+    """CPUs of XLA's CPU runtime when setup() is not given ``threads``: one, NEST's default,
+    where JAX has no accelerator plugin; else None (JAX's own choice, all CPUs). XLA's CPU
+    runtime spreads the step's operations over its threads; on a 2-core machine that made
+    every network measured below a million cells slower (docs/backend.rst)."""
+    if any(importlib.util.find_spec(name) for name in ACCELERATOR_PLUGINS):
+        return None
+    return 1
+
+
+def _use_cpu_threads(threads, explicit=True):
     """XLA's CPU runtime works on ``threads`` CPUs (NEST's ``threads``: scripts written for
-    pyNN.nest pass it to setup()).
+    pyNN.nest pass it to setup(); ``explicit``: given by the user, who is warned where it
+    comes too late).
 
     JAX sizes the thread pool of its CPU runtime from the CPUs the process may use when the
     client is created. It is created here, with the calling thread's CPU affinity cut to its
@@ -85,7 +103,7 @@ def _use_cpu_threads(threads):
             f"engine)")
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if xla_bridge.backends_are_initialized():
-        if threads != _cpu_threads and not (_cpu_threads is None and allowed
+        if explicit and threads != _cpu_threads and not (_cpu_threads is None and allowed
                                             and threads >= len(allowed)):
             warnings.warn(f"setup(threads={threads}) has no effect: JAX's CPU runtime was "
                           f"started earlier in this process with "
@@ -156,11 +174,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         documentation.
 
     threads : int
-        CPUs that JAX's CPU runtime uses (default: all the process may use), as NEST's
-        ``threads``. Only the first setup() of a process, before any JAX computation, can set
-        it (later: a warning). On a few-core CPU one thread is the fastest for networks up to
-        ~20k cells (Vogels-Abbott 4000 cells: a third faster), several for larger ones (see
-        the backend page of the documentation).
+        CPUs that JAX's CPU runtime uses, as NEST's ``threads`` (default: 1, NEST's default,
+        unless an accelerator plugin of JAX is installed: then all the process may use). Only
+        the first setup() of a process, before any JAX computation, can set it (later: a
+        warning). One thread is the fastest up to several hundred thousand cells; a network
+        of a million cells gains from more (see the backend page of the documentation).
 
     progress : bool or float
         Progress lines on stderr during every run (biological time, wall time, estimated time
@@ -214,7 +232,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                                             DEFAULT_COMPILATION_CACHE)) or None
     _use_compilation_cache(state.compilation_cache)
     _use_gpu_command_buffers()
-    _use_cpu_threads(extra_params.get("threads"))
+    threads = extra_params.get("threads")
+    _use_cpu_threads(_default_cpu_threads() if threads is None else threads,
+                     explicit=threads is not None)
     try:
         state.devices = sharding.resolve_devices(extra_params.get("devices"))
     except ValueError as error:

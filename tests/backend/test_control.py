@@ -155,6 +155,29 @@ def test_threads_sizes_the_cpu_runtime_of_a_fresh_process():
     assert output[3] == "1"
 
 
+RUNTIME_THREADS = """
+import glob, sys
+import pyNN.jax as sim
+sim.setup(**({"threads": int(sys.argv[1])} if len(sys.argv) > 1 else {}))
+sim.Population(5, sim.IF_curr_exp(i_offset=1.0))
+sim.run(10.0)
+names = [open(f).read().split("Name:")[1].split()[0] for f in glob.glob("/proc/self/task/*/status")]
+print(names.count("tf_XLAEigen"))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and at least 2 CPUs")
+def test_cpu_runtime_has_one_thread_unless_setup_asks_for_more():
+    """setup() without threads: one thread in XLA's CPU runtime (NEST's default); threads=2
+    gives two."""
+    def runtime_threads(*args):
+        return int(subprocess.run([sys.executable, "-c", RUNTIME_THREADS, *args], check=True,
+                                  capture_output=True, text=True).stdout.split()[-1])
+    assert runtime_threads() == 1
+    assert runtime_threads("2") == 2
+
+
 PROGRESS_LINE = re.compile(r"pyNN\.jax: ([\d.]+) of ([\d.]+) ms biological time \( *(\d+) %\), "
                            r"[\d.]+ s wall time, [\d.]+ s left")
 
