@@ -83,10 +83,10 @@ def _default_cpu_threads():
     return 1
 
 
-def _use_cpu_threads(threads, explicit=True):
+def _use_cpu_threads(threads):
     """XLA's CPU runtime works on ``threads`` CPUs (NEST's ``threads``: scripts written for
-    pyNN.nest pass it to setup(); ``explicit``: given by the user, who is warned where it
-    comes too late).
+    pyNN.nest pass it to setup(); None: :func:`_default_cpu_threads`, without a warning where
+    the runtime exists already).
 
     JAX sizes the thread pool of its CPU runtime from the CPUs the process may use when the
     client is created. It is created here, with the calling thread's CPU affinity cut to its
@@ -96,14 +96,16 @@ def _use_cpu_threads(threads, explicit=True):
     different number warns."""
     global _cpu_threads
     if threads is None:
-        return
+        threads = None if xla_bridge.backends_are_initialized() else _default_cpu_threads()
+        if threads is None:
+            return
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise errors.InvalidParameterValueError(
             f"threads = {threads!r}; threads must be a positive integer (CPU threads of the "
             f"engine)")
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if xla_bridge.backends_are_initialized():
-        if explicit and threads != _cpu_threads and not (_cpu_threads is None and allowed
+        if threads != _cpu_threads and not (_cpu_threads is None and allowed
                                             and threads >= len(allowed)):
             warnings.warn(f"setup(threads={threads}) has no effect: JAX's CPU runtime was "
                           f"started earlier in this process with "
@@ -232,9 +234,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                                             DEFAULT_COMPILATION_CACHE)) or None
     _use_compilation_cache(state.compilation_cache)
     _use_gpu_command_buffers()
-    threads = extra_params.get("threads")
-    _use_cpu_threads(_default_cpu_threads() if threads is None else threads,
-                     explicit=threads is not None)
+    _use_cpu_threads(extra_params.get("threads"))
     try:
         state.devices = sharding.resolve_devices(extra_params.get("devices"))
     except ValueError as error:
