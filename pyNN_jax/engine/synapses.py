@@ -427,8 +427,7 @@ def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows
     microcircuit: 77 169 cells, 1.2 M rows), and a pass scatters about the rows that spike,
     without compacting again. The additions keep the order of (set, step, row)."""
     if "source_row" in v and events is None:
-        return _deliver_gathered(v, block_counts, ring, step, n_slots, slot_stride,
-                                 weight_per_set)
+        return _deliver_gathered(v, block_counts, ring, step, n_slots, slot_stride)
     n_sets, n_block, n_cells = block_counts.shape
     width = v["target"].shape[1]
     if cell_rows:       # (sharded tables may have padding rows past the cells)
@@ -501,7 +500,7 @@ def _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride, rows
     return ring if events is None else (ring, events)
 
 
-def _deliver_gathered(v, block_counts, ring, step, n_slots, slot_stride, weight_per_set):
+def _deliver_gathered(v, block_counts, ring, step, n_slots, slot_stride):
     """A static table with :func:`gathered_columns`: each step of the block adds weight x
     spikes of the connected row to one slice of the ring (its targets are distinct, with one
     delay), gathered per target instead of scattered per row: XLA scatters serially on a
@@ -511,6 +510,7 @@ def _deliver_gathered(v, block_counts, ring, step, n_slots, slot_stride, weight_
     n_sets, n_block, _ = block_counts.shape
     source = v["source_row"]
     n_targets = source.shape[0]
+    # (n_targets,), or (n_sets, n_targets) with a weight per set
     weight = jnp.take(v["weight"][..., 0], source, axis=-1, mode="fill", fill_value=0)
     ring_size = ring.shape[0] // n_sets
 
