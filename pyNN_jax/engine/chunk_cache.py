@@ -46,9 +46,7 @@ def run_chunk(structure, values, state, n_steps, quick_compile=False):
     device = next((d for leaf in leaves for d in getattr(leaf, "devices", set)()), None)
     options = QUICK_CPU_OPTIONS if quick_compile and getattr(device, "platform", "") == "cpu" \
         else {}
-    key = (structure, tree, shapes, f"{device} {getattr(device, 'device_kind', '')} "
-           f"{getattr(getattr(device, 'client', None), 'platform_version', '')}",
-           tuple(sorted(options.items())))
+    key = (structure, tree, shapes, device, tuple(sorted(options.items())))
     compiled = _compiled.get(key)
     if compiled is None:
         compiled = _compiled[key] = _load_or_compile(key, options, device, structure, values,
@@ -73,7 +71,9 @@ jax.monitoring.register_event_listener(_count_jax_cache_hit)
 def _load_or_compile(key, options, device, structure, values, state, n_steps):
     path = None
     if _directory[0] is not None and device is not None:
-        digest = hashlib.sha256(pickle.dumps((key, _source_fingerprint()))).hexdigest()
+        on_disk = key[:3] + (f"{device} {device.device_kind} {device.client.platform_version}",
+                             key[4])
+        digest = hashlib.sha256(pickle.dumps((on_disk, _source_fingerprint()))).hexdigest()
         path = os.path.join(_directory[0], f"chunk-{digest}.pkl")
         try:
             with open(path, "rb") as file:
