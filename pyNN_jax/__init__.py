@@ -2,6 +2,9 @@
 
 ``import pyNN.jax as sim`` (or ``import pyNN_jax as sim``) and use the PyNN API.
 """
+from .deferred_imports import defer_import
+defer_import("csa")      # before pyNN.connectors imports it: csa imports matplotlib.pyplot
+
 from pyNN import errors, random, space                             # noqa: F401
 from pyNN.network import Network                                   # noqa: F401
 from pyNN.space import Space                                       # noqa: F401
