@@ -1,7 +1,9 @@
 """NEST's time rounding: refractory periods in steps as NEST counts them (nearest tic, then up to
 whole steps, so a period shorter than a step still holds one step), for every cell type, at
 dt = 1.0 and 0.1 ms. Cells driven into saturation fire with a period set by the refractory
-steps; their spike trains must be pyNN.nest's (``spike_precision="on_grid"``) exactly."""
+steps; their spike trains must be pyNN.nest's exactly, in both of its ``spike_precision`` modes
+(``"off_grid"``: IF_curr_exp and IF_curr_delta as NEST's precise models, the others on the grid
+receiving precise spikes)."""
 import numpy as np
 import pytest
 
@@ -29,22 +31,34 @@ MODELS = {
 FIXED = {"HH_cond_exp": dict(i_offset=1.0), "IF_facets_hardware1": dict(v_rest=-40.0),
          "Izhikevich": dict(i_offset=0.02)}
 T_STOP = 60.0
+SPIKE_PRECISIONS = ["on_grid", "off_grid"]
 
 
-def refractory_periods(model):
+PRECISE_MODELS = ("IF_curr_exp", "IF_curr_delta")    # NEST's _ps models under off_grid
+
+
+def refractory_periods(model, dt, spike_precision):
     if model.startswith("EIF"):
         return TAU_REFRAC[1:]
+    if spike_precision == "off_grid" and model in PRECISE_MODELS:
+        # NEST's precise models refuse a refractory period shorter than a step
+        return [t for t in TAU_REFRAC if t >= dt]
     return TAU_REFRAC
 
 
-def saturated_spikes(sim, dt):
-    """{model: spike trains of cells with the tau_refrac values above}."""
-    extra = {"spike_precision": "on_grid",        # the grid models on both
+def setup_like_nest(sim, dt, spike_precision):
+    """setup() of both simulators in one mode; pyNN.jax in float64, NEST's precision."""
+    extra = {"spike_precision": spike_precision,
              **({"precision": "float64"} if "jax" in sim.__name__ else {})}
     sim.setup(timestep=dt, min_delay=dt, **extra)
+
+
+def saturated_spikes(sim, dt, spike_precision):
+    """{model: spike trains of cells with the tau_refrac values above}."""
+    setup_like_nest(sim, dt, spike_precision)
     populations = {}
     for model, params in MODELS.items():
-        periods = refractory_periods(model)
+        periods = refractory_periods(model, dt, spike_precision)
         populations[model] = sim.Population(
             len(periods), getattr(sim, model)(tau_refrac=periods, **params))
     for model, params in FIXED.items():
@@ -74,16 +88,19 @@ def test_refractory_steps_are_nests_rule():
 
 
 @needs_nest
+@pytest.mark.parametrize("spike_precision", SPIKE_PRECISIONS)
 @pytest.mark.parametrize("dt", [1.0, 0.1])
-def test_saturated_cells_fire_as_on_nest(dt, nest_gsfa_grr_names):
+def test_saturated_cells_fire_as_on_nest(dt, spike_precision, nest_gsfa_grr_names):
     import pyNN.jax
     import pyNN.nest
-    ours, theirs = saturated_spikes(pyNN.jax, dt), saturated_spikes(pyNN.nest, dt)
+    ours = saturated_spikes(pyNN.jax, dt, spike_precision)
+    theirs = saturated_spikes(pyNN.nest, dt, spike_precision)
     for model in list(MODELS) + list(FIXED):
-        periods = refractory_periods(model) if model in MODELS else [None]
+        periods = refractory_periods(model, dt, spike_precision) if model in MODELS else [None]
         for period, a, b in zip(periods, ours[model], theirs[model]):
             assert len(b) >= (0 if model == "HH_cond_exp" and dt == 1.0 else 5), (model, period)
-            assert len(a) == len(b) and np.allclose(a, b), (model, dt, period, a, b)
+            assert len(a) == len(b) and np.allclose(a, b, rtol=0, atol=1e-6), \
+                (model, dt, period, a, b)
 
 
 # delays to the nearest step, halves up (NEST's ld_round(d / dt)), with decimal halves that are
@@ -92,11 +109,9 @@ DELAYS = {0.1: [0.1, 0.15, 0.25, 0.26, 0.35, 0.45, 1.05, 1.25, 1.45, 2.05, 2.15]
           1.0: [1.0, 1.2, 1.49, 1.5, 1.7, 2.5, 3.5]}
 
 
-def first_effect_times(sim, dt):
+def first_effect_times(sim, dt, spike_precision):
     """Time of the first sample of v moved by a spike sent at 10 ms, per delay."""
-    extra = {"spike_precision": "on_grid",        # the grid models on both
-             **({"precision": "float64"} if "jax" in sim.__name__ else {})}
-    sim.setup(timestep=dt, min_delay=dt, **extra)
+    setup_like_nest(sim, dt, spike_precision)
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
     cells = sim.Population(len(DELAYS[dt]), sim.IF_curr_exp())
     sim.Projection(source, cells, sim.AllToAllConnector(),
@@ -109,24 +124,23 @@ def first_effect_times(sim, dt):
 
 
 @needs_nest
+@pytest.mark.parametrize("spike_precision", SPIKE_PRECISIONS)
 @pytest.mark.parametrize("dt", [1.0, 0.1])
-def test_delays_round_as_on_nest(dt):
+def test_delays_round_as_on_nest(dt, spike_precision):
     import pyNN.jax
     import pyNN.nest
-    ours = first_effect_times(pyNN.jax, dt)
+    ours = first_effect_times(pyNN.jax, dt, spike_precision)
     assert (ours > 10.0).all()
-    np.testing.assert_allclose(ours, first_effect_times(pyNN.nest, dt))
+    np.testing.assert_allclose(ours, first_effect_times(pyNN.nest, dt, spike_precision))
 
 
-def current_driven_v(sim, dt):
+def current_driven_v(sim, dt, spike_precision):
     """v of IF_curr_exp cells driven by current sources: a StepCurrentSource whose times fall
     on and between grid points (not on halves: pyNN.nest rounds those with numpy's rint after
     subtracting min_delay, see docs/differences.rst); a DCSource and an ACSource with start and
     stop on the grid (NEST refuses other times for them: "start must be a multiple of the
     simulation resolution")."""
-    extra = {"spike_precision": "on_grid",
-             **({"precision": "float64"} if "jax" in sim.__name__ else {})}
-    sim.setup(timestep=dt, min_delay=dt, **extra)
+    setup_like_nest(sim, dt, spike_precision)
     cells = sim.Population(3, sim.IF_curr_exp(v_thresh=1e3))
     sim.StepCurrentSource(times=[10.0, 12.3, 20.7, 35.4, 36.07],
                           amplitudes=[0.2, 0.5, 0.0, 0.3, -0.1]).inject_into(cells[0:1])
@@ -142,12 +156,14 @@ def current_driven_v(sim, dt):
 
 
 @needs_nest
+@pytest.mark.parametrize("spike_precision", SPIKE_PRECISIONS)
 @pytest.mark.parametrize("dt", [1.0, 0.1])
-def test_current_source_times_round_as_on_nest(dt):
+def test_current_source_times_round_as_on_nest(dt, spike_precision):
     """Issue 17 item 2: current-source change times round to the grid as on pyNN.nest: the
     membrane traces are NEST's (float64) at dt = 1.0 and 0.1 ms."""
     import pyNN.jax
     import pyNN.nest
-    ours, theirs = current_driven_v(pyNN.jax, dt), current_driven_v(pyNN.nest, dt)
+    ours = current_driven_v(pyNN.jax, dt, spike_precision)
+    theirs = current_driven_v(pyNN.nest, dt, spike_precision)
     assert ours.shape == theirs.shape and np.ptp(ours, axis=0).min() > 1.0
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
