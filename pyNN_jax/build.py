@@ -710,7 +710,8 @@ class EngineNetwork:
         n_entries = structure.n_slots * (stop - first)
         return {"count": np.zeros(n_entries, np.int32),
                 "offset": np.zeros(n_entries * structure.event_slots, dtype),
-                "weight": np.zeros(n_entries * structure.event_slots, dtype)}
+                "weight": np.zeros(n_entries * structure.event_slots, dtype),
+                "fold": np.zeros(n_entries * len(precise.EVENT_FOLDS), dtype)}
 
     def _restore_ring(self, ring):
         """Carry spikes in flight over a change of structure (slots are absolute step mod n)."""

@@ -40,6 +40,7 @@ from jax import lax
 
 from . import currents as currents_mod
 from . import prng, synapses
+from .models import precise
 from .models.base import StepContext, materialised
 
 prng.unroll_threefry_on_cpu()
@@ -123,21 +124,24 @@ def spike_offsets(structure, groups, dtype):
 
 
 def _step_events(structure, events, k):
-    """The precise input events of step k (count, offset, weight; offset and weight as
-    (cells, slots)) of the event cells, and ``events`` with the step's counts cleared."""
+    """The precise input events of step k (count, offset, weight, folds; offset and weight as
+    (cells, slots), folds as (cells, folds)) of the event cells, and ``events`` with the
+    step's counts cleared."""
     first, stop = structure.event_cells
     n_event_cells, per_cell = stop - first, structure.event_slots
     slot = synapses.wrap_slot(k, structure.n_slots)
     count = lax.dynamic_slice_in_dim(events["count"], slot * n_event_cells, n_event_cells)
 
-    def read(name):
+    def read(name, per_cell):
         return lax.dynamic_slice_in_dim(events[name], slot * n_event_cells * per_cell,
                                         n_event_cells * per_cell).reshape(
             n_event_cells, per_cell)
 
     cleared = {**events, "count": lax.dynamic_update_slice_in_dim(
         events["count"], jnp.zeros_like(count), slot * n_event_cells, 0)}
-    return (count, read("offset"), read("weight")), cleared
+    # (the folds of a (slot, cell) without events are those of an earlier step: not cleared)
+    folds = jnp.where(count[:, None] > 0, read("fold", len(precise.EVENT_FOLDS)), 0)
+    return (count, read("offset", per_cell), read("weight", per_cell), folds), cleared
 
 
 def derive_constants(model, params, dt, dtype):
@@ -298,6 +302,8 @@ def _deliver_static(structure, values, state, block_counts, first_step, block_of
     the spikes of step first_step + j) through every static table; with precise events,
     ``block_offsets`` (block_steps, n_cells) holds the spikes' offsets."""
     ring, events = state["ring"], state.get("events")
+    if events is not None:
+        fold = precise.event_fold(structure.groups, [gv["p"] for gv in values["groups"]])
     for t_spec, tv, ts in zip(structure.tables, values["tables"], state["tables"]):
         if t_spec.kind != "static":
             continue
@@ -311,7 +317,7 @@ def _deliver_static(structure, values, state, block_counts, first_step, block_of
                 tv, block_counts, ring, first_step, structure.n_slots, structure.n_cells,
                 structure.slot_stride, t_spec.rows_per_pass, cell_rows=t_spec.cell_rows,
                 events=events, offsets=block_offsets,
-                event_cells=structure.event_cells + (structure.n_cells,))
+                event_cells=structure.event_cells + (structure.n_cells, fold))
     if events is None:
         return {**state, "ring": ring}
     return {**state, "ring": ring, "events": events}

@@ -572,59 +572,72 @@ def append_events(events, slots, target, weight, spike_offset, event_cells):
     """Append connections (``slots``, ``target``, ``weight``: (rows, width)) whose spikes
     have the offsets ``spike_offset`` (rows,) to the precise input events of their targets.
 
-    ``events``: ``count`` (n_slots * n_event_cells,), the events each (slot, cell) has
-    received, and ``offset``, ``weight`` (n_slots * n_event_cells * slots per cell,): the
-    first ones; ``event_cells`` = (first, stop, n_cells): the cells that keep events are
-    first ... stop - 1. Connections of weight 0 (padding) are left out; events beyond a
-    cell's slots are only counted (their weight is in the ring as every weight).
+    ``events``: ``count`` (n_keys,), the events each key (slot, cell) has received;
+    ``offset``, ``weight`` (n_keys * slots per cell,): the first ones; ``fold`` (n_keys *
+    folds,): sums over these of ``fold(cell, row_offset, weight)`` (rows, width, folds) (the first
+    event of a key sets them: nothing is cleared, and a key without events holds an earlier
+    step's). ``event_cells`` = (first, stop, n_cells,
+    fold): the cells that keep events are first ... stop - 1. Connections of weight 0
+    (padding) are left out; events beyond a key's slots are only counted (their weight is in
+    the ring as every weight).
 
     The rows with connections are taken EVENT_ROWS_CONNECTIONS connections at a time (a
-    delivery pass is mostly rows without spikes). Connections to the same (slot, cell) take
-    its next free slots in rounds: in each round the last of them (scatter-max of its index)
-    takes the slot, the others try the next one (a sort of the connections by target costs
-    far more on a CPU)."""
-    first, stop, n_cells = event_cells
-    count = events["count"]
-    per_cell = events["offset"].shape[0] // count.shape[0]
+    delivery pass is mostly rows without spikes). Connections to the same key take its next
+    free slots in rounds: in each round one of them takes the slot (the one whose claim, a
+    scatter into ``count``, is left there; ``count`` is then restored), the others try the
+    next one (a sort of the connections by target costs far more on a CPU)."""
+    first, stop, n_cells, fold = event_cells
+    n_keys = events["count"].shape[0]
+    per_cell = events["offset"].shape[0] // n_keys
+    n_folds = events["fold"].shape[0] // n_keys
     n_rows, width = target.shape
     rows_at_once = min(n_rows, max(1, EVENT_ROWS_CONNECTIONS // width))
     cell = target % n_cells - first
     valid = (weight != 0) & (cell >= 0) & (cell < stop - first)
-    entry = jnp.arange(rows_at_once * width, dtype=jnp.int32)
+    claim_value = -1 - jnp.arange(rows_at_once * width, dtype=jnp.int32)
 
     def some_rows(state):
-        pending, count, stored = state
+        pending, events = state
         rows = first_true(pending, rows_at_once)
         taken = jnp.where(rows < n_rows, rows, 0)
-        used = (rows < n_rows)[:, None] & valid[taken]
-        key = jnp.where(used, slots[taken] * (stop - first) + cell[taken],
-                        count.shape[0]).reshape(-1)
+        used = ((rows < n_rows)[:, None] & valid[taken]).reshape(-1)
+        key = jnp.where(used, (slots[taken] * (stop - first) + cell[taken]).reshape(-1),
+                        n_keys)
         row_weight = weight[taken].reshape(-1)
-        row_offset = jnp.broadcast_to(spike_offset[taken][:, None], (rows_at_once, width)).reshape(
-            -1).astype(stored["offset"].dtype)
+        offset_of_row = spike_offset[taken].astype(events["offset"].dtype)
+        row_offset = jnp.broadcast_to(offset_of_row[:, None], (rows_at_once, width)).reshape(-1)
+        folded = fold(cell[taken] + first, offset_of_row,
+                      weight[taken].astype(events["fold"].dtype)).reshape(-1, n_folds)
 
         def one_round(state):
-            position, left, stored = state
-            claims = jnp.full(count.shape[0] + 1, -1, jnp.int32).at[key].max(
-                jnp.where(left, entry, -1), mode="drop")
-            won = left & (claims[key] == entry)
-            place = jnp.where(won & (position < per_cell), key * per_cell + position,
-                              stored["offset"].shape[0])
-            stored = {"offset": stored["offset"].at[place].set(row_offset, mode="drop"),
-                      "weight": stored["weight"].at[place].set(row_weight, mode="drop")}
-            return position + 1, left & ~won & (position + 1 < per_cell), stored
+            left, beyond_slots, events = state
+            count = events["count"]
+            position = count.at[key].get(mode="fill", fill_value=per_cell)
+            full = left & (position >= per_cell)
+            left, beyond_slots = left & ~full, beyond_slots | full
+            claimed = jnp.where(left, key, n_keys)
+            count = count.at[claimed].set(claim_value, mode="drop")
+            won = left & (count.at[key].get(mode="fill", fill_value=0) == claim_value)
+            count = count.at[claimed].set(position + 1, mode="drop")
+            place = jnp.where(won, key * per_cell + position, n_keys * per_cell)
+            fold_key = jnp.where(won, key, n_keys)
+            fold_sums = events["fold"].reshape(n_keys, n_folds)
+            before = fold_sums.at[fold_key].get(mode="fill", fill_value=0)
+            fold_sums = fold_sums.at[fold_key].set(
+                jnp.where((position == 0)[:, None], folded, before + folded), mode="drop")
+            return left & ~won, beyond_slots, {
+                "count": count, "offset": events["offset"].at[place].set(row_offset, mode="drop"),
+                "weight": events["weight"].at[place].set(row_weight, mode="drop"),
+                "fold": fold_sums.reshape(-1)}
 
-        position = count.at[key].get(mode="fill", fill_value=per_cell)
-        _, _, stored = lax.while_loop(lambda state: jnp.any(state[1]), one_round,
-                                      (position, used.reshape(-1) & (position < per_cell),
-                                       stored))
-        return (pending.at[rows].set(False, mode="drop"), count.at[key].add(1, mode="drop"),
-                stored)
+        _, beyond_slots, events = lax.while_loop(lambda state: jnp.any(state[0]), one_round,
+                                                 (used, jnp.zeros_like(used), events))
+        events = {**events, "count": events["count"].at[jnp.where(beyond_slots, key, n_keys)].add(
+            1, mode="drop")}
+        return pending.at[rows].set(False, mode="drop"), events
 
-    _, count, stored = lax.while_loop(
-        lambda state: jnp.any(state[0]), some_rows,
-        (valid.any(axis=1), count, {"offset": events["offset"], "weight": events["weight"]}))
-    return {"count": count, **stored}
+    return lax.while_loop(lambda state: jnp.any(state[0]), some_rows,
+                          (valid.any(axis=1), events))[1]
 
 
 def sets_fit_int32(n_sets, ring_size, n_entries):

@@ -10,7 +10,23 @@ from pyNN_jax.engine.models.base import StepContext
 def empty_events(n_slots, n_cells, per_cell):
     return {"count": jnp.zeros(n_slots * n_cells, jnp.int32),
             "offset": jnp.zeros(n_slots * n_cells * per_cell),
-            "weight": jnp.zeros(n_slots * n_cells * per_cell)}
+            "weight": jnp.zeros(n_slots * n_cells * per_cell),
+            "fold": jnp.zeros(n_slots * n_cells * len(precise.EVENT_FOLDS))}
+
+
+def fold_weight_and_offset(cell, row_offset, weight):
+    """A fold that keeps, per key, the sum of the weights and of weight x offset."""
+    zero = jnp.zeros_like(weight)
+    return jnp.stack([weight, weight * row_offset[:, None], zero, zero], axis=-1)
+
+
+def step_events(model, p, count, offset, weight):
+    """A step's events (count, offset, weight, folds) as delivery leaves them: the folds
+    summed over the stored events."""
+    stored = jnp.arange(offset.shape[1])[None, :] < count[:, None]
+    folds = weight[..., None] * model.fold_coefficients(p, offset, weight > 0)
+    folds = jnp.where(stored[:, :, None], folds, 0).sum(axis=1)
+    return count, offset, weight, folds
 
 
 def test_append_events_keeps_same_target_connections_up_to_the_slots():
@@ -23,7 +39,8 @@ def test_append_events_keeps_same_target_connections_up_to_the_slots():
     slots = jnp.array([[1, 1], [1, 1], [1, 0], [1, 1]])
     weight = jnp.array([[0.1, 0.2], [0.3, -0.4], [0.5, 0.6], [0.7, 0.0]])
     spike_offset = jnp.array([0.01, 0.02, 0.03, 0.04])
-    out = synapses.append_events(events, slots, target, weight, spike_offset, (1, 4, n_cells))
+    out = synapses.append_events(events, slots, target, weight, spike_offset,
+                                 (1, 4, n_cells, fold_weight_and_offset))
     count = np.asarray(out["count"]).reshape(2, 3)
     assert count.tolist() == [[0, 0, 1], [5, 0, 0]]      # cell 3 in slot 0; cell 1 in slot 1
     kept = np.asarray(out["weight"]).reshape(2, 3, per_cell)
@@ -34,6 +51,12 @@ def test_append_events_keeps_same_target_connections_up_to_the_slots():
         row = {0.1: 0, 0.2: 0, 0.3: 1, -0.4: 1, 0.5: 2}[round(float(w), 6)]
         assert o == np.float32(spike_offset[row])
     assert kept[0, 2, 0] == np.float32(0.6) and kept_offsets[0, 2, 0] == np.float32(0.03)
+    # the folds sum over the stored events only
+    folds = np.asarray(out["fold"]).reshape(2, 3, len(precise.EVENT_FOLDS))
+    np.testing.assert_allclose(folds[1, 0, :2], [kept[1, 0].sum(),
+                                                 (kept[1, 0] * kept_offsets[1, 0]).sum()],
+                               rtol=1e-6)
+    np.testing.assert_allclose(folds[0, 2, :2], [0.6, 0.6 * 0.03], rtol=1e-6)
 
 
 def test_delta_cell_takes_its_events_in_time_order():
@@ -53,8 +76,86 @@ def test_delta_cell_takes_its_events_in_time_order():
     weight = jnp.array([[5.0, 6.0], [6.0, 0.0]])
     syn_in = jnp.array([[11.0, 6.0], [0.0, 0.0]])
     new, spikes = model.step(p, d, s, syn_in, jnp.zeros(2),
-                             StepContext(0, dt, None, (count, offset, weight)))
+                             StepContext(0, dt, None, step_events(model, p, count, offset,
+                                                                  weight)))
     assert np.asarray(spikes).tolist() == [1, 0]
     assert float(new["spike_offset"][0]) == np.float32(0.7)
     assert float(new["v"][0]) == 0.0 and int(new["refractory"][0]) == 2
     np.testing.assert_allclose(float(new["v"][1]), 6.0 * np.exp(-0.9 / 10.0), rtol=1e-6)
+
+
+def exp_cells(n, dt):
+    """IF_curr_exp_ps parameters, derived constants and a state of ``n`` cells below
+    threshold (v_rest above it, as in the Vogels-Abbott network), in float64."""
+    model = precise.IFCurrExpPrecise()
+    p = {"tau_m": 20.0, "cm": 0.2, "v_rest": -49.0, "v_thresh": -50.0, "v_reset": -60.0,
+         "tau_refrac": 5.0, "i_offset": 0.0, "tau_syn_E": 5.0, "tau_syn_I": 10.0}
+    d = model.derive({name: np.asarray(value) for name, value in p.items()}, dt, np)
+    p = {name: jnp.asarray(value) for name, value in p.items()}
+    d = {name: jnp.asarray(value) for name, value in d.items()}
+    return model, p, d
+
+
+def random_events(rng, n, dt, max_count, weights=(0.05, -0.2)):
+    """count (n,), offset and weight (n, EVENT_SLOTS) of random events."""
+    count = rng.integers(0, max_count + 1, n)
+    offset = rng.uniform(0, dt, (n, precise.EVENT_SLOTS))
+    weight = np.where(rng.random((n, precise.EVENT_SLOTS)) < 0.7, weights[0], weights[1])
+    return jnp.asarray(count), jnp.asarray(offset), jnp.asarray(weight)
+
+
+def test_folded_end_of_step_equals_event_by_event():
+    """Cells far below threshold with up to eight events, some refractory the whole step: the
+    end of the step from the folds equals the exact path's, event by event."""
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    rng = np.random.default_rng(3)
+    n, dt = 64, 0.1
+    model, p, d = exp_cells(n, dt)
+    s = {"v": jnp.asarray(rng.uniform(-60.0, -56.0, n)),
+         "isyn_exc": jnp.asarray(rng.uniform(0.0, 0.3, n)),
+         "isyn_inh": jnp.asarray(rng.uniform(-0.5, 0.0, n)),
+         "refractory": jnp.asarray(np.where(np.arange(n) % 4 == 0, 3, 0), jnp.int32),
+         "spike_offset": jnp.asarray(rng.uniform(0, dt, n))}
+    count, offset, weight = random_events(rng, n, dt, precise.EVENT_SLOTS)
+    stored = np.arange(precise.EVENT_SLOTS)[None, :] < np.asarray(count)[:, None]
+    # the ring also holds input without events (0.01 nA on each port)
+    syn_in = jnp.asarray(np.stack([np.where(stored & (weight > 0), weight, 0).sum(1),
+                                   np.where(stored & (weight < 0), weight, 0).sum(1)]) + 0.01)
+    ctx = StepContext(0, dt, None, step_events(model, p, count, offset, weight))
+    folded, spikes = model.step(p, d, s, syn_in, jnp.zeros(n), ctx)
+    assert not np.asarray(spikes).any()
+    refractory, t_end = precise.refractory_at_start(s, dt)
+    exact = model.exact_step(dt, p, s["v"] - p["v_rest"], s["isyn_exc"], s["isyn_inh"],
+                             jnp.zeros(n), refractory, t_end, count, offset, weight, syn_in[0],
+                             syn_in[1])
+    np.testing.assert_allclose(folded["v"], p["v_rest"] + exact["u"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(folded["isyn_exc"], exact["ie"], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(folded["isyn_inh"], exact["ii"], rtol=0, atol=1e-14)
+
+
+def test_fold_per_row_equals_fold_per_connection():
+    """Scalar parameters: the folds computed per row and sign equal those computed per
+    connection from per-cell parameters, for both models, and are 0 outside the groups."""
+    from types import SimpleNamespace
+    rng = np.random.default_rng(5)
+    models = (precise.IFCurrExpPrecise(), precise.IFCurrDeltaPrecise())
+    groups = [SimpleNamespace(model=models[0], offset=1, size=3),
+              SimpleNamespace(model=models[1], offset=4, size=2)]
+    scalar = [{"tau_m": 20.0, "cm": 0.2, "tau_syn_E": 5.0, "tau_syn_I": 10.0},
+              {"tau_m": 15.0, "cm": 0.2}]
+    per_cell = [{name: jnp.full(g.size, value) for name, value in p.items()}
+                for g, p in zip(groups, scalar)]
+    scalar = [{name: jnp.asarray(value) for name, value in p.items()} for p in scalar]
+    cell = jnp.asarray(rng.integers(0, 7, (3, 5)))
+    row_offset = jnp.asarray(rng.uniform(0, 0.1, 3))
+    weight = jnp.asarray(rng.choice([0.5, -0.25], (3, 5)))
+    per_row = precise.event_fold(groups, scalar)(cell, row_offset, weight)
+    per_connection = precise.event_fold(groups, per_cell)(cell, row_offset, weight)
+    np.testing.assert_allclose(per_row, per_connection, rtol=1e-6)
+    outside = np.asarray((cell < 1) | (cell >= 6))
+    assert outside.any() and not np.asarray(per_row)[outside].any()
+    expected = 0.5 * np.expm1(-np.asarray(row_offset)[:, None] / 5.0)
+    exc_in_first = np.asarray((cell >= 1) & (cell < 4) & (weight > 0))
+    np.testing.assert_allclose(np.asarray(per_row)[..., 0][exc_in_first],
+                               np.broadcast_to(expected, cell.shape)[exc_in_first], rtol=1e-6)

@@ -5,11 +5,14 @@ A spike carries, besides its step, an *offset*: as in NEST, the time (ms) before
 the step at which it happened, in [0, dt). The models here keep the offset of their last
 spike in the state variable ``spike_offset``; the network delivers it with the spike.
 
-Input events: in each step a cell of an event-receiving model gets, through ``ctx.events``,
-up to ``EVENT_SLOTS`` events ``(count, offset, weight)`` (offset and weight: (n, slots)) and,
-as every model, the summed weights of the step per port (``syn_in``). Weights beyond the
-stored events (more events than slots, or input from tables that deliver on the grid) are the
-difference of the two and are applied at the end of the step, as on the grid.
+Input events: delivery stores, per cell and step, up to ``EVENT_SLOTS`` events ``(count,
+offset, weight)`` and folds the same events into ``EVENT_FOLDS`` sums (the weight times
+:meth:`fold_coefficients`: the exact effect of each event on the cell's state at the end of
+its step, less its arrival at the end; and the sum of the excitatory weights); a step gets them
+through ``ctx.events`` (offset and weight: (n, slots); folds: (n, folds)) and, as every
+model, the summed weights of the step per port (``syn_in``). Weights beyond the stored events
+(more events than slots, or input from tables that deliver on the grid) are the difference
+of the two and are applied at the end of the step, as on the grid.
 
 Within a step the cells integrate exactly from event to event in time order, as NEST does
 (Morrison et al. 2007, "Exact subthreshold integration with continuous spike times in
@@ -31,10 +34,17 @@ The refractory period lasts ``tau_refrac`` rounded to whole steps (NEST's ``t_re
 one step) from the precise spike time, so it ends off the grid, at the spike's offset; at
 most one spike per cell and step.
 
-As in NEST, a cell without input events and without the end of a refractory period in a step
-takes the whole step with the step's propagators; the others ("busy" cells) and the location
-of threshold crossings are computed on the cells that need them only, gathered
-:func:`chunk_size` at a time.
+The dynamics are linear below threshold, so a cell that cannot reach threshold in a step and
+whose refractory period does not end in it has, at the step's end, the state of the step's
+propagators plus its folds: the same state as event by event, without the events. Whether
+it can reach threshold is decided by an upper bound (comparison principle): with the
+inhibitory input left out and the excitatory current held at its largest possible value
+(its positive part at the start plus every excitatory weight of the step), v relaxes
+monotonically towards the level of that current, so it stays below max(v at the start, v of
+that bound at the end). The cells whose bound reaches threshold (a margin of rounding
+errors below it), or whose refractory period ends in the step, take the exact path: event by
+event, and the crossing time; they are gathered :func:`chunk_size` at a time, all of them
+(a loop over chunks).
 """
 import numpy as np
 import jax
@@ -49,6 +59,8 @@ from .lif_current import LIF_PARAMETERS, IFCurrDelta, IFCurrExp
 from .spike_sources import SpikeSourceArray, SpikeSourcePoisson, is_active, poisson_count
 
 EVENT_SLOTS = 8          # input events per cell and step kept with their offsets
+# sums over the stored events of a cell and step (:meth:`IFCurrExpPrecise.fold_coefficients`)
+EVENT_FOLDS = ("isyn_exc", "isyn_inh", "v", "excitatory_weight")
 MAX_ROOT_ITERATIONS = 100
 
 
@@ -107,7 +119,7 @@ def chunk_size(n_cells, share):
     return int(min(n_cells, max(16, min(1024, 1 << int(n_cells * share).bit_length()))))
 
 
-BUSY_SHARE, CROSSING_SHARE = 1 / 16, 1 / 256
+EXACT_SHARE = 1 / 256     # cells that take the exact path in a step, about
 
 
 def on_cells(mask, fn, inputs, outputs, share):
@@ -132,6 +144,49 @@ def on_cells(mask, fn, inputs, outputs, share):
     return lax.while_loop(lambda carry: jnp.any(carry[0]), body, (mask, outputs))[1]
 
 
+def event_fold(groups, group_params):
+    """``fold(cell, row_offset, weight)``: the ``EVENT_FOLDS`` values (rows, width, folds) of
+    input events of ``weight`` (rows, width) to the cells ``cell`` (rows, width; indices in
+    the network) of the event-receiving ``groups`` (engine groups; ``group_params``: their
+    parameters, scalars or per cell), ``row_offset`` (rows,) ms before the end of the step;
+    0 for other cells. The values are ``weight`` times the model's :meth:`fold_coefficients`;
+    for a group whose parameters are all scalars these depend on the row and the sign only,
+    and are computed per row (an exponential per connection made the folds cost more than
+    the rest of a delivery)."""
+    receiving = [(g, p) for g, p in zip(groups, group_params)
+                 if getattr(g.model, "receives_events", False)]
+
+    def fold(cell, row_offset, weight):
+        excitatory = weight > 0
+        coefficients = jnp.zeros(cell.shape + (len(EVENT_FOLDS),), weight.dtype)
+        for g, p in receiving:
+            local = cell - g.offset
+            if all(jnp.ndim(value) == 0 for value in p.values()):
+                per_sign = g.model.fold_coefficients(
+                    p, row_offset[:, None], jnp.array([True, False]))     # (rows, sign, folds)
+                of_group = jnp.where(excitatory[..., None], per_sign[:, None, 0],
+                                     per_sign[:, None, 1])
+            else:
+                at = jnp.clip(local, 0, g.size - 1)
+                p_at = {name: value[at] if jnp.ndim(value) else value
+                        for name, value in p.items()}
+                of_group = g.model.fold_coefficients(
+                    p_at, jnp.broadcast_to(row_offset[:, None], cell.shape), excitatory)
+            inside = (local >= 0) & (local < g.size)
+            coefficients = jnp.where(inside[..., None], of_group, coefficients)
+        return weight[..., None] * coefficients
+
+    return fold
+
+
+def below_threshold(u_peak, u_th, *magnitudes):
+    """True where the bound ``u_peak`` stays below ``u_th`` by more than the rounding errors
+    of values of these magnitudes (the exact path computes the same values another way)."""
+    margin = 64 * jnp.finfo(u_peak.dtype).eps * (jnp.abs(u_th) + sum(jnp.abs(m)
+                                                                      for m in magnitudes))
+    return u_peak + margin < u_th
+
+
 def precise_refractory_steps(xp, tau_refrac, dt):
     """NEST's t_ref in steps for the _ps models: at least one step."""
     return xp.maximum(refractory_steps(xp, tau_refrac, dt), 1)
@@ -153,6 +208,20 @@ class IFCurrExpPrecise(NeuronModel):
                 "ref_steps": precise_refractory_steps(xp, p["tau_refrac"], dt)}
 
     @staticmethod
+    def fold_coefficients(p, offset, excitatory):
+        """``EVENT_FOLDS`` of an event of weight 1 (nA; -1 where not ``excitatory``) ``offset``
+        ms before the end of the step: its current at the end less its weight (which the
+        ring adds there), its membrane response at the end (mV), its excitatory weight."""
+        tau_syn = jnp.where(excitatory, p["tau_syn_E"], p["tau_syn_I"])
+        p21, _ = prop.exp_current_propagators(jnp, tau_syn, p["tau_m"], p["cm"], offset,
+                                              jnp.exp(-offset / p["tau_m"]))
+        current_change = jnp.expm1(-offset / tau_syn)
+        zero = jnp.zeros_like(current_change)
+        return jnp.stack([jnp.where(excitatory, current_change, zero),
+                          jnp.where(excitatory, zero, current_change), p21,
+                          jnp.where(excitatory, 1.0, zero)], axis=-1)
+
+    @staticmethod
     def propagate(p, u, isyn_exc, isyn_inh, current, h):
         """(u, isyn_exc, isyn_inh) after h (ms) from u = v - v_rest (mV) and these currents
         (nA) at its start: three expm1 per cell."""
@@ -168,49 +237,42 @@ class IFCurrExpPrecise(NeuronModel):
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
         dt = ctx.dt
-        u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
+        u_th = p["v_thresh"] - p["v_rest"]
         current = p["i_offset"] + i_ext
-        count, offset, weight = ctx.events
+        count, offset, weight, folds = ctx.events
         refractory, t_end = refractory_at_start(s, dt)
         u = s["v"] - p["v_rest"]
-        # a cell set above threshold fires at once
-        instant = ~refractory & (u >= u_th)
-        # quiet cells: the whole step with the step's propagators
-        u_step = (d["P20"] * current + d["P21e"] * s["isyn_exc"] + d["P21i"] * s["isyn_inh"]
-                  + d["P22"] * u)
-        crossed = ~refractory & ~instant & (u_step >= u_th)
-        # (input not among the stored events arrives at the end of the step)
-        out = {"u": jnp.where(instant | crossed, u_reset, jnp.where(refractory, u, u_step)),
-               "ie": s["isyn_exc"] * d["P11e"] + syn_in[0],
-               "ii": s["isyn_inh"] * d["P11i"] + syn_in[1],
-               "spiked": instant | crossed, "t0": jnp.zeros_like(u),
-               "length": jnp.full_like(u, dt), "u0": u, "ie0": s["isyn_exc"] + 0 * u,
-               "ii0": s["isyn_inh"] + 0 * u}
-        busy = (count > 0) | (t_end < jnp.inf)
-        out = on_cells(busy, lambda c: self.busy_step(dt, **c), {
-            "p": p, "u": u, "ie": s["isyn_exc"] + 0 * u, "ii": s["isyn_inh"] + 0 * u,
-            "current": current + 0 * u, "refractory": refractory, "t_end": t_end,
-            "count": count, "offset": offset, "weight": weight, "syn_exc": syn_in[0],
-            "syn_inh": syn_in[1]}, out, BUSY_SHARE)
-        crossing = on_cells(out["spiked"] & ~instant, lambda c: {
-            "time": self.crossing_time(**c)}, {
-            "p": p, "current": current + 0 * u, "u_th": u_th,
-            **{name: out[name] for name in self.SEGMENT}}, {"time": jnp.zeros_like(u)},
-            CROSSING_SHARE)["time"]
-        spike_offset = jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
-                                 dt - (out["t0"] + crossing))
+        ie, ii = s["isyn_exc"], s["isyn_inh"]
+        # the end of the step by superposition, exact for the cells that do not reach
+        # threshold and whose refractory period does not end in it
+        u_step = (d["P20"] * current + d["P21e"] * ie + d["P21i"] * ii + d["P22"] * u
+                  + folds[:, 2])
+        out = {"u": jnp.where(refractory, u, u_step),
+               "ie": ie * d["P11e"] + syn_in[0] + folds[:, 0],
+               "ii": ii * d["P11i"] + syn_in[1] + folds[:, 1],
+               "spiked": jnp.zeros(u.shape, bool), "offset": jnp.zeros_like(u)}
+        # v's bound: the largest current it can have in the step, held
+        u_inf = p["tau_m"] / p["cm"] * (current + jnp.maximum(ie, 0) + jnp.maximum(ii, 0)
+                                         + folds[:, 3])
+        u_peak = jnp.maximum(u, u_inf + (u - u_inf) * d["P22"])
+        exact = jnp.where(refractory, t_end < jnp.inf,
+                          ~below_threshold(u_peak, u_th, u, u_inf))
+        out = on_cells(exact, lambda c: self.exact_step(dt, **c), {
+            "p": p, "u": u, "ie": ie + 0 * u, "ii": ii + 0 * u, "current": current + 0 * u,
+            "refractory": refractory, "t_end": t_end, "count": count, "offset": offset,
+            "weight": weight, "syn_exc": syn_in[0], "syn_inh": syn_in[1]}, out, EXACT_SHARE)
         return {"v": p["v_rest"] + out["u"], "isyn_exc": out["ie"], "isyn_inh": out["ii"],
-                **after_step(d, s, out["spiked"], spike_offset)}, out["spiked"].astype(jnp.int32)
+                **after_step(d, s, out["spiked"], out["offset"])}, \
+            out["spiked"].astype(jnp.int32)
 
-    def busy_step(self, dt, p, u, ie, ii, current, refractory, t_end, count, offset, weight,
-                  syn_exc, syn_inh):
-        """The step of cells with input events or the end of a refractory period in it: from
-        event to event in time order, the input not among the events at the end; returns the
-        state at its end and the interval in which v crossed the threshold (``SEGMENT``), if
-        it did."""
+    def exact_step(self, dt, p, u, ie, ii, current, refractory, t_end, count, offset, weight,
+                   syn_exc, syn_inh):
+        """The step from event to event in time order, the input not among the events at
+        the end; returns the state at its end, whether the cell fired and the offset of its
+        spike."""
         n_events, lag, weight = stored_events(count, offset, weight, dt)
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
-        instant = ~refractory & (u >= u_th)
+        instant = ~refractory & (u >= u_th)     # a cell set above threshold fires at once
         zero = jnp.zeros_like(u)
         carry = {"t": zero, "u": jnp.where(instant, u_reset, u), "ie": ie, "ii": ii,
                  "refractory": refractory | instant,
@@ -244,8 +306,13 @@ class IFCurrExpPrecise(NeuronModel):
         carry = event_loop(n_events, lag, weight, carry, on_event)
         carry = advance(carry, jnp.full_like(zero, dt))
         remainder_exc, remainder_inh = grid_remainder(syn_exc, syn_inh, weight)
-        return {"ie": carry["ie"] + remainder_exc, "ii": carry["ii"] + remainder_inh,
-                **{name: carry[name] for name in ("u", "spiked") + self.SEGMENT}}
+        # (the segment of cells that did not cross, and of instant spikes, has length 0)
+        crossing = self.crossing_time(p, current, u_th,
+                                      **{name: carry[name] for name in self.SEGMENT})
+        return {"u": carry["u"], "ie": carry["ie"] + remainder_exc,
+                "ii": carry["ii"] + remainder_inh, "spiked": carry["spiked"],
+                "offset": jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
+                                    dt - (carry["t0"] + crossing))}
 
     def crossing_time(self, p, current, u_th, t0, length, u0, ie0, ii0):
         """Time (ms) after t0 at which v reaches threshold in the interval of ``length`` where
@@ -304,27 +371,36 @@ class IFCurrDeltaPrecise(NeuronModel):
         """Time (ms) since v, relaxing to u_inf, crossed u_th where ``crossed``, else 0."""
         return -p["tau_m"] * jnp.log(jnp.where(crossed, (u_inf - u) / (u_inf - u_th), 1.0))
 
+    @staticmethod
+    def fold_coefficients(p, offset, excitatory):
+        """``EVENT_FOLDS`` of an event of weight 1 (mV; -1 where not ``excitatory``)
+        ``offset`` ms before the end of the step: no current; its part of v at the end less
+        its weight (which the ring adds there); its excitatory weight."""
+        change = jnp.expm1(-offset / p["tau_m"]) + 0 * excitatory
+        zero = jnp.zeros_like(change)
+        return jnp.stack([zero, zero, change, jnp.where(excitatory, 1.0, zero)], axis=-1)
+
     def step(self, p, d, s, syn_in, i_ext, ctx):
         dt = ctx.dt
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         u_inf = p["tau_m"] / p["cm"] * (p["i_offset"] + i_ext)    # v - v_rest it relaxes to
-        count, offset, weight = ctx.events
+        count, offset, weight, folds = ctx.events
         refractory, t_end = refractory_at_start(s, dt)
         u = s["v"] - p["v_rest"]
-        instant = ~refractory & (u >= u_th)
-        # quiet cells: the whole step at once
-        u_step = -u_inf * d["expm1"] + u * d["expm1"] + u
-        crossed = ~refractory & ~instant & (u_step >= u_th)
-        out = {"u": jnp.where(instant | crossed, u_reset, jnp.where(refractory, u, u_step)),
-               "spiked": instant | crossed,
-               "offset": jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
-                                   self.since_crossing(p, u_step, u_inf, u_th, crossed)),
+        u_drive = -u_inf * d["expm1"] + u * d["expm1"] + u
+        # the end of the step by superposition, exact for the cells that do not reach
+        # threshold and whose refractory period does not end in it
+        out = {"u": jnp.where(refractory, u, u_drive + folds[:, 2]),
+               "spiked": jnp.zeros(u.shape, bool), "offset": jnp.zeros_like(u),
                "remainder": syn_in[0] + syn_in[1]}
-        busy = (count > 0) | (t_end < jnp.inf)
-        out = on_cells(busy, lambda c: self.busy_step(dt, **c), {
+        # v's bound: the drive's monotone relaxation plus every excitatory weight
+        u_peak = jnp.maximum(u, u_drive) + folds[:, 3]
+        exact = jnp.where(refractory, t_end < jnp.inf,
+                          ~below_threshold(u_peak, u_th, u, u_inf, folds[:, 3]))
+        out = on_cells(exact, lambda c: self.exact_step(dt, **c), {
             "p": p, "u": u, "u_inf": u_inf + 0 * u, "refractory": refractory, "t_end": t_end,
             "count": count, "offset": offset, "weight": weight, "syn_exc": syn_in[0],
-            "syn_inh": syn_in[1]}, out, BUSY_SHARE)
+            "syn_inh": syn_in[1]}, out, EXACT_SHARE)
         # input not among the events arrives at the end of the step
         refractory_now = out["spiked"] | (refractory & (t_end == jnp.inf))
         u_end = out["u"] + jnp.where(refractory_now, 0, out["remainder"])
@@ -334,10 +410,10 @@ class IFCurrDeltaPrecise(NeuronModel):
                 **after_step(d, s, spiked, jnp.where(late, 0.0, out["offset"]))}, \
             spiked.astype(jnp.int32)
 
-    def busy_step(self, dt, p, u, u_inf, refractory, t_end, count, offset, weight, syn_exc,
-                  syn_inh):
-        """The step of cells with input events or the end of a refractory period in it, and
-        the input not among the events (``remainder``, for the end of the step)."""
+    def exact_step(self, dt, p, u, u_inf, refractory, t_end, count, offset, weight, syn_exc,
+                   syn_inh):
+        """The step from event to event in time order, and the input not among the events
+        (``remainder``, for the end of the step)."""
         n_events, lag, weight = stored_events(count, offset, weight, dt)
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         instant = ~refractory & (u >= u_th)
