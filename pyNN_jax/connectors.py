@@ -105,10 +105,14 @@ PART_CONNECTIONS = 1 << 16       # connections given their parameters and stored
 CACHE_ELEMENTS = 1 << 17       # pre x post block of a probability map (fits the L2 cache)
 TILE_WIDTH = 64                # pairs of a row of a probability map sampled under one bound
 MIN_BOUND = 1e-9               # smallest sampling bound (smaller ones are raised to it)
-CELLS_PER_BOX = 64             # cells of a spatial box (distance-dependent sampling)
-BOX_GROUP = 4                  # boxes of a group (bounded first, as one box)
-MAX_BOX_PAIRS = 1 << 14        # (post box, pre box) pairs bounded at once
-CHUNK_CANDIDATES = 1 << 15     # pairs sampled at once (distance-dependent), about
+LEAF_CELLS = 4                 # cells of a leaf box of a spatial tree, about
+SPLIT_CANDIDATES = 4.0         # candidates per pair of child boxes that make a box pair split
+TIERS_PER_OCTAVE = 8           # sampling bounds of box pairs: 2 ** (-k / TIERS_PER_OCTAVE)
+TIERS = 30 * TIERS_PER_OCTAVE + 1  # k < TIERS: the lowest tier is below MIN_BOUND
+MAX_BOX_PAIRS = 1 << 12        # (post box, pre box) pairs bounded at once
+TOP_BOX_PAIRS = 1 << 10        # pairs of boxes of the level where the search starts, at most
+CHUNK_CANDIDATES = 1 << 14     # most pairs sampled at once (distance-dependent), about
+MIN_CHUNK_CANDIDATES = 1 << 13  # fewest (at first)
 MAX_DISPLACEMENTS = 1 << 20    # distinct displacements tabled (DisplacementDependent)
 DISPLACEMENT_BLOCK = 8         # displacements per axis of a block of the table's maxima
 DRAW_ORDERS = ("vectorised", "pynn")
@@ -342,23 +346,39 @@ def _bernoulli_positions(random_state, sizes, bounds):
     probability ``bounds[s]`` (0, or in [MIN_BOUND, 1]): (segment, position) arrays, ordered
     by segment then position. Drawn as the geometric gaps between taken items: the cost is one
     draw per item taken plus about one per segment, whatever the segments' sizes; the segments
-    at MIN_BOUND are sampled as one."""
+    at MIN_BOUND are sampled as one run (``_run_positions``)."""
     sizes = np.asarray(sizes, dtype=np.int64)
     lowest = np.flatnonzero((bounds == MIN_BOUND) & (sizes > 0))
     segments, positions = _gap_positions(
         random_state, sizes, bounds, np.flatnonzero((bounds > MIN_BOUND) & (sizes > 0)))
     if lowest.size:
-        ends = np.cumsum(sizes[lowest])
-        _, joined = _gap_positions(random_state, ends[-1:], np.array([MIN_BOUND]),
-                                   np.zeros(1, dtype=np.int64))
-        if joined.size:
-            owner = np.searchsorted(ends, joined, side="right")
-            segments = np.concatenate([segments, lowest[owner]])
-            positions = np.concatenate([positions, joined - (ends - sizes[lowest])[owner]])
+        owner, joined = _run_positions(random_state, sizes[lowest], np.array([MIN_BOUND]),
+                                       np.zeros(lowest.size, dtype=np.int64))
+        segments = np.concatenate([segments, lowest[owner]])
+        positions = np.concatenate([positions, joined])
     if np.any(segments[1:] < segments[:-1]):
         order = np.argsort(segments, kind="stable")
         segments, positions = segments[order], positions[order]
     return segments, positions
+
+
+def _run_positions(random_state, sizes, run_bounds, runs):
+    """Items taken in segments of ``sizes[s]`` items, each item of segment s independently with
+    probability ``run_bounds[runs[s]]`` (in [MIN_BOUND, 1]): the segments of a run are
+    sampled end to end as one (geometric gaps), at a cost of one draw per item taken plus
+    about one per run, and a binary search among the segments per item taken. Returns
+    (segment, position) arrays, grouped by run."""
+    order = stable_order(runs, run_bounds.size)         # the segments run after run
+    ends = np.cumsum(sizes[order])
+    run_ends = np.concatenate([[0], ends])[np.cumsum(np.bincount(runs,
+                                                                 minlength=run_bounds.size))]
+    run_sizes = np.diff(run_ends, prepend=0)
+    run, position = _gap_positions(random_state, run_sizes, run_bounds,
+                                   np.flatnonzero(run_sizes))
+    position += run_ends[run] - run_sizes[run]                # from the start of all runs
+    owner = np.searchsorted(ends, position, side="right")
+    position -= ends[owner] - sizes[order[owner]]
+    return order[owner], position
 
 
 def _gap_positions(random_state, sizes, bounds, active):
@@ -420,6 +440,11 @@ def _widened(low, high):
 
 def _product(a, b):
     """Interval of a product (NaN where a corner is 0 x inf: unbounded)."""
+    for interval, factor in ((a, b), (b, a)):
+        if np.ndim(factor[0]) == np.ndim(factor[1]) == 0 and factor[0] == factor[1] and \
+                0 < abs(factor[0]) < np.inf:           # times a finite number: its corners
+            low, high = interval[0] * factor[0], interval[1] * factor[0]
+            return (low, high) if factor[0] > 0 else (high, low)
     with np.errstate(invalid="ignore"):
         corners = (a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1])
     unknown = np.isnan(corners[0]) | np.isnan(corners[1]) | np.isnan(corners[2]) | \
@@ -588,16 +613,23 @@ def _pynn_name(name):
     return getattr(builtins, name, None)
 
 
-def _sorted_pieces(pre, post, n_pre, n_post):
-    """Pieces (pre, post, {}) of about PIECE_CONNECTIONS connections (int64 index arrays) of
-    the pairs (pre, post) ordered by post, then pre (radix sorts, the arrays reordered one
-    at a time)."""
-    order = stable_order(pre, n_pre)
-    order = np.take(order, stable_order(np.take(post, order), n_post))
-    pre = np.take(pre, order)
-    post = np.take(post, order)
-    del order
-    return _ordered_pieces(pre, post, n_post)
+def _pair_keys(pre, post, n_pre, n_post):
+    """Keys post * n_pre + pre of pairs (index arrays): int32 where every pair's key fits,
+    else int64; sorted, the keys order the pairs by post, then pre."""
+    key_type = np.int32 if n_pre * n_post <= np.iinfo(np.int32).max else np.int64
+    keys = post.astype(key_type)
+    keys *= n_pre
+    keys += pre
+    return keys
+
+
+def _key_pieces(keys, n_pre, n_post):
+    """Pieces (pre, post, {}) of about ``_piece_size`` connections (index arrays of the keys'
+    type) of pairs given by their sorted ``_pair_keys``."""
+    bounds = np.searchsorted(keys, np.arange(n_post + 1, dtype=np.int64) * n_pre)
+    for first, stop in _blocks(np.diff(bounds), _piece_size(keys.size)):
+        post, pre = np.divmod(keys[bounds[first]:bounds[stop]], keys.dtype.type(n_pre))
+        yield pre, post, {}
 
 
 def _ordered_pieces(pre, post, n_post):
@@ -1266,28 +1298,47 @@ def _bulk(pynn_class, **attributes):
                 {"__doc__": pynn_class.__doc__, "__module__": __name__, **attributes})
 
 
-def _spatial_boxes(positions):
-    """Cells grouped into boxes of about CELLS_PER_BOX neighbouring cells, on a regular grid
-    over ``positions`` (n, axes): (cells ordered box by box, first cell of each box and the
-    end, lowest and highest coordinates of each box's cells (n_boxes, axes))."""
-    n = positions.shape[0]
+def _spatial_tree(positions):
+    """A tree of boxes over cells at ``positions`` (n, axes): the cells are ordered along a
+    Z-order curve over a grid of 2**bits bins per axis (about LEAF_CELLS cells per bin);
+    level 0 holds the non-empty bins, each level above merges the boxes of the one below
+    that share a bin of twice the edge (on the axes that still have bits), up to one root.
+    Returns (cells in that order, levels): levels[k] = (starts, low, high, children): first
+    cell of each box and the end, lowest and highest coordinates of its cells (n_boxes, axes),
+    first child box (in level k - 1) of each box and the end (None at level 0)."""
+    n, n_axes = positions.shape
     low, high = positions.min(axis=0), positions.max(axis=0)
     extent = high - low
     spread = extent > 0
-    bins = np.ones(positions.shape[1], dtype=np.int64)
+    bits = np.zeros(n_axes, dtype=np.int64)
     if spread.any():
-        edge = (np.prod(extent[spread]) * CELLS_PER_BOX / n) ** (1.0 / spread.sum())
-        bins[spread] = np.clip(np.ceil(extent[spread] / edge), 1, n).astype(np.int64)
+        edge = (np.prod(extent[spread]) * LEAF_CELLS / n) ** (1.0 / spread.sum())
+        bits[spread] = np.ceil(np.log2(np.maximum(extent[spread] / edge, 1.0)))
+        bits = np.minimum(bits, 62 // n_axes)
+    bins = [np.minimum(((positions[:, axis] - low[axis]) * (2.0 ** bits[axis] / extent[axis])
+                        ).astype(np.int64), 2 ** bits[axis] - 1) if bits[axis] else None
+            for axis in range(n_axes)]
     keys = np.zeros(n, dtype=np.int64)
-    for axis in range(positions.shape[1]):
-        cell_bin = ((positions[:, axis] - low[axis]) * (bins[axis] / max(extent[axis], 1e-300)))
-        keys = keys * bins[axis] + np.minimum(cell_bin.astype(np.int64), bins[axis] - 1)
-    cells = stable_order(keys - keys.min()) if n else np.zeros(0, dtype=np.int64)
-    sorted_keys = keys[cells]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    for bit in range(int(bits.max(initial=0)) - 1, -1, -1):
+        for axis in np.flatnonzero(bits > bit):
+            keys = (keys << 1) | ((bins[axis] >> bit) & 1)
+    cells = stable_order(keys)
+    keys = keys[cells]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
     ordered = positions[cells]
-    return (cells, np.append(starts, n), np.minimum.reduceat(ordered, starts, axis=0),
-            np.maximum.reduceat(ordered, starts, axis=0))
+    levels = [(np.append(starts, n), np.minimum.reduceat(ordered, starts, axis=0),
+               np.maximum.reduceat(ordered, starts, axis=0), None)]
+    box_keys = keys[starts]
+    for bit in range(int(bits.max(initial=0))):
+        box_keys = box_keys >> int((bits > bit).sum())
+        first = np.flatnonzero(np.concatenate([[True], box_keys[1:] != box_keys[:-1]]))
+        box_starts, box_low, box_high, _ = levels[-1]
+        levels.append((np.append(box_starts[first], n),
+                       np.minimum.reduceat(box_low, first, axis=0),
+                       np.maximum.reduceat(box_high, first, axis=0),
+                       np.append(first, box_keys.size)))
+        box_keys = box_keys[first]
+    return cells, levels
 
 
 def _squared_distance_bounds(post_low, post_high, pre_low, pre_high, periods):
@@ -1314,67 +1365,111 @@ def _squared_distance_bounds(post_low, post_high, pre_low, pre_high, periods):
         np.broadcast_to(high, np.shape(post_low[..., 0] - pre_low[..., 0]))
 
 
-def _box_groups(starts, low, high):
-    """Runs of BOX_GROUP consecutive boxes (as ``_spatial_boxes`` gives them): first box
-    of each group and the end, lowest and highest coordinates of each group's cells."""
-    groups = np.append(np.arange(0, starts.size - 1, BOX_GROUP), starts.size - 1)
-    return (groups, np.minimum.reduceat(low, groups[:-1], axis=0),
-            np.maximum.reduceat(high, groups[:-1], axis=0))
+def _box_pairs(post_levels, pre_levels, box_bounds):
+    """Pairs of boxes of two ``_spatial_tree`` levels lists that cover every pair of cells
+    once, found from all pairs of the level with at most TOP_BOX_PAIRS of them down, level
+    by level: a pair of boxes whose expected candidates (cell pairs x bound) exceed
+    SPLIT_CANDIDATES per pair of their children is replaced by the pairs of their children
+    (far pairs of large boxes are thus sampled at once, near ones from small boxes). Yields
+    (post first cell, post end, pre first cell, pre end, bound) arrays, MAX_BOX_PAIRS pairs
+    bounded at a time (pairs of bound 0 left out)."""
+    depth = max(len(post_levels), len(pre_levels))
+    # the shallower tree's root stands for itself on the levels above it
+    trees = [levels + [(levels[-1][0], levels[-1][1], levels[-1][2], np.array([0, 1]))]
+             * (depth - len(levels)) for levels in (post_levels, pre_levels)]
+    post_counts, pre_counts = ([starts.size - 1 for starts, _, _, _ in tree] for tree in trees)
+    top = depth - 1     # the lowest level with at most TOP_BOX_PAIRS pairs of boxes
+    while top and post_counts[top - 1] * pre_counts[top - 1] <= TOP_BOX_PAIRS:
+        top -= 1
+    post_boxes, pre_boxes = np.divmod(np.arange(post_counts[top] * pre_counts[top]),
+                                      pre_counts[top])
+    for level in range(top, -1, -1):
+        (post_starts, post_low, post_high, post_children), \
+            (pre_starts, pre_low, pre_high, pre_children) = trees[0][level], trees[1][level]
+        next_post, next_pre = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for first in range(0, post_boxes.size, MAX_BOX_PAIRS):
+            post_box = post_boxes[first:first + MAX_BOX_PAIRS]
+            pre_box = pre_boxes[first:first + MAX_BOX_PAIRS]
+            bounds = box_bounds(post_low[post_box], post_high[post_box], pre_low[pre_box],
+                                pre_high[pre_box])
+            post_first, pre_first = post_starts[post_box], pre_starts[pre_box]
+            post_end, pre_end = post_starts[post_box + 1], pre_starts[pre_box + 1]
+            split = np.zeros(bounds.size, dtype=bool)
+            if level:
+                post_kids = post_children[post_box + 1] - post_children[post_box]
+                pre_kids = pre_children[pre_box + 1] - pre_children[pre_box]
+                split = ((post_end - post_first) * (pre_end - pre_first) * bounds
+                         > SPLIT_CANDIDATES * (post_kids * pre_kids))
+                kids = (post_kids * pre_kids)[split]
+                owner = np.repeat(np.arange(kids.size), kids)
+                rank = np.arange(owner.size) - np.repeat(np.cumsum(kids) - kids, kids)
+                post_rank, pre_rank = np.divmod(rank, pre_kids[split][owner])
+                next_post.append(post_children[post_box[split]][owner] + post_rank)
+                next_pre.append(pre_children[pre_box[split]][owner] + pre_rank)
+            kept = ~split & (bounds > 0)
+            yield (post_first[kept], post_end[kept], pre_first[kept], pre_end[kept],
+                   bounds[kept])
+        post_boxes, pre_boxes = np.concatenate(next_post), np.concatenate(next_pre)
 
 
 def _sampled_box_pairs(random_state, pre_positions, post_positions, box_bounds, probability):
     """Pairs of cells at ``pre_positions`` and ``post_positions`` ((n, axes) arrays), each
-    pair connected independently with ``probability(pre, post)`` (index arrays). The cells
-    are grouped into spatial boxes, and runs of BOX_GROUP boxes into groups; the pairs of
-    a pair of groups whose bound is at most MIN_BOUND are sampled as one, the others box pair
-    by box pair, under ``box_bounds(post_low, post_high, pre_low, pre_high)`` (lowest and
-    highest coordinates of boxes, (..., axes) arrays broadcast against each other; bounds
-    as ``_as_bounds`` gives them, >= the probability of every pair of the boxes), then kept
+    pair connected independently with ``probability(pre, post)`` (index arrays). The pairs
+    of cells are covered by pairs of boxes of two spatial trees (``_box_pairs``), sampled
+    under ``box_bounds(post_low, post_high, pre_low, pre_high)`` (lowest and highest
+    coordinates of boxes, (..., axes) arrays broadcast against each other; bounds as
+    ``_as_bounds`` gives them, >= the probability of every pair of the boxes), then kept
     with probability p / bound. Yields (pre, post) index arrays, unordered, about
-    CHUNK_CANDIDATES pairs sampled at a time."""
-    pre_cells, pre_starts, pre_low, pre_high = _spatial_boxes(pre_positions)
-    post_cells, post_starts, post_low, post_high = _spatial_boxes(post_positions)
-    pre_groups, pre_group_low, pre_group_high = _box_groups(pre_starts, pre_low, pre_high)
-    post_groups, post_group_low, post_group_high = _box_groups(post_starts, post_low,
-                                                               post_high)
-    offsets = np.arange(BOX_GROUP)
-    step = max(1, MAX_BOX_PAIRS // (BOX_GROUP * BOX_GROUP * (pre_groups.size - 1)))
-    for first in range(0, post_groups.size - 1, step):
-        stop = min(first + step, post_groups.size - 1)
-        group_bounds = box_bounds(post_group_low[first:stop, None],
-                                  post_group_high[first:stop, None],
-                                  pre_group_low[None], pre_group_high[None])
-        # pairs of groups sampled as one: (post boxes, pre boxes) as ranges of boxes
-        post_group, pre_group = np.nonzero(group_bounds == MIN_BOUND)
-        post_group += first
-        box_ranges = [(post_groups[post_group], post_groups[post_group + 1],
-                       pre_groups[pre_group], pre_groups[pre_group + 1],
-                       np.full(post_group.size, MIN_BOUND))]
-        # the others box pair by box pair
-        post_group, pre_group = np.nonzero(group_bounds > MIN_BOUND)
-        post_group += first
-        post_box = post_groups[post_group][:, None, None] + offsets[None, :, None]
-        pre_box = pre_groups[pre_group][:, None, None] + offsets[None, None, :]
-        inside = (post_box < post_groups[post_group + 1][:, None, None]) & \
-            (pre_box < pre_groups[pre_group + 1][:, None, None])
-        post_box, pre_box = (np.broadcast_to(post_box, inside.shape)[inside],
-                             np.broadcast_to(pre_box, inside.shape)[inside])
-        box_ranges.append((post_box, post_box + 1, pre_box, pre_box + 1, box_bounds(
-            post_low[post_box], post_high[post_box], pre_low[pre_box], pre_high[pre_box])))
-        post_first, post_stop, pre_first, pre_stop, bounds = (
-            np.concatenate(parts) for parts in zip(*box_ranges))
-        post_first, pre_first = post_starts[post_first], pre_starts[pre_first]
-        pre_sizes = pre_starts[pre_stop] - pre_first
-        sizes = (post_starts[post_stop] - post_first) * pre_sizes
-        for a, b in _blocks(sizes * bounds, CHUNK_CANDIDATES):
-            segment, position = _bernoulli_positions(random_state, sizes[a:b], bounds[a:b])
-            segment += a
-            post_rank, pre_rank = np.divmod(position, pre_sizes[segment])
-            post = post_cells[post_first[segment] + post_rank]
-            pre = pre_cells[pre_first[segment] + pre_rank]
-            kept = random_state.random_sample(pre.size) * bounds[segment] < \
-                probability(pre, post)
-            yield pre[kept], post[kept]
+    ``_chunk_candidates`` pairs sampled at a time."""
+    pre_cells, pre_levels = _spatial_tree(pre_positions)
+    post_cells, post_levels = (pre_cells, pre_levels) if np.array_equal(
+        pre_positions, post_positions) else _spatial_tree(post_positions)
+    pending, expected, sampled = [], 0.0, 0.0
+    for box_pairs in _box_pairs(post_levels, pre_levels, box_bounds):
+        pending.append(box_pairs)
+        expected += float(((box_pairs[1] - box_pairs[0]) * (box_pairs[3] - box_pairs[2])
+                           * box_pairs[4]).sum())
+        chunk = _chunk_candidates(sampled)
+        if expected < chunk:
+            continue
+        yield from _sampled_pairs(random_state, pending, pre_cells, post_cells, probability,
+                                  chunk)
+        pending, sampled, expected = [], sampled + expected, 0.0
+    yield from _sampled_pairs(random_state, pending, pre_cells, post_cells, probability,
+                              _chunk_candidates(sampled))
+
+
+def _chunk_candidates(sampled):
+    """Pairs to sample at once after ``sampled`` pairs (expected): a sixteenth of them, at
+    least MIN_CHUNK_CANDIDATES, at most CHUNK_CANDIDATES (the temporaries of a chunk,
+    ~150 bytes per pair, stay small beside the connections of small projections)."""
+    return int(min(max(sampled / 16, MIN_CHUNK_CANDIDATES), CHUNK_CANDIDATES))
+
+
+def _sampled_pairs(random_state, box_pairs, pre_cells, post_cells, probability, chunk):
+    """The pairs of cells of ``box_pairs`` (as ``_box_pairs`` yields them) sampled under
+    their bounds raised to the next of TIERS_PER_OCTAVE tiers per factor 2 (the pairs of
+    boxes of one tier are sampled as one run, ``_run_positions``), and kept with probability
+    p / bound: (pre, post) index arrays, about ``chunk`` pairs sampled at a time."""
+    if not box_pairs:
+        return
+    post_first, post_end, pre_first, pre_end, bounds = (
+        np.concatenate(parts) for parts in zip(*box_pairs))
+    pre_sizes = pre_end - pre_first
+    sizes = (post_end - post_first) * pre_sizes
+    tier_bounds = np.exp2(-np.arange(TIERS) / TIERS_PER_OCTAVE)
+    tiers = np.minimum(np.floor(-np.log2(bounds) * TIERS_PER_OCTAVE).astype(np.int64),
+                       TIERS - 1)
+    tiers -= tier_bounds[tiers] < bounds                  # rounding of log2 and exp2
+    bounds = tier_bounds[tiers]
+    for a, b in _blocks(sizes * bounds, chunk):
+        segment, position = _run_positions(random_state, sizes[a:b], tier_bounds, tiers[a:b])
+        segment += a
+        post_rank, pre_rank = np.divmod(position, pre_sizes[segment])
+        post = post_cells[post_first[segment] + post_rank]
+        pre = pre_cells[pre_first[segment] + pre_rank]
+        kept = random_state.random_sample(pre.size) * bounds[segment] < probability(pre, post)
+        yield pre[kept], post[kept]
 
 
 class ProbabilityMapMixin(DrawOrderMixin):
@@ -1423,20 +1518,18 @@ class ProbabilityMapMixin(DrawOrderMixin):
                                probability, distance_map=None):
         """Each pair connected with ``probability(pre, post)`` (index arrays), sampled pair
         of spatial boxes by pair of boxes (``_sampled_box_pairs``) from a copy of ``rng``;
-        the connections are then sorted by post, then pre."""
+        the connections are then sorted by post, then pre (as keys: 4 or 8 bytes each)."""
         parameter_space = self._parameters_from_synapse_type(projection, distance_map)
         n_pre, n_post = projection.pre.size, projection.post.size
-        index_type = _index_type(projection)
-        found = [(np.zeros(0, dtype=index_type),) * 2]
+        found = [_pair_keys(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), n_pre,
+                            n_post)]
         for pre, post in _sampled_box_pairs(deepcopy(self.rng).rng, pre_positions,
                                             post_positions, box_bounds, probability):
-            pre, post = self._allowed_pairs(projection, pre, post)
-            found.append((pre.astype(index_type), post.astype(index_type)))
-        pre = np.concatenate([pre for pre, _ in found])
-        post = np.concatenate([post for _, post in found])
+            found.append(_pair_keys(*self._allowed_pairs(projection, pre, post), n_pre, n_post))
+        keys = np.concatenate(found)
         del found
-        self._connect_pieces(projection, _sorted_pieces(pre, post, n_pre, n_post),
-                             parameter_space)
+        keys.sort()
+        self._connect_pieces(projection, _key_pieces(keys, n_pre, n_post), parameter_space)
 
 
 class DistanceDependentProbabilityConnector(ProbabilityMapMixin,

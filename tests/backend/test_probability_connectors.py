@@ -75,6 +75,30 @@ def test_bernoulli_positions_binomial_counts_uniform_positions():
     assert_chi_square(np.bincount(np.concatenate(first_positions), minlength=50), np.ones(50))
 
 
+def test_run_positions_binomial_counts_uniform_positions():
+    """Segments of one run (bound) sampled end to end: each segment's count binomial, its
+    positions distinct and uniform, whatever the run's other segments."""
+    sizes = np.array([40, 0, 1000, 3, 200, 300_000_000])
+    run_bounds = np.array([0.3, 0.01, 1.0, connectors.MIN_BOUND])
+    runs = np.array([0, 1, 1, 2, 0, 3])
+    random_state = np.random.RandomState(4)
+    counts, first_positions = [], []
+    for _ in range(2000):
+        segment, position = connectors._run_positions(random_state, sizes, run_bounds, runs)
+        assert np.all((position >= 0) & (position < sizes[segment]))
+        assert np.unique(segment * sizes.max() + position).size == segment.size   # distinct
+        counts.append(np.bincount(segment, minlength=sizes.size))
+        first_positions.append(position[segment == 0])
+    counts = np.array(counts)
+    assert (counts[:, 1] == 0).all() and (counts[:, 3] == 3).all()
+    for column in (0, 2, 4, 5):
+        support = np.arange(counts[:, column].max() + 2)
+        bound = run_bounds[runs[column]]
+        assert_chi_square(np.bincount(counts[:, column], minlength=support.size),
+                          stats.binom(sizes[column], bound).pmf(support))
+    assert_chi_square(np.bincount(np.concatenate(first_positions), minlength=40), np.ones(40))
+
+
 def test_sample_map_each_pair_with_its_probability():
     """Zeros, NaN (never), values above 1 (always) and tiles of mixed probabilities."""
     random_state = np.random.RandomState(2)
@@ -159,6 +183,26 @@ def test_distance_dependent_counts_per_distance_are_binomial(sim, expression, pe
     observed, n_pairs = by_class(classes, pre, post, distances.size)
     probabilities = np.broadcast_to(
         prj._connector.distance_function(distances), distances.shape).astype(float)
+    assert_counts(observed, n_pairs, probabilities)
+
+
+@pytest.mark.parametrize("expression", ["0.6 * exp(-d / 4)", "d < 7.5"])
+def test_distance_dependent_lines_of_other_sizes_counts_are_binomial(sim, expression):
+    """Small projections between Lines of other sizes and spacings (spatial trees of other
+    depths): the counts per distance against the binomial."""
+    from pyNN.space import Line
+    pre = sim.Population(300, sim.IF_curr_exp(), structure=Line(dx=1.0, x0=0.0))
+    post = sim.Population(1000, sim.IF_curr_exp(), structure=Line(dx=0.5, x0=-50.0))
+    prj = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector(
+        expression, rng=NumpyRNG(15)), sim.StaticSynapse(weight=0.1))
+    i, j = pair_arrays(prj)
+    assert (np.diff(j) >= 0).all() and np.unique(i * 1000 + j).size == i.size
+    distance = np.abs(post.positions[0][None, :] - pre.positions[0][:, None])
+    values, classes = np.unique(np.round(distance, 9), return_inverse=True)
+    classes = classes.reshape(distance.shape)
+    observed, n_pairs = by_class(classes, i, j, values.size)
+    probabilities = np.broadcast_to(prj._connector.distance_function(values),
+                                    values.shape).astype(float)
     assert_counts(observed, n_pairs, probabilities)
 
 
