@@ -116,6 +116,7 @@ MIN_CHUNK_CANDIDATES = 1 << 13  # fewest (at first)
 MAX_DISPLACEMENTS = 1 << 20    # distinct displacements tabled (DisplacementDependent)
 DISPLACEMENT_BLOCK = 8         # displacements per axis of a block of the table's maxima
 DRAW_ORDERS = ("vectorised", "pynn")
+INT32_MAX = np.iinfo(np.int32).max
 
 # NumpyRNG distributions drawn element by element: next(a + b) == next(a) followed by next(b)
 CHUNK_INVARIANT = frozenset(["uniform", "uniform_int", "normal", "normal_clipped_to_boundary",
@@ -366,18 +367,19 @@ def _run_positions(random_state, sizes, run_bounds, runs):
     """Items taken in segments of ``sizes[s]`` items, each item of segment s independently with
     probability ``run_bounds[runs[s]]`` (in [MIN_BOUND, 1]): the segments of a run are
     sampled end to end as one (geometric gaps), at a cost of one draw per item taken plus
-    about one per run, and a binary search among the segments per item taken. Returns
-    (segment, position) arrays, grouped by run."""
+    about one per run, and a binary search per segment among the items taken. Returns
+    (segment, position) arrays, ordered run by run, then by position in the run."""
     order = stable_order(runs, run_bounds.size)         # the segments run after run
-    ends = np.cumsum(sizes[order])
-    run_ends = np.concatenate([[0], ends])[np.cumsum(np.bincount(runs,
-                                                                 minlength=run_bounds.size))]
+    starts = np.concatenate([[0], np.cumsum(sizes[order])])
+    run_ends = starts[np.cumsum(np.bincount(runs, minlength=run_bounds.size))]
     run_sizes = np.diff(run_ends, prepend=0)
     run, position = _gap_positions(random_state, run_sizes, run_bounds,
                                    np.flatnonzero(run_sizes))
     position += run_ends[run] - run_sizes[run]                # from the start of all runs
-    owner = np.searchsorted(ends, position, side="right")
-    position -= ends[owner] - sizes[order[owner]]
+    position.sort()                       # in order but where a run took more than a batch
+    counts = np.diff(np.searchsorted(position, starts))       # items taken per segment
+    owner = np.repeat(np.arange(order.size), counts)
+    position -= starts[owner]
     return order[owner], position
 
 
@@ -445,8 +447,7 @@ def _product(a, b):
                 0 < abs(factor[0]) < np.inf:           # times a finite number: its corners
             low, high = interval[0] * factor[0], interval[1] * factor[0]
             return (low, high) if factor[0] > 0 else (high, low)
-    with np.errstate(invalid="ignore"):
-        corners = (a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1])
+    corners = (a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1])
     unknown = np.isnan(corners[0]) | np.isnan(corners[1]) | np.isnan(corners[2]) | \
         np.isnan(corners[3])
     low = np.minimum(np.minimum(corners[0], corners[1]), np.minimum(corners[2], corners[3]))
@@ -457,9 +458,7 @@ def _product(a, b):
 def _reciprocal(b):
     low, high = np.broadcast_arrays(*b)
     through_zero = (low <= 0) & (high >= 0)
-    with np.errstate(divide="ignore"):
-        return (np.where(through_zero, np.nan, 1.0 / high),
-                np.where(through_zero, np.nan, 1.0 / low))
+    return np.where(through_zero, np.nan, 1.0 / high), np.where(through_zero, np.nan, 1.0 / low)
 
 
 def _absolute(a):
@@ -527,17 +526,18 @@ class DistanceExpressionBound:
         return bound
 
     def upper(self, d_low, d_high):
-        """Upper bounds (array) of the expression over [d_low, d_high] (arrays)."""
+        """Upper bounds (array) of the expression over [d_low, d_high] (arrays); numpy's
+        floating-point warnings are off for the whole evaluation (``_interval`` and the
+        interval functions above rely on it)."""
         with np.errstate(all="ignore"):
             high = self._interval(self.tree, (np.asarray(d_low, float),
                                               np.asarray(d_high, float)))[1]
         return np.broadcast_to(high, np.shape(d_low))
 
     def _interval(self, node, d):
-        with np.errstate(all="ignore"):
-            interval = self._rounded_interval(node, d)
-            exact = isinstance(node, (ast.Constant, ast.Name, ast.UnaryOp, ast.Compare))
-            return interval if exact else _widened(*interval)
+        interval = self._rounded_interval(node, d)
+        exact = isinstance(node, (ast.Constant, ast.Name, ast.UnaryOp, ast.Compare))
+        return interval if exact else _widened(*interval)
 
     def _rounded_interval(self, node, d):
         """The interval of ``node`` from its operands' intervals, before widening."""
@@ -616,7 +616,7 @@ def _pynn_name(name):
 def _pair_keys(pre, post, n_pre, n_post):
     """Keys post * n_pre + pre of pairs (index arrays): int32 where every pair's key fits,
     else int64; sorted, the keys order the pairs by post, then pre."""
-    key_type = np.int32 if n_pre * n_post <= np.iinfo(np.int32).max else np.int64
+    key_type = np.int32 if n_pre * n_post <= INT32_MAX else np.int64
     keys = post.astype(key_type)
     keys *= n_pre
     keys += pre
@@ -1523,7 +1523,7 @@ class ProbabilityMapMixin(DrawOrderMixin):
         n_pre, n_post = projection.pre.size, projection.post.size
         found = [_pair_keys(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), n_pre,
                             n_post)]
-        for pre, post in _sampled_box_pairs(deepcopy(self.rng).rng, pre_positions,
+        for pre, post in _sampled_box_pairs(deepcopy(self.rng.rng), pre_positions,
                                             post_positions, box_bounds, probability):
             found.append(_pair_keys(*self._allowed_pairs(projection, pre, post), n_pre, n_post))
         keys = np.concatenate(found)
