@@ -624,12 +624,16 @@ def _pair_keys(pre, post, n_pre, n_post):
 
 
 def _key_pieces(keys, n_pre, n_post):
-    """Pieces (pre, post, {}) of about ``_piece_size`` connections (index arrays of the keys'
-    type) of pairs given by their sorted ``_pair_keys``."""
-    bounds = np.searchsorted(keys, np.arange(n_post + 1, dtype=np.int64) * n_pre)
-    for first, stop in _blocks(np.diff(bounds), _piece_size(keys.size)):
-        post, pre = np.divmod(keys[bounds[first]:bounds[stop]], keys.dtype.type(n_pre))
-        yield pre, post, {}
+    """Pieces (pre, post, {}) of about ``_piece_size`` connections of pairs given by their
+    sorted ``_pair_keys``, which become the pre indices (in place); the pieces are views of
+    the pre and post arrays (index arrays of the keys' type), which the stored connections
+    can keep as they are."""
+    post = np.empty_like(keys)
+    pre = keys
+    np.divmod(keys, keys.dtype.type(n_pre), out=(post, pre))
+    bounds = np.searchsorted(post, np.arange(n_post + 1))
+    for first, stop in _blocks(np.diff(bounds), _piece_size(pre.size)):
+        yield pre[bounds[first]:bounds[stop]], post[bounds[first]:bounds[stop]], {}
 
 
 def _ordered_pieces(pre, post, n_post):
