@@ -139,7 +139,8 @@ def _step_events(structure, events, k):
 
     cleared = {**events, "count": lax.dynamic_update_slice_in_dim(
         events["count"], jnp.zeros_like(count), slot * n_event_cells, 0)}
-    # (the folds of a (slot, cell) without events are those of an earlier step: not cleared)
+    # (the folds of a (slot, cell) without events are those of an earlier step: not cleared,
+    # which made XLA copy them all every step)
     folds = jnp.where(count[:, None] > 0, read("fold", len(precise.EVENT_FOLDS)), 0)
     return (count, read("offset", per_cell), read("weight", per_cell), folds), cleared
 

@@ -574,18 +574,19 @@ def append_events(events, slots, target, weight, spike_offset, event_cells):
 
     ``events``: ``count`` (n_keys,), the events each key (slot, cell) has received;
     ``offset``, ``weight`` (n_keys * slots per cell,): the first ones; ``fold`` (n_keys *
-    folds,): sums over these of ``fold(cell, row_offset, weight)`` (rows, width, folds) (the first
-    event of a key sets them: nothing is cleared, and a key without events holds an earlier
-    step's). ``event_cells`` = (first, stop, n_cells,
-    fold): the cells that keep events are first ... stop - 1. Connections of weight 0
-    (padding) are left out; events beyond a key's slots are only counted (their weight is in
-    the ring as every weight).
+    folds,): sums over these of ``fold(cell, row_offset, weight)`` (rows, width, folds) (a
+    step clears the counts of its slot when it reads them, not the folds: those of a key
+    without events are an earlier step's).
+    ``event_cells`` = (first, stop, n_cells, fold): the cells that keep events are first ...
+    stop - 1. Connections of weight 0 (padding) are left out; events beyond a key's slots are
+    only counted (their weight is in the ring as every weight).
 
     The rows with connections are taken EVENT_ROWS_CONNECTIONS connections at a time (a
     delivery pass is mostly rows without spikes). Connections to the same key take its next
-    free slots in rounds: in each round one of them takes the slot (the one whose claim, a
-    scatter into ``count``, is left there; ``count`` is then restored), the others try the
-    next one (a sort of the connections by target costs far more on a CPU)."""
+    free slots in rounds: in round r one of them, the one whose claim (a scatter into
+    ``count``, restored after the rounds) is left there, takes slot count + r (each key left
+    has one such winner per round); a sort of the connections by target costs far more on
+    a CPU."""
     first, stop, n_cells, fold = event_cells
     n_keys = events["count"].shape[0]
     per_cell = events["offset"].shape[0] // n_keys
@@ -606,35 +607,34 @@ def append_events(events, slots, target, weight, spike_offset, event_cells):
         row_weight = weight[taken].reshape(-1)
         offset_of_row = spike_offset[taken].astype(events["offset"].dtype)
         row_offset = jnp.broadcast_to(offset_of_row[:, None], (rows_at_once, width)).reshape(-1)
-        folded = fold(cell[taken] + first, offset_of_row,
-                      weight[taken].astype(events["fold"].dtype)).reshape(-1, n_folds)
+        count_before = events["count"].at[key].get(mode="fill", fill_value=per_cell)
 
         def one_round(state):
-            left, beyond_slots, events = state
-            count = events["count"]
-            position = count.at[key].get(mode="fill", fill_value=per_cell)
-            full = left & (position >= per_cell)
-            left, beyond_slots = left & ~full, beyond_slots | full
+            r, left, stored, count, offset, weight_kept = state
+            left = left & (count_before + r < per_cell)
             claimed = jnp.where(left, key, n_keys)
             count = count.at[claimed].set(claim_value, mode="drop")
             won = left & (count.at[key].get(mode="fill", fill_value=0) == claim_value)
-            count = count.at[claimed].set(position + 1, mode="drop")
-            place = jnp.where(won, key * per_cell + position, n_keys * per_cell)
-            fold_key = jnp.where(won, key, n_keys)
-            fold_sums = events["fold"].reshape(n_keys, n_folds)
-            before = fold_sums.at[fold_key].get(mode="fill", fill_value=0)
-            fold_sums = fold_sums.at[fold_key].set(
-                jnp.where((position == 0)[:, None], folded, before + folded), mode="drop")
-            return left & ~won, beyond_slots, {
-                "count": count, "offset": events["offset"].at[place].set(row_offset, mode="drop"),
-                "weight": events["weight"].at[place].set(row_weight, mode="drop"),
-                "fold": fold_sums.reshape(-1)}
+            place = jnp.where(won, key * per_cell + count_before + r, n_keys * per_cell)
+            return (r + 1, left & ~won, stored | won, count,
+                    offset.at[place].set(row_offset, mode="drop"),
+                    weight_kept.at[place].set(row_weight, mode="drop"))
 
-        _, beyond_slots, events = lax.while_loop(lambda state: jnp.any(state[0]), one_round,
-                                                 (used, jnp.zeros_like(used), events))
-        events = {**events, "count": events["count"].at[jnp.where(beyond_slots, key, n_keys)].add(
-            1, mode="drop")}
-        return pending.at[rows].set(False, mode="drop"), events
+        _, _, stored, count, offset, weight_kept = lax.while_loop(
+            lambda state: jnp.any(state[1]), one_round,
+            (jnp.int32(0), used, jnp.zeros_like(used), events["count"], events["offset"],
+             events["weight"]))
+        # each key touched: its count before, plus its connections
+        count = count.at[key].set(count_before, mode="drop").at[key].add(1, mode="drop")
+        folded = fold(cell[taken] + first, offset_of_row,
+                      weight[taken].astype(events["fold"].dtype)).reshape(-1, n_folds)
+        # the sums of a key's first events replace those of an earlier step
+        fold_sums = events["fold"].reshape(n_keys, n_folds).at[
+            jnp.where(count_before == 0, key, n_keys)].set(0, mode="drop").at[
+            jnp.where(stored, key, n_keys)].add(folded, mode="drop")
+        return pending.at[rows].set(False, mode="drop"), {
+            "count": count, "offset": offset, "weight": weight_kept,
+            "fold": fold_sums.reshape(-1)}
 
     return lax.while_loop(lambda state: jnp.any(state[0]), some_rows,
                           (valid.any(axis=1), events))[1]

@@ -104,34 +104,103 @@ def random_events(rng, n, dt, max_count, weights=(0.05, -0.2)):
     return jnp.asarray(count), jnp.asarray(offset), jnp.asarray(weight)
 
 
-def test_folded_end_of_step_equals_event_by_event():
-    """Cells far below threshold with up to eight events, some refractory the whole step: the
-    end of the step from the folds equals the exact path's, event by event."""
+def sequential_step(p, v, ie, ii, refractory_steps, spike_offset, times, weights, dt):
+    """One cell's step event by event in time order, in numpy (float64), as NEST's
+    iaf_psc_exp_ps: (v, isyn_exc, isyn_inh at the end, spike time in the step or None);
+    the threshold tested at each event and at the end, the crossing found by bisection."""
+    tau_m, cm, tau_e, tau_i = p["tau_m"], p["cm"], p["tau_syn_E"], p["tau_syn_I"]
+    u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
+
+    def p21(tau_s, h):
+        return tau_s * tau_m / (cm * (tau_m - tau_s)) * (np.exp(-h / tau_m) - np.exp(-h / tau_s))
+
+    def propagate(u, ie, ii, h):
+        return (u * np.exp(-h / tau_m) + p21(tau_e, h) * ie + p21(tau_i, h) * ii,
+                ie * np.exp(-h / tau_e), ii * np.exp(-h / tau_i))
+
+    u = v - p["v_rest"]
+    refractory = refractory_steps > 0
+    t_end = dt - spike_offset if refractory_steps == 1 else np.inf
+    t, spike = 0.0, None
+    for t_b, w in sorted(zip(times, weights)) + [(dt, 0.0)]:
+        if refractory:
+            t_free = min(t_end, t_b)
+            ie, ii = ie * np.exp(-(t_free - t) / tau_e), ii * np.exp(-(t_free - t) / tau_i)
+            t, refractory = t_free, t_end > t_b
+        if not refractory and t_b > t:
+            u_b, ie_b, ii_b = propagate(u, ie, ii, t_b - t)
+            if u_b >= u_th:
+                low, high = 0.0, t_b - t
+                for _ in range(200):
+                    middle = 0.5 * (low + high)
+                    low, high = ((middle, high) if propagate(u, ie, ii, middle)[0] < u_th
+                                 else (low, middle))
+                spike, u_b, refractory, t_end = t + high, u_reset, True, np.inf
+            u, ie, ii = u_b, ie_b, ii_b
+        elif refractory:
+            ie, ii = ie * np.exp(-(t_b - t) / tau_e), ii * np.exp(-(t_b - t) / tau_i)
+        t = t_b
+        ie, ii = (ie + w, ii) if w > 0 else (ie, ii + w)
+    return p["v_rest"] + u, ie, ii, spike
+
+
+def test_step_equals_event_by_event():
+    """Cells from far below threshold to just below it, some refractory the whole step or up
+    to a time in it, with up to eight events: the end of the step (folded for the cells
+    whose bound stays below threshold, event by event for the others, more of them than a
+    chunk) and the spike times equal a sequential integration's (float64)."""
     import jax
     jax.config.update("jax_enable_x64", True)
     rng = np.random.default_rng(3)
-    n, dt = 64, 0.1
+    n, dt = 96, 0.1
     model, p, d = exp_cells(n, dt)
-    s = {"v": jnp.asarray(rng.uniform(-60.0, -56.0, n)),
+    s = {"v": jnp.asarray(np.concatenate([rng.uniform(-60.0, -55.0, n // 2),
+                                          rng.uniform(-50.2, -50.0001, n // 2)])),
          "isyn_exc": jnp.asarray(rng.uniform(0.0, 0.3, n)),
          "isyn_inh": jnp.asarray(rng.uniform(-0.5, 0.0, n)),
-         "refractory": jnp.asarray(np.where(np.arange(n) % 4 == 0, 3, 0), jnp.int32),
+         "refractory": jnp.asarray(rng.choice([0, 0, 0, 1, 3], n), jnp.int32),
          "spike_offset": jnp.asarray(rng.uniform(0, dt, n))}
-    count, offset, weight = random_events(rng, n, dt, precise.EVENT_SLOTS)
+    count, offset, weight = random_events(rng, n, dt, precise.EVENT_SLOTS, (0.3, -0.2))
     stored = np.arange(precise.EVENT_SLOTS)[None, :] < np.asarray(count)[:, None]
-    # the ring also holds input without events (0.01 nA on each port)
+    grid_input = 0.01       # input without events on each port, at the end of the step
     syn_in = jnp.asarray(np.stack([np.where(stored & (weight > 0), weight, 0).sum(1),
-                                   np.where(stored & (weight < 0), weight, 0).sum(1)]) + 0.01)
+                                   np.where(stored & (weight < 0), weight, 0).sum(1)])
+                         + grid_input)
     ctx = StepContext(0, dt, None, step_events(model, p, count, offset, weight))
-    folded, spikes = model.step(p, d, s, syn_in, jnp.zeros(n), ctx)
-    assert not np.asarray(spikes).any()
-    refractory, t_end = precise.refractory_at_start(s, dt)
-    exact = model.exact_step(dt, p, s["v"] - p["v_rest"], s["isyn_exc"], s["isyn_inh"],
-                             jnp.zeros(n), refractory, t_end, count, offset, weight, syn_in[0],
-                             syn_in[1])
-    np.testing.assert_allclose(folded["v"], p["v_rest"] + exact["u"], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(folded["isyn_exc"], exact["ie"], rtol=0, atol=1e-14)
-    np.testing.assert_allclose(folded["isyn_inh"], exact["ii"], rtol=0, atol=1e-14)
+    new, spikes = model.step(p, d, s, syn_in, jnp.zeros(n), ctx)
+    assert chunk_cells_exceeded(model, p, d, s, ctx, n)
+    host = {name: float(value) for name, value in p.items()}
+    spiking = 0
+    for i in range(n):
+        v, ie, ii, spike = sequential_step(
+            host, float(s["v"][i]), float(s["isyn_exc"][i]), float(s["isyn_inh"][i]),
+            int(s["refractory"][i]), float(s["spike_offset"][i]),
+            dt - np.asarray(offset[i])[stored[i]], np.asarray(weight[i])[stored[i]], dt)
+        assert bool(spikes[i]) == (spike is not None)
+        if spike is not None:
+            spiking += 1
+            assert abs(float(new["spike_offset"][i]) - (dt - spike)) < 1e-12
+        assert abs(float(new["v"][i]) - v) < 1e-10
+        assert abs(float(new["isyn_exc"][i]) - (ie + grid_input)) < 1e-13
+        assert abs(float(new["isyn_inh"][i]) - (ii + grid_input)) < 1e-13
+    assert 5 < spiking < n // 2
+
+
+def chunk_cells_exceeded(model, p, d, s, ctx, n):
+    """True if more cells take the exact path than one chunk holds (the loop over chunks
+    is exercised)."""
+    taken = []
+    original = precise.on_cells
+
+    def counting(mask, *args):
+        taken.append(int(mask.sum()))
+        return original(mask, *args)
+    precise.on_cells = counting
+    try:
+        model.step(p, d, s, jnp.zeros((2, n)), jnp.zeros(n), ctx)
+    finally:
+        precise.on_cells = original
+    return taken[0] > precise.chunk_size(n, precise.EXACT_SHARE)
 
 
 def test_fold_per_row_equals_fold_per_connection():

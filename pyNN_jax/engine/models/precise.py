@@ -119,11 +119,12 @@ def chunk_size(n_cells, share):
     return int(min(n_cells, max(16, min(1024, 1 << int(n_cells * share).bit_length()))))
 
 
-EXACT_SHARE = 1 / 256     # cells that take the exact path in a step, about
+EXACT_SHARE = 1 / 1024     # cells that take the exact path in a step, about
 
 
 def on_cells(mask, fn, inputs, outputs, share):
-    """``outputs[name][i] = fn(inputs at cells i)[name]`` for the cells i where ``mask`` (n,)
+    """``outputs[name][i] = fn(inputs at cells i)[name]``, for the names fn returns, for the
+    cells i where ``mask`` (n,)
     holds, :func:`chunk_size` (n, share) cells at a time. Arrays in ``inputs`` (a pytree) have
     the cells along their first axis; scalars are passed as they are."""
     n = mask.shape[0]
@@ -137,8 +138,8 @@ def on_cells(mask, fn, inputs, outputs, share):
         gathered = jax.tree_util.tree_map(lambda x: x[taken] if jnp.ndim(x) else x, inputs)
         result = fn(gathered)
         drop = jnp.where(valid, cells, n)
-        outputs = {name: outputs[name].at[drop].set(result[name], mode="drop")
-                   for name in outputs}
+        outputs = {**outputs, **{name: outputs[name].at[drop].set(value, mode="drop")
+                                 for name, value in result.items()}}
         return pending.at[drop].set(False, mode="drop"), outputs
 
     return lax.while_loop(lambda carry: jnp.any(carry[0]), body, (mask, outputs))[1]
@@ -201,7 +202,6 @@ class IFCurrExpPrecise(NeuronModel):
     scalar_parameters = True
     emits_offsets = True
     receives_events = True
-    SEGMENT = ("t0", "length", "u0", "ie0", "ii0")    # the interval in which v crossed
 
     def derive(self, p, dt, xp):
         return {**IFCurrExp.derive(self, p, dt, xp),
@@ -260,59 +260,72 @@ class IFCurrExpPrecise(NeuronModel):
         out = on_cells(exact, lambda c: self.exact_step(dt, **c), {
             "p": p, "u": u, "ie": ie + 0 * u, "ii": ii + 0 * u, "current": current + 0 * u,
             "refractory": refractory, "t_end": t_end, "count": count, "offset": offset,
-            "weight": weight, "syn_exc": syn_in[0], "syn_inh": syn_in[1]}, out, EXACT_SHARE)
+            "weight": weight}, out, EXACT_SHARE)
         return {"v": p["v_rest"] + out["u"], "isyn_exc": out["ie"], "isyn_inh": out["ii"],
                 **after_step(d, s, out["spiked"], out["offset"])}, \
             out["spiked"].astype(jnp.int32)
 
-    def exact_step(self, dt, p, u, ie, ii, current, refractory, t_end, count, offset, weight,
-                   syn_exc, syn_inh):
-        """The step from event to event in time order, the input not among the events at
-        the end; returns the state at its end, whether the cell fired and the offset of its
-        spike."""
-        n_events, lag, weight = stored_events(count, offset, weight, dt)
+    def exact_step(self, dt, p, u, ie, ii, current, refractory, t_end, count, offset, weight):
+        """v at the end of the step, whether the cell fired and the offset of its spike, as
+        from event to event in time order (NEST): the threshold is tested at each event and
+        at the end of the step, from the end of the refractory period on; the crossing is
+        located in the interval before the first test above threshold. Below threshold the
+        dynamics are linear, so v and the currents at every test time are sums of the
+        responses to the state at the end of the refractory period (or the start) and to
+        each event after it, all at once rather than in a loop over the events. (The
+        currents at the end of the step do not depend on spikes: the folds give them.)"""
+        _, t_event, weight = stored_events(count, offset, weight, dt)
         u_th, u_reset = p["v_thresh"] - p["v_rest"], p["v_reset"] - p["v_rest"]
         instant = ~refractory & (u >= u_th)     # a cell set above threshold fires at once
-        zero = jnp.zeros_like(u)
-        carry = {"t": zero, "u": jnp.where(instant, u_reset, u), "ie": ie, "ii": ii,
-                 "refractory": refractory | instant,
-                 "t_end": jnp.where(instant, jnp.inf, t_end), "spiked": instant,
-                 "t0": zero, "length": zero, "u0": zero, "ie0": zero, "ii0": zero}
+        excitatory = weight > 0
+        tau_event = jnp.where(excitatory, p["tau_syn_E"], p["tau_syn_I"])
+        # the free dynamics start at the end of the refractory period (events before it
+        # only add to the currents), or at the start of the step
+        t_free = jnp.where(refractory, t_end, 0.0)
+        before = t_event < t_free[:, None]
+        lag = jnp.where(before, t_free[:, None] - t_event, 0.0)
+        ie_free = ie * jnp.exp(-t_free / p["tau_syn_E"]) + jnp.sum(
+            jnp.where(before & excitatory, weight * jnp.exp(-lag / tau_event), 0.0), axis=1)
+        ii_free = ii * jnp.exp(-t_free / p["tau_syn_I"]) + jnp.sum(
+            jnp.where(before & ~excitatory, weight * jnp.exp(-lag / tau_event), 0.0), axis=1)
 
-        def advance(c, t_b):
-            """Propagate every cell from its time c["t"] to t_b; test the threshold at t_b."""
-            ends = c["refractory"] & (c["t_end"] <= t_b)
-            t_free = jnp.where(c["refractory"], jnp.where(ends, c["t_end"], t_b), c["t"])
-            # while refractory only the currents decay
-            ie_free = c["ie"] * jnp.exp(-(t_free - c["t"]) / p["tau_syn_E"])
-            ii_free = c["ii"] * jnp.exp(-(t_free - c["t"]) / p["tau_syn_I"])
-            length = t_b - t_free
-            u_b, ie_b, ii_b = self.propagate(p, c["u"], ie_free, ii_free, current, length)
-            crossed = (length > 0) & (u_b >= u_th)
-            segment = {"t0": t_free, "length": length, "u0": c["u"], "ie0": ie_free,
-                       "ii0": ii_free}
-            return {"t": t_b, "u": jnp.where(crossed, u_reset, u_b), "ie": ie_b, "ii": ii_b,
-                    "refractory": (c["refractory"] & ~ends) | crossed,
-                    "t_end": jnp.where(crossed, jnp.inf, c["t_end"]),
-                    "spiked": c["spiked"] | crossed,
-                    **{name: jnp.where(crossed, segment[name], c[name])
-                       for name in self.SEGMENT}}
+        def state_at(t):
+            """(u, isyn_exc, isyn_inh) at times t (cells, times) >= t_free, the events at t
+            included, as if no spike."""
+            u_t, ie_t, ii_t = self.propagate(p, u[:, None], ie_free[:, None],
+                                             ii_free[:, None], current[:, None],
+                                             t - t_free[:, None])
+            since = t[:, :, None] - t_event[:, None, :]
+            arrived = ~before[:, None, :] & (since >= 0)
+            since = jnp.where(arrived, since, 0.0)
+            p21, decay = prop.exp_current_propagators(
+                jnp, tau_event[:, None, :], p["tau_m"], p["cm"], since,
+                jnp.exp(-since / p["tau_m"]))
+            response = jnp.where(arrived, weight[:, None, :], 0.0)
+            return (u_t + jnp.sum(response * p21, axis=2),
+                    ie_t + jnp.sum(jnp.where(excitatory[:, None, :], response * decay, 0.0),
+                                   axis=2),
+                    ii_t + jnp.sum(jnp.where(excitatory[:, None, :], 0.0, response * decay),
+                                   axis=2))
 
-        def on_event(c, t, w, _):
-            c = advance(c, t)
-            return {**c, "ie": c["ie"] + jnp.where(w > 0, w, 0),
-                    "ii": c["ii"] + jnp.where(w < 0, w, 0)}
-
-        carry = event_loop(n_events, lag, weight, carry, on_event)
-        carry = advance(carry, jnp.full_like(zero, dt))
-        remainder_exc, remainder_inh = grid_remainder(syn_exc, syn_inh, weight)
-        # (the segment of cells that did not cross, and of instant spikes, has length 0)
-        crossing = self.crossing_time(p, current, u_th,
-                                      **{name: carry[name] for name in self.SEGMENT})
-        return {"u": carry["u"], "ie": carry["ie"] + remainder_exc,
-                "ii": carry["ii"] + remainder_inh, "spiked": carry["spiked"],
+        t_test = jnp.concatenate([t_event, jnp.full_like(u, dt)[:, None]], axis=1)
+        tested = t_test > t_free[:, None]
+        t_test = jnp.where(tested, t_test, t_free[:, None])
+        u_test = state_at(t_test)[0]
+        t_cross = jnp.min(jnp.where(tested & (u_test >= u_th) & ~instant[:, None], t_test,
+                                    jnp.inf), axis=1)
+        crossed = t_cross < jnp.inf
+        # the interval in which v crossed: from the last test time before
+        t0 = jnp.maximum(t_free, jnp.max(jnp.where(t_test < t_cross[:, None], t_test, -jnp.inf),
+                                         axis=1))
+        t0 = jnp.where(crossed, t0, t_free)
+        u0, ie0, ii0 = (x[:, 0] for x in state_at(t0[:, None]))
+        crossing = self.crossing_time(p, current, u_th, t0,
+                                      jnp.where(crossed, t_cross - t0, 0.0), u0, ie0, ii0)
+        return {"u": jnp.where(crossed | instant, u_reset, u_test[:, -1]),
+                "spiked": crossed | instant,
                 "offset": jnp.where(instant, dt * (1 - jnp.finfo(u.dtype).eps),
-                                    dt - (carry["t0"] + crossing))}
+                                    dt - (t0 + crossing))}
 
     def crossing_time(self, p, current, u_th, t0, length, u0, ie0, ii0):
         """Time (ms) after t0 at which v reaches threshold in the interval of ``length`` where
