@@ -124,25 +124,27 @@ def spike_offsets(structure, groups, dtype):
 
 
 def _step_events(structure, events, k):
-    """The precise input events of step k (count, offset, weight, folds; offset and weight as
-    (cells, slots), folds as (cells, folds)) of the event cells, and ``events`` with the
-    step's counts cleared."""
+    """The precise input events of step k of the event cells: (count (cells,), folds (cells,
+    folds), ``stored(cells)`` -> offset and weight (len(cells), slots) of these cells), and
+    ``events`` with the step's counts cleared. The stored events are gathered for the cells
+    that need them, not sliced for all (XLA copied the slices every step)."""
     first, stop = structure.event_cells
     n_event_cells, per_cell = stop - first, structure.event_slots
-    slot = synapses.wrap_slot(k, structure.n_slots)
-    count = lax.dynamic_slice_in_dim(events["count"], slot * n_event_cells, n_event_cells)
+    n_folds = len(precise.EVENT_FOLDS)
+    start = synapses.wrap_slot(k, structure.n_slots) * n_event_cells
+    count = lax.dynamic_slice_in_dim(events["count"], start, n_event_cells)
+    # (the folds of a (slot, cell) without events are an earlier step's: not cleared)
+    folds = jnp.where(count[:, None] > 0, lax.dynamic_slice_in_dim(
+        events["fold"], start * n_folds, n_event_cells * n_folds).reshape(
+        n_event_cells, n_folds), 0)
 
-    def read(name, per_cell):
-        return lax.dynamic_slice_in_dim(events[name], slot * n_event_cells * per_cell,
-                                        n_event_cells * per_cell).reshape(
-            n_event_cells, per_cell)
+    def stored(cells):
+        entries = (start + cells)[:, None] * per_cell + jnp.arange(per_cell)
+        return events["offset"][entries], events["weight"][entries]
 
     cleared = {**events, "count": lax.dynamic_update_slice_in_dim(
-        events["count"], jnp.zeros_like(count), slot * n_event_cells, 0)}
-    # (the folds of a (slot, cell) without events are those of an earlier step: not cleared,
-    # which made XLA copy them all every step)
-    folds = jnp.where(count[:, None] > 0, read("fold", len(precise.EVENT_FOLDS)), 0)
-    return (count, read("offset", per_cell), read("weight", per_cell), folds), cleared
+        events["count"], jnp.zeros_like(count), start, 0)}
+    return (count, folds, stored), cleared
 
 
 def derive_constants(model, params, dt, dtype):
@@ -205,9 +207,11 @@ def _step(structure, values, state):
     for g_index, g in enumerate(structure.groups):
         ctx = _context(structure, values, k, g_index)
         if getattr(g.model, "receives_events", False):
-            cells = slice(g.offset - structure.event_cells[0],
-                          g.offset + g.size - structure.event_cells[0])
-            ctx = ctx._replace(events=tuple(part[cells] for part in step_events))
+            first = g.offset - structure.event_cells[0]
+            count, folds, stored = step_events
+            ctx = ctx._replace(events=(count[first:first + g.size],
+                                       folds[first:first + g.size],
+                                       lambda cells, first=first: stored(cells + first)))
         syn_in = arriving[:g.model.n_ports, g.offset:g.offset + g.size]
         gv = values["groups"][g_index]
         s, c = g.model.step(gv["p"], gv["d"], state["groups"][g_index], syn_in,

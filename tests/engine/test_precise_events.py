@@ -21,12 +21,12 @@ def fold_weight_and_offset(cell, row_offset, weight):
 
 
 def step_events(model, p, count, offset, weight):
-    """A step's events (count, offset, weight, folds) as delivery leaves them: the folds
-    summed over the stored events."""
-    stored = jnp.arange(offset.shape[1])[None, :] < count[:, None]
+    """A step's events (count, folds, stored) as delivery leaves them: the folds summed over
+    the stored events."""
+    kept = jnp.arange(offset.shape[1])[None, :] < count[:, None]
     folds = weight[..., None] * model.fold_coefficients(p, offset, weight > 0)
-    folds = jnp.where(stored[:, :, None], folds, 0).sum(axis=1)
-    return count, offset, weight, folds
+    folds = jnp.where(kept[:, :, None], folds, 0).sum(axis=1)
+    return count, folds, lambda cells: (offset[cells], weight[cells])
 
 
 def test_append_events_keeps_same_target_connections_up_to_the_slots():
