@@ -228,3 +228,18 @@ def test_fold_per_row_equals_fold_per_connection():
     exc_in_first = np.asarray((cell >= 1) & (cell < 4) & (weight > 0))
     np.testing.assert_allclose(np.asarray(per_row)[..., 0][exc_in_first],
                                np.broadcast_to(expected, cell.shape)[exc_in_first], rtol=1e-6)
+
+
+def test_propagators_by_exp_equal_expm1_forms():
+    """P21 and the synaptic decay from exponentials only equal the expm1 forms (float64)
+    for time constants far apart, close (the series) and equal, at lags from 0 to 1 ms."""
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    from pyNN_jax.engine.models import propagators as prop
+    h = jnp.asarray(np.concatenate([[0.0, 1e-9, 1e-5], np.linspace(1e-3, 1.0, 50)]))
+    for tau_syn in (5.0, 20.0 - 1e-4, 20.0, 0.5):
+        expected = prop.exp_current_propagators(jnp, tau_syn, 20.0, 0.2, h,
+                                                jnp.exp(-h / 20.0))
+        got = precise.exp_current_propagators_by_exp(tau_syn, 20.0, 0.2, h)
+        for e, g in zip(expected, got):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
