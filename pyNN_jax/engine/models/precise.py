@@ -189,20 +189,6 @@ def below_threshold(u_peak, u_th, *magnitudes):
     return u_peak + margin < u_th
 
 
-def exp_current_propagators_by_exp(tau_syn, tau_m, cm, h):
-    """(P21, exp(-h/tau_syn)) as :func:`.propagators.exp_current_propagators`, from two
-    exponentials and no expm1 (on a CPU, XLA's expm1 over the (cells, tests, events) pairs
-    of a step took ~3x the time of an exponential): (1 - exp(-z))/z loses ~eps/z relative
-    for z >= 1e-3, below which it is its series (to z^3: error < 1e-14)."""
-    membrane_decay = jnp.exp(-h / tau_m)
-    z = h * (tau_m - tau_syn) / (tau_m * tau_syn)
-    small = jnp.abs(z) < 1e-3
-    decay_difference = jnp.exp(-z)
-    ratio = jnp.where(small, 1.0 - z / 2 + z * z / 6 - z * z * z / 24,
-                      (1.0 - decay_difference) / jnp.where(small, 1.0, z))
-    return h * membrane_decay / cm * ratio, membrane_decay * decay_difference
-
-
 def precise_refractory_steps(xp, tau_refrac, dt):
     """NEST's t_ref in steps for the _ps models: at least one step."""
     return xp.maximum(refractory_steps(xp, tau_refrac, dt), 1)
@@ -314,8 +300,9 @@ class IFCurrExpPrecise(NeuronModel):
             since = t[:, :, None] - t_event[:, None, :]
             arrived = ~before[:, None, :] & (since >= 0)
             since = jnp.where(arrived, since, 0.0)
-            p21, decay = exp_current_propagators_by_exp(tau_event[:, None, :], p["tau_m"],
-                                                        p["cm"], since)
+            p21, decay = prop.exp_current_propagators_without_expm1(
+                jnp, tau_event[:, None, :], p["tau_m"], p["cm"], since,
+                jnp.exp(-since / p["tau_m"]))
             response = jnp.where(arrived, weight[:, None, :], 0.0)
             return (u_t + jnp.sum(response * p21, axis=2),
                     ie_t + jnp.sum(jnp.where(excitatory[:, None, :], response * decay, 0.0),

@@ -40,6 +40,19 @@ def exp_current_propagators(xp, tau_syn, tau_m, cm, h, membrane_decay):
     return h * membrane_decay / cm * ratio, membrane_decay * (1.0 + decay_difference)
 
 
+def exp_current_propagators_without_expm1(xp, tau_syn, tau_m, cm, h, membrane_decay):
+    """:func:`exp_current_propagators` from exponentials only (on a CPU, XLA's expm1 over the
+    (cells, tests, events) pairs of a precise step took ~3x the time of an exponential):
+    (1 - exp(-z))/z loses ~eps/z relative for z >= 1e-3, below which it is its series (to
+    z^3: error < 1e-14)."""
+    z = h * (tau_m - tau_syn) / (tau_m * tau_syn)
+    small = xp.abs(z) < 1e-3
+    decay_difference = xp.exp(-z)
+    ratio = xp.where(small, 1.0 - z / 2 + z * z / 6 - z * z * z / 24,
+                     (1.0 - decay_difference) / xp.where(small, 1.0, z))
+    return h * membrane_decay / cm * ratio, membrane_decay * decay_difference
+
+
 def alpha_derivative_to_voltage(xp, tau_syn, tau_m, cm, h):
     """P31: response of V at h to a synaptic current I(t) = t exp(-t/tau_syn) (dI/dt = 1 at 0).
 
