@@ -103,9 +103,10 @@ class Layout:
     The populations of one model form a group, in their order; the group's size is their
     cells padded by ``padding`` (a :class:`.padding.SizePadding`; None: not padded), the
     padding cells after the populations' (``used_cells[g]`` of the group's ``group_sizes[g]``
-    cells are the populations')."""
+    cells are the populations'), and then to a multiple of ``multiple`` (the devices the
+    cells are split over)."""
 
-    def __init__(self, populations, padding=None):
+    def __init__(self, populations, padding=None, multiple=1):
         self.groups = []          # [(model, [populations])]
         by_model = {}
         for pop in populations:
@@ -129,8 +130,9 @@ class Layout:
                     offset + np.arange(pop.size)
                 offset += pop.size
             self.used_cells.append(offset - self.group_starts[g])
-            self.group_sizes.append(self.used_cells[g] if padding is None else
-                                    padding.size(f"cells {g} {model.name}", self.used_cells[g]))
+            size = (self.used_cells[g] if padding is None else
+                    padding.size(f"cells {g} {model.name}", self.used_cells[g]))
+            self.group_sizes.append(-(-size // multiple) * multiple)
             offset = self.group_starts[g] + self.group_sizes[g]
         self.n_cells = offset
         self.cell_group = np.repeat(np.arange(len(self.groups)), self.group_sizes)
@@ -189,7 +191,7 @@ class EngineNetwork:
         """Bring the device state back into the Populations and Projections."""
         if self.device_state is None:
             return
-        state = jax.device_get(self.device_state)
+        state = self.placement.host_state(self.structure, self.device_state)
         for g, (model, pops) in enumerate(self.layout.groups):
             for pop in pops:
                 start = self.layout.group_offset[pop]
@@ -225,8 +227,8 @@ class EngineNetwork:
     def host_table(self, t_index, names=None):
         """Writable host copies of the columns ``names`` (default all) of connectivity table
         ``t_index``, read back from the device (the network keeps no second copy on the host:
-        on a CPU that would double the tables' memory). Sharded tables come back with their
-        padding rows, after the rows of the connections."""
+        on a CPU that would double the tables' memory). Split over devices, the devices'
+        tables come stacked (:meth:`_split_table`)."""
         table = (self.values["tables"][t_index] if self._host_table_values is None
                  else self._host_table_values[t_index])
         return {name: np.array(jax.device_get(column))
@@ -245,7 +247,7 @@ class EngineNetwork:
                 if any(model.state_follows_parameters for model, _ in self.layout.groups):
                     self.pull_state()       # pushed again with resume_state() below
                 self.host_groups = self._group_values(self.layout)
-                self.values = self.placement.values({**self.values,
+                self.values = self.placement.values(self.structure, {**self.values,
                                                      "groups": self._step_groups()})
                 if self._block_steps(self.structure.tables) < self.structure.block_steps:
                     self.pull_state()       # a shorter refractory period: shorter blocks
@@ -254,7 +256,7 @@ class EngineNetwork:
                                                    for rec, ids, *_ in
                                                    self.record_map["exact_spikes"]]
             if "currents" in self.dirty_values:
-                self.values = self.placement.values({**self.values, "currents":
+                self.values = self.placement.values(self.structure, {**self.values, "currents":
                     self._assemble_currents(np.dtype(self.sim.dtype))[1]})
         self.structure_dirty = False
         self.dirty_values.clear()
@@ -270,7 +272,7 @@ class EngineNetwork:
         cache for the call that follows. XLA and numpy release the GIL: a first run of the
         Brunel network costs the longer of the two, not their sum."""
         structure, state = self.structure, self.device_state
-        unwritten = self.placement.values(self.values)
+        unwritten = self.placement.values(self.structure, self.values)
 
         def compile_chunk():
             try:
@@ -290,7 +292,7 @@ class EngineNetwork:
         finally:
             self._table_fills = []
             compiling.join()
-        self.values = self.placement.values({**self.values, "tables": self._host_table_values})
+        self.values = self.placement.values(self.structure, {**self.values, "tables": self._host_table_values})
         self._host_table_values = None
 
     def _group_values(self, layout):
@@ -342,7 +344,7 @@ class EngineNetwork:
                 return
             self.values["tables"][t_index] = \
                 {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in table.items()}
-            self.values = self.placement.values(self.values)
+            self.values = self.placement.values(self.structure, self.values)
 
     @staticmethod
     def _gathered_delay_holds(table):
@@ -399,7 +401,7 @@ class EngineNetwork:
         sim = self.sim
         dt, dtype = sim.dt, np.dtype(sim.dtype)
         padding = SizePadding(sim.compilation_cache)
-        layout = Layout(sim.populations, padding)
+        layout = Layout(sim.populations, padding, multiple=self.placement.n_devices)
         groups = [engine.GroupSpec(model, layout.group_sizes[g], layout.group_starts[g])
                   for g, (model, pops) in enumerate(layout.groups)]
         self.host_groups = self._group_values(layout)
@@ -444,7 +446,7 @@ class EngineNetwork:
                        **self._segment_keys()}
         self._host_table_values = table_values
         if not self._table_fills:
-            self.values = self.placement.values(self.values)
+            self.values = self.placement.values(self.structure, self.values)
             self._host_table_values = None
 
     def _assemble_tables(self, dtype, padding):
@@ -467,41 +469,105 @@ class EngineNetwork:
                                             int(delay_steps.max(initial=1)))
                 parts.append(self._connection_part(prj, delay_steps))
             max_delay_steps = max(max_delay_steps, table_max_delay_steps)
-            table, flat, fill = engine_synapses.plan_table(
-                out_degree, {name: dtype for name in parts[0].columns},
-                delay_steps_type=engine_synapses.delay_type(table_max_delay_steps),
-                pad_rows=(functools.partial(padding.size, f"rows {len(tables)} {kind}")
-                          if kind == "static" else None),
-                n_used_cells=sum(layout.used_cells))
-            if kind == "static":      # nothing below reads the connections' places
-                self._table_fills.append(functools.partial(fill, parts))
-                if ("row_used" in table and table["target"].shape[1] == 1
-                        and self.placement.mesh is None):
-                    table.update(engine_synapses.gathered_columns(
-                        parts, table["target"].shape[0]))
+            column_types = {name: dtype for name in parts[0].columns}
+            delay_steps_type = engine_synapses.delay_type(table_max_delay_steps)
+            pad_rows = (functools.partial(padding.size, f"rows {len(tables)} {kind}")
+                        if kind == "static" else None)
+            if self.placement.mesh is not None:
+                table, flat, local_table = self._split_table(
+                    kind, parts, column_types, delay_steps_type, pad_rows)
             else:
-                fill(parts)
+                table, flat, fill = engine_synapses.plan_table(
+                    out_degree, column_types, delay_steps_type=delay_steps_type,
+                    pad_rows=pad_rows, n_used_cells=sum(layout.used_cells))
+                local_table = table
+                if kind == "static":      # nothing below reads the connections' places
+                    self._table_fills.append(functools.partial(fill, parts))
+                    if "row_used" in table and table["target"].shape[1] == 1:
+                        table.update(engine_synapses.gathered_columns(
+                            parts, table["target"].shape[0]))
+                else:
+                    fill(parts)
+                if kind in plasticity.KINDS:
+                    table.update(self._incoming_table(table, flat, layout.n_cells))
             bounds = np.cumsum([0] + [part.size for part in parts])
             for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
                 prj._table_positions = flat[a:b]
                 prj._table_index = len(tables)
-            n_rows, width = table["target"].shape
+            n_rows, width = local_table["target"].shape
             if kind in plasticity.KINDS:
                 table.update({name: np.asarray(value, dtype=float) for name, value in constants})
-                post = table["target"].reshape(-1)[flat] % layout.n_cells
-                incoming, _ = engine_synapses.build_table(
-                    post, flat + 1, np.ones_like(flat), {}, layout.n_cells)
-                table["in_owner"] = incoming["row_owner"]
-                table["in_positions"] = incoming["target"] - 1      # -1: no connection
             axonal = bool(kind in plasticity.KINDS
                           and (table["dendritic_delay"] < table["delay"]).any())
             tables.append(engine.TableSpec(
                 kind, n_rows, width, rows_per_pass_for(n_rows), axonal,
-                engine_synapses.rows_are_cells(table, layout.n_cells)))
+                engine_synapses.rows_are_cells(local_table, layout.n_cells)))
             table_values.append({k: (v.astype(dtype, copy=False) if v.dtype.kind == "f" else v)
                                  for k, v in table.items()})
             members.append((kind, projections))
         return tables, table_values, members, max_delay_steps
+
+    @staticmethod
+    def _incoming_table(table, flat, n_cells, width=None):
+        """The incoming connections of each cell of a plastic ``table`` (``flat``: the
+        connections' positions in it): ``in_owner`` (the rows' cells) and ``in_positions``
+        (the connections' positions, -1 in unused columns)."""
+        post = table["target"].reshape(-1)[flat] % n_cells
+        incoming, _ = engine_synapses.build_table(post, flat + 1, np.ones_like(flat), {},
+                                                  n_cells, width)
+        return {"in_owner": incoming["row_owner"], "in_positions": incoming["target"] - 1}
+
+    def _split_table(self, kind, parts, column_types, delay_steps_type, pad_rows):
+        """A table split over the devices: each device's table holds the connections onto
+        its cells (:meth:`.engine.sharding.CellSplit.split_part`), rows of every presynaptic
+        cell (global indices) in the connections' order; all have the same shape (rows past a
+        device's connections belong to no cell) and are stacked along their rows. Returns
+        (the stacked table, each connection's position in it, device 0's table). Written at
+        once (not while the chunk compiles)."""
+        layout = self.layout
+        split = sharding.CellSplit(layout.group_sizes, self.placement.n_devices)
+        by_part = [split.split_part(part, layout.n_cells) for part in parts]
+        shares = [[pieces[d][0] for pieces in by_part] for d in range(split.n_devices)]
+        out_degrees = [sum((engine_synapses.count_out_degree(part.pre, layout.n_cells)
+                            for part in share), np.zeros(layout.n_cells, np.int64))
+                       for share in shares]
+        width = max(engine_synapses.choose_width(degree) for degree in out_degrees)
+        n_used = sum(layout.used_cells)
+        cell_rows = all(engine_synapses.uses_cell_rows(degree, width, n_used)
+                        for degree in out_degrees)
+        rows = max(engine_synapses.rows_needed(degree, width) for degree in out_degrees)
+        rows = pad_rows(rows) if pad_rows is not None else rows
+        plans = [engine_synapses.plan_table(degree, column_types, width, delay_steps_type,
+                                            pad_rows=lambda _: rows, n_used_cells=n_used,
+                                            allow_cell_rows=cell_rows)
+                 for degree in out_degrees]
+        for (_, _, fill), share in zip(plans, shares):
+            fill(share)
+        if kind in plasticity.KINDS:
+            in_width = max(engine_synapses.choose_width(np.bincount(
+                table["target"].reshape(-1)[flat] % split.n_local, minlength=split.n_local))
+                for table, flat, _ in plans)
+            incoming = [self._incoming_table(table, flat, split.n_local, in_width)
+                        for table, flat, _ in plans]
+            in_rows = max(part["in_owner"].size for part in incoming)
+            for (table, _, _), part in zip(plans, incoming):
+                extra = in_rows - part["in_owner"].size      # rows of no cell, no connection
+                table["in_owner"] = np.pad(part["in_owner"], (0, extra),
+                                           constant_values=split.n_local)
+                table["in_positions"] = np.pad(part["in_positions"], ((0, extra), (0, 0)),
+                                               constant_values=-1)
+        stacked = {name: np.concatenate([table[name] for table, _, _ in plans])
+                   for name in plans[0][0]}
+        entries = plans[0][0]["target"].size
+        positions = np.empty(sum(part.size for part in parts), np.int64)
+        starts = np.cumsum([0] + [part.size for part in parts])
+        for d, (_, flat, _) in enumerate(plans):
+            taken = 0
+            for start, pieces in zip(starts, by_part):
+                chosen = pieces[d][1]
+                positions[start + chosen] = d * entries + flat[taken:taken + chosen.size]
+                taken += chosen.size
+        return stacked, positions, plans[0][0]
 
     def _connection_part(self, prj, delay_steps):
         """The connections of ``prj`` as the engine lays them out, global indices computed a
@@ -675,15 +741,16 @@ class EngineNetwork:
         kept = self.cell_level_synapse_state
         for t_index, (kind, projections) in enumerate(self._table_members):
             spec = self.structure.tables[t_index]
+            n_rows = self.placement.n_devices * spec.n_rows     # the devices' tables stacked
             table_state = {}
             for name in projections[0]._synapse_state:
-                flat = np.zeros(spec.n_rows * spec.width,
-                                np.int32 if name.endswith("_step") else dtype)
+                flat = np.zeros(n_rows * spec.width, np.int32 if name.endswith("_step") else dtype)
                 for prj in projections:
                     flat[prj._table_positions] = prj._synapse_state[name]
-                table_state[name] = flat.reshape(spec.n_rows, spec.width)
+                table_state[name] = flat.reshape(n_rows, spec.width)
             if kind in plasticity.KINDS:
-                fresh = plasticity_cell_state(layout.n_cells, self.structure.n_slots, dtype)
+                fresh = plasticity_cell_state(layout.n_cells, self.structure.n_slots, dtype,
+                                              self.placement.n_devices)
                 old = kept[t_index] if t_index < len(kept) else {}
                 table_state.update({name: (old[name] if name in old and
                                            old[name].shape == value.shape else value)
@@ -694,7 +761,7 @@ class EngineNetwork:
                  "step": np.int32(self.step)}
         if self.structure.event_slots:
             state["events"] = self._initial_events(dtype)
-        return self.placement.state(state)
+        return self.placement.state(self.structure, state)
 
     def _initial_events(self, dtype):
         """The precise input events in flight (:func:`.engine.synapses.append_events`): those
@@ -773,7 +840,7 @@ class EngineNetwork:
         became non-finite in the chunk (``findings``: :func:`.engine.health.nonfinite_cells`
         of the state at its end), or None."""
         dt = self.sim.dt
-        out = jax.device_get(out)
+        out = self.placement.host_recordings(out)
         if self.record_map["spikes"]:
             spikes = {"counts": _raster_spikes(out["spikes"][:n], first_step, dt),
                       "precise": _raster_spikes(out["precise_spikes"][:n], first_step, dt,
@@ -811,7 +878,7 @@ class EngineNetwork:
         for prj in self.sim.projections:
             prj._reset_synapse_state()
         if self.values is not None and not self.structure_dirty:   # new random numbers
-            self.values = self.placement.values({**self.values, **self._segment_keys()})
+            self.values = self.placement.values(self.structure, {**self.values, **self._segment_keys()})
 
     def _segment_keys(self):
         segment = self.sim.segment_counter
@@ -831,11 +898,14 @@ def _raster_spikes(raster, first_step, dt, offsets=None):
     return np.repeat(cols, repeats), np.repeat(times, repeats)
 
 
-def plasticity_cell_state(n_cells, n_slots, dtype):
-    """Traces and postsynaptic history of a plastic table at rest."""
-    state = {"pre_trace": np.zeros(n_cells, dtype), "post_trace": np.zeros(n_cells, dtype)}
-    for side in ("pre", "post"):
-        state[f"{side}_trace_history"] = np.zeros((n_slots, n_cells), dtype)
-        state[f"{side}_spike_history"] = np.zeros((n_slots, n_cells), np.int32)
-        state[f"recent_{side}_spikes"] = np.zeros(n_cells, np.int32)
+def plasticity_cell_state(n_cells, n_slots, dtype, n_devices=1):
+    """Traces and their history of a plastic table at rest; split over ``n_devices``, every
+    device keeps the presynaptic ones of all cells (a copy each, stacked), the postsynaptic
+    ones of its own cells."""
+    state = {}
+    for side, cells in (("pre", n_devices * n_cells), ("post", n_cells)):
+        state[f"{side}_trace"] = np.zeros(cells, dtype)
+        state[f"{side}_trace_history"] = np.zeros((n_slots, cells), dtype)
+        state[f"{side}_spike_history"] = np.zeros((n_slots, cells), np.int32)
+        state[f"recent_{side}_spikes"] = np.zeros(cells, np.int32)
     return state

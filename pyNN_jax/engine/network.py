@@ -29,6 +29,12 @@ Order within step k (t = k dt -> (k+1) dt), NEST's:
 4. the spikes of step k (stamped (k+1) dt) are scattered into the slots k + delay_steps
    (static tables: at the end of the block, into the same slots);
 5. recorded values are written to the chunk's output buffers.
+
+Cells split over devices (``Structure.devices`` > 1, run inside ``jax.shard_map`` over the mesh
+axis :data:`AXIS`, see :mod:`.sharding`): the structure describes one device's share, a
+contiguous part of every group; the device advances its cells, holds their ring slots and the
+connections onto them, and the devices exchange only spike counts (:func:`exchange`), once per
+block for the static tables and once per step where a table delivers every step.
 """
 from dataclasses import dataclass
 from functools import partial
@@ -44,6 +50,8 @@ from .models import precise
 from .models.base import StepContext, materialised
 
 prng.unroll_threefry_on_cpu()
+
+AXIS = "cells"     # the mesh axis that the cells are split over
 
 
 @dataclass(frozen=True)
@@ -100,10 +108,19 @@ class Structure:
     # the cells first ... stop - 1 that keep them
     event_slots: int = 0
     event_cells: tuple = (0, 0)
+    # > 1: every group split evenly over this many devices (:mod:`.sharding`); ``groups``
+    # (sizes, offsets), ``n_cells``, the ring and the tables' targets are one device's share,
+    # the tables' rows belong to the cells of all devices (``n_pre``, global indices)
+    devices: int = 1
 
     @property
     def n_cells(self):
         return sum(g.size for g in self.groups)
+
+    @property
+    def n_pre(self):
+        """Cells whose spikes the tables deliver: those of every device."""
+        return self.devices * self.n_cells
 
     @property
     def slot_stride(self):
@@ -177,10 +194,54 @@ def compact_group_values(model, values, per_cell=frozenset()):
             for part, arrays in values.items()}
 
 
+def _device(structure):
+    """The index of this device among those the cells are split over (0 unsplit)."""
+    return lax.axis_index(AXIS) if structure.devices > 1 else 0
+
+
+def exchange(structure, counts):
+    """Spike counts (..., n_cells) of this device's cells -> those of all cells (..., n_pre),
+    in the global order (group after group: the tables' rows follow it, so that every ring
+    slot receives its additions in the order of one device); one ``all_gather``. Unsplit:
+    ``counts``."""
+    if structure.devices == 1:
+        return counts
+    gathered = lax.all_gather(counts, AXIS, axis=counts.ndim - 1)     # (..., device, cell)
+    return jnp.concatenate(
+        [gathered[..., g.offset:g.offset + g.size].reshape(
+            counts.shape[:-1] + (structure.devices * g.size,)) for g in structure.groups],
+        axis=-1)
+
+
+def _first_cell(structure, group):
+    """Index in ``group`` (one device's share) of its first cell in the whole group."""
+    return _device(structure) * group.size
+
+
+def _group_part(structure, array, group):
+    """This device's cells of ``group`` in ``array`` (..., all cells of the network, in
+    the global order: group after group)."""
+    if structure.devices == 1:
+        return array[..., group.offset:group.offset + group.size]
+    return lax.dynamic_slice_in_dim(array, structure.devices * group.offset
+                                    + _first_cell(structure, group), group.size,
+                                    axis=array.ndim - 1)
+
+
+def _injected(structure, values, k, dtype):
+    """Injected current (nA) of step k into the cells of all devices (the entries are not
+    split: each device evaluates them all, :func:`_group_part` takes its own)."""
+    return currents_mod.injected_current(structure.current_kinds, values["currents"], k,
+                                         structure.dt, values["noise_key"], structure.n_pre,
+                                         dtype)
+
+
 def _context(structure, values, k, g_index):
-    """Step k of group g_index: its time and its random key."""
+    """Step k of group g_index: its time, its random key and the first cell of this
+    device's share of the group."""
     step_key = jax.random.fold_in(values["key"], k)
-    return StepContext(k, structure.dt, jax.random.fold_in(step_key, g_index))
+    return StepContext(k, structure.dt, jax.random.fold_in(step_key, g_index),
+                       first_cell=_first_cell(structure, structure.groups[g_index]))
 
 
 def _step(structure, values, state):
@@ -198,8 +259,7 @@ def _step(structure, values, state):
         structure.n_ports, n_cells)
     ring = state["ring"]
     step_key = jax.random.fold_in(values["key"], k)
-    i_ext = currents_mod.injected_current(structure.current_kinds, values["currents"], k, dt,
-                                          values["noise_key"], n_cells, dtype)
+    i_ext = _injected(structure, values, k, dtype)
     new_groups, counts = [], []
     events = state.get("events")
     if events is not None:
@@ -215,20 +275,23 @@ def _step(structure, values, state):
         syn_in = arriving[:g.model.n_ports, g.offset:g.offset + g.size]
         gv = values["groups"][g_index]
         s, c = g.model.step(gv["p"], gv["d"], state["groups"][g_index], syn_in,
-                            i_ext[g.offset:g.offset + g.size], ctx)
+                            _group_part(structure, i_ext, g), ctx)
         new_groups.append(s)
-        counts.append(without_padding(c, g, values["used_cells"][g_index]))
+        counts.append(without_padding(c, g, values["used_cells"][g_index],
+                                      ctx.first_cell))
     counts = materialised(jnp.concatenate(counts) if counts else jnp.zeros(0, jnp.int32), k)
     new_tables = list(state["tables"])
+    if any(t_spec.kind != "static" for t_spec in structure.tables):
+        all_counts = exchange(structure, counts)
     for t_index, (t_spec, tv, ts) in enumerate(zip(structure.tables, values["tables"],
                                                    state["tables"])):
         if t_spec.kind == "static":
             continue
         table_key = jax.random.fold_in(step_key, len(structure.groups) + t_index)
         ring, new_tables[t_index] = synapses.deliver(
-            t_spec.kind, tv, ts, counts, ring, k, structure.n_slots, n_cells,
+            t_spec.kind, tv, ts, all_counts, ring, k, structure.n_slots, n_cells,
             structure.slot_stride, t_spec.rows_per_pass, dt, table_key, t_spec.axonal,
-            t_spec.cell_rows)
+            t_spec.cell_rows, post_counts=counts)
     new_state = {"groups": new_groups, "tables": new_tables, "ring": ring, "step": k + 1}
     if events is not None:
         new_state["events"] = events
@@ -245,16 +308,16 @@ def _parallel_block(structure, values, state):
     slots = (k + jnp.arange(n_block)) % structure.n_slots
     arriving = ring[slots]                                  # (n_block, n_ports, n_cells)
     ring = ring.at[slots].set(0).reshape(-1)
-    i_ext = jax.vmap(lambda j: currents_mod.injected_current(
-        structure.current_kinds, values["currents"], k + j, structure.dt, values["noise_key"],
-        n_cells, ring.dtype))(jnp.arange(n_block))
+    i_ext = jax.vmap(lambda j: _injected(structure, values, k + j, ring.dtype))(
+        jnp.arange(n_block))
     trajectories, counts = [], []
     for g_index, g in enumerate(structure.groups):
         gv, cells = values["groups"][g_index], slice(g.offset, g.offset + g.size)
         syn_in = arriving[:, :g.model.n_ports, cells]
+        group_current = _group_part(structure, i_ext, g)
         if g.model.time_parallel:
             trajectory, c = g.model.step_block(gv["p"], gv["d"], state["groups"][g_index],
-                                               syn_in, i_ext[:, cells],
+                                               syn_in, group_current,
                                                _context(structure, values, k, g_index))
         else:                                               # spike sources: no input
             def one_step(s, inputs, g=g, gv=gv, g_index=g_index):
@@ -263,9 +326,10 @@ def _parallel_block(structure, values, state):
                                     _context(structure, values, k + j, g_index))
                 return s, (s, c)
             _, (trajectory, c) = lax.scan(one_step, state["groups"][g_index],
-                                          (jnp.arange(n_block), syn_in, i_ext[:, cells]))
+                                          (jnp.arange(n_block), syn_in, group_current))
         trajectories.append(trajectory)
-        counts.append(without_padding(c, g, values["used_cells"][g_index]))
+        counts.append(without_padding(c, g, values["used_cells"][g_index],
+                                      _first_cell(structure, g)))
     counts = jnp.concatenate(counts, axis=1)
     new_state = {"groups": [jax.tree_util.tree_map(lambda x: x[-1], t) for t in trajectories],
                  "tables": state["tables"], "ring": ring, "step": k + n_block}
@@ -275,11 +339,13 @@ def _parallel_block(structure, values, state):
     return _deliver_static(structure, values, new_state, counts, k), recorded
 
 
-def without_padding(counts, group, used_cells):
-    """Spike counts ``counts`` (..., group.size) of the cells of ``group``, zero past its
-    first ``used_cells`` cells: the others only pad the group to the size it was compiled for
-    (:mod:`pyNN_jax.padding`) and never spike."""
-    return jnp.where(jnp.arange(group.size) < used_cells, counts, jnp.zeros((), counts.dtype))
+def without_padding(counts, group, used_cells, first_cell=0):
+    """Spike counts ``counts`` (..., group.size) of the cells of ``group`` (from its cell
+    ``first_cell`` on, a device's share), zero past the group's first ``used_cells`` cells:
+    the others only pad the group to the size it was compiled for (:mod:`pyNN_jax.padding`)
+    or to a multiple of the devices, and never spike."""
+    return jnp.where(first_cell + jnp.arange(group.size) < used_cells, counts,
+                     jnp.zeros((), counts.dtype))
 
 
 def _clear_read_slots(structure, ring, first_step, n_read):
@@ -305,7 +371,13 @@ def _clear_read_slots(structure, ring, first_step, n_read):
 def _deliver_static(structure, values, state, block_counts, first_step, block_offsets=None):
     """Scatter the spikes of a block (``block_counts``: (block_steps, n_cells), row j holds
     the spikes of step first_step + j) through every static table; with precise events,
-    ``block_offsets`` (block_steps, n_cells) holds the spikes' offsets."""
+    ``block_offsets`` (block_steps, n_cells) holds the spikes' offsets. Split over
+    devices, ``block_counts`` and ``block_offsets`` are this device's cells' and are exchanged
+    first."""
+    if any(t_spec.kind == "static" for t_spec in structure.tables):
+        block_counts = exchange(structure, block_counts)
+        if block_offsets is not None:
+            block_offsets = exchange(structure, block_offsets)
     ring, events = state["ring"], state.get("events")
     if events is not None:
         fold = precise.event_fold(structure.groups, [gv["p"] for gv in values["groups"]])
@@ -314,7 +386,7 @@ def _deliver_static(structure, values, state, block_counts, first_step, block_of
             continue
         if events is None:
             ring = synapses.deliver_static(tv, block_counts, ring, first_step,
-                                           structure.n_slots, structure.n_cells,
+                                           structure.n_slots, structure.n_pre,
                                            structure.slot_stride, t_spec.rows_per_pass,
                                            cell_rows=t_spec.cell_rows)
         else:
@@ -331,17 +403,19 @@ def _deliver_static(structure, values, state, block_counts, first_step, block_of
 def _record(structure, values, state, counts, next_step):
     rv = values["record"]
     spec = structure.record
-    out = {"spikes": _recorded(counts, spec.spike_first, rv["spike_cells"]).astype(jnp.int16),
-           "spike_bits": pack_bits(_recorded(counts, spec.spike_bit_first,
+    out = {"spikes": _recorded(structure, counts, spec.spike_first,
+                               rv["spike_cells"]).astype(jnp.int16),
+           "spike_bits": pack_bits(_recorded(structure, counts, spec.spike_bit_first,
                                              rv["spike_bit_cells"]) > 0),
-           "precise_spikes": _recorded(counts, spec.precise_spike_first,
+           "precise_spikes": _recorded(structure, counts, spec.precise_spike_first,
                                        rv["precise_spike_cells"]).astype(jnp.int16),
-           "precise_offsets": (_recorded(spike_offsets(structure, state["groups"],
-                                                       state["ring"].dtype),
+           "precise_offsets": (_recorded(structure, spike_offsets(structure, state["groups"],
+                                                                  state["ring"].dtype),
                                          spec.precise_spike_first, rv["precise_spike_cells"])
                                if spec.n_precise_spike_cells
                                else jnp.zeros(0, state["ring"].dtype)),
-           "signals": [state["groups"][g][name][idx].astype(state["ring"].dtype)
+           "signals": [_group_signal(structure, state["groups"][g][name], structure.groups[g],
+                                     idx).astype(state["ring"].dtype)
                        for (g, name, _), idx in zip(structure.record.signals, rv["signals"])],
            "currents": []}
     for (kind, _), idx in zip(structure.record.currents, rv["currents"]):
@@ -351,9 +425,34 @@ def _record(structure, values, state, counts, next_step):
     return out
 
 
-def _recorded(counts, first, cells):
-    """The entries ``cells`` of ``counts``; they are ``first`` ... if ``first`` >= 0."""
-    return counts[first:first + cells.shape[0]] if first >= 0 else counts[cells]
+def _recorded(structure, counts, first, cells):
+    """The entries ``cells`` (global indices) of ``counts``; they are ``first`` ... if
+    ``first`` >= 0. Split over devices, ``counts`` are this device's cells' and the entries
+    of other devices' cells are 0 (the recordings of the devices are merged on the host,
+    :mod:`.sharding`)."""
+    if structure.devices == 1:
+        return counts[first:first + cells.shape[0]] if first >= 0 else counts[cells]
+    if first >= 0:
+        cells = first + jnp.arange(cells.shape[0], dtype=jnp.int32)
+    # global index -> group, index in the group -> device, index on the device
+    sizes = np.array([g.size for g in structure.groups])
+    global_starts = structure.devices * np.array([g.offset for g in structure.groups])
+    group = jnp.searchsorted(jnp.asarray(global_starts[1:]), cells, side="right")
+    within = cells - jnp.asarray(global_starts)[group]
+    size = jnp.asarray(sizes)[group]
+    local = jnp.asarray(np.array([g.offset for g in structure.groups]))[group] + within % size
+    return jnp.where(within // size == _device(structure), counts[local],
+                     jnp.zeros((), counts.dtype))
+
+
+def _group_signal(structure, values, group, cells):
+    """``values`` (a state variable of this device's cells of ``group``) of the cells
+    ``cells`` (indices in the whole group); split over devices, 0 for other devices' cells
+    (as :func:`_recorded`)."""
+    if structure.devices == 1:
+        return values[cells]
+    return jnp.where(cells // group.size == _device(structure), values[cells % group.size],
+                     jnp.zeros((), values.dtype))
 
 
 def pack_bits(flags):

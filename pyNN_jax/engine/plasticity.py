@@ -78,9 +78,12 @@ def _compact(pending, rows_per_pass):
     return rows, valid, jnp.where(valid, rows, 0)
 
 
-def before_delivery(kind, v, s, counts, step, n_slots, n_cells, rows_per_pass, dt):
+def before_delivery(kind, v, s, counts, post_counts, step, n_slots, rows_per_pass, dt):
     """Decay the traces to the end of step ``step``, log the postsynaptic history and
-    potentiate the connections a postsynaptic spike reaches now."""
+    potentiate the connections a postsynaptic spike reaches now. ``counts``: the spikes of
+    the presynaptic cells (the table's rows' owners), ``post_counts`` those of the
+    postsynaptic ones (the same array, unless the cells are split over devices:
+    :mod:`.sharding`)."""
     stamp = step + 1
     slot = stamp % n_slots
     pre_trace = s["pre_trace"] * jnp.exp(-dt / v["tau_plus"])
@@ -88,10 +91,10 @@ def before_delivery(kind, v, s, counts, step, n_slots, n_cells, rows_per_pass, d
     history = {"pre_trace_history": s["pre_trace_history"].at[slot].set(pre_trace),
                "post_trace_history": s["post_trace_history"].at[slot].set(post_trace),
                "pre_spike_history": s["pre_spike_history"].at[slot].set(counts),
-               "post_spike_history": s["post_spike_history"].at[slot].set(counts),
+               "post_spike_history": s["post_spike_history"].at[slot].set(post_counts),
                "recent_pre_spikes": (s["recent_pre_spikes"] + counts
                                      - s["pre_spike_history"][slot]),
-               "recent_post_spikes": (s["recent_post_spikes"] + counts
+               "recent_post_spikes": (s["recent_post_spikes"] + post_counts
                                       - s["post_spike_history"][slot])}
     weights = s["weight"].reshape(-1)
     width = v["target"].shape[1]
@@ -104,7 +107,7 @@ def before_delivery(kind, v, s, counts, step, n_slots, n_cells, rows_per_pass, d
         weights, pending = carry
         rows, valid, rows_c = _compact(pending, rows_per_pass)
         positions = v["in_positions"][rows_c]
-        real = valid[:, None] & (positions < n_connections)
+        real = valid[:, None] & (positions >= 0)          # -1: an unused column
         positions = jnp.where(real, positions, 0)
         post = v["in_owner"][rows_c][:, None]
         arrivals = history["post_spike_history"][(stamp - flat_dendritic[positions]) % n_slots,
@@ -116,7 +119,9 @@ def before_delivery(kind, v, s, counts, step, n_slots, n_cells, rows_per_pass, d
         weights = weights.at[target].set(updated, mode="drop")
         return weights, pending.at[rows].set(False, mode="drop")
 
-    pending = history["recent_post_spikes"][v["in_owner"]] > 0
+    # (rows past the cells pad a table split over devices)
+    pending = history["recent_post_spikes"].at[v["in_owner"]].get(mode="fill",
+                                                                  fill_value=0) > 0
     weights, _ = lax.while_loop(lambda c: jnp.any(c[1]), one_pass, (weights, pending))
     return {"weight": weights.reshape(s["weight"].shape), "pre_trace": pre_trace,
             "post_trace": post_trace, **history}
@@ -163,15 +168,16 @@ def deliver_axonal(kind, v, s, ring, step, n_slots, n_cells, slot_stride, rows_p
         ring = ring.at[index.reshape(-1)].add((updated * arrivals).reshape(-1))
         return ring, weights, pending.at[rows].set(False, mode="drop")
 
-    pending = s["recent_pre_spikes"][v["row_owner"]] > 0
+    pending = s["recent_pre_spikes"].at[v["row_owner"]].get(mode="fill", fill_value=0) > 0
     ring, weights, _ = lax.while_loop(lambda c: jnp.any(c[2]), one_pass,
                                       (ring, s["weight"].reshape(-1), pending))
     return ring, dict(s, weight=weights.reshape(s["weight"].shape))
 
 
-def after_delivery(s, counts):
-    """Add this step's spikes to the traces."""
-    return dict(s, pre_trace=s["pre_trace"] + counts, post_trace=s["post_trace"] + counts)
+def after_delivery(s, counts, post_counts):
+    """Add this step's spikes to the traces (``counts``, ``post_counts``: as in
+    :func:`before_delivery`)."""
+    return dict(s, pre_trace=s["pre_trace"] + counts, post_trace=s["post_trace"] + post_counts)
 
 
 def _parameters(kind):

@@ -10,11 +10,17 @@ faster per draw on a 2-core CPU (100 keys, 20 draws each: 50 -> 7 us), and it co
 :func:`unroll_threefry_on_cpu` registers it for the CPU platform, for the whole process (other
 JAX code gets the same bits, lowered the same way). It uses JAX internals; where they differ
 (another JAX version), the default lowering stays: the same numbers, slower.
+
+:func:`bits` and :func:`uniform` draw entries ``first ... first + n - 1`` of a longer draw
+(the cells of one device in a network split over several, :mod:`.sharding`): the same numbers
+as that draw's slice, computed for these entries only.
 """
 import warnings
 
 import numpy as np
 import jax
+import jax.numpy as jnp
+from jax import lax
 
 _registered = False
 
@@ -42,3 +48,48 @@ def raw_key(seed):
     if jax.config.jax_default_prng_impl != "threefry2x32":
         return jax.random.PRNGKey(seed)
     return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
+
+
+
+def _hashed_counters(key, n, first):
+    """The two uint32 halves of threefry2x32 of the counters first ... first + n - 1 (as JAX's
+    partitionable threefry hashes entry i of a draw of any shape below 2**32 entries)."""
+    if not jax.config.jax_threefry_partitionable:       # pragma: no cover
+        raise RuntimeError("pyNN.jax: a draw of part of the cells needs "
+                           "jax_threefry_partitionable (JAX's default)")
+    from jax._src.random.threefry2x32 import threefry2x32_p
+    counter = lax.iota(jnp.uint32, n) + jnp.asarray(first, jnp.uint32)
+    return threefry2x32_p.bind(key[0], key[1], jnp.zeros(n, jnp.uint32), counter)
+
+
+def _whole(first):
+    return isinstance(first, int) and first == 0
+
+
+def bits(key, n, first=0):
+    """``jax.random.bits(key, (N,), uint32)[first:first + n]`` for any N >= first + n
+    (``key``: a raw uint32 key; ``first`` may be traced): the slice is hashed directly, not
+    drawn whole."""
+    if _whole(first):
+        return jax.random.bits(key, (n,), jnp.uint32)
+    high, low = _hashed_counters(key, n, first)
+    return high ^ low
+
+
+def uniform(key, n, dtype, first=0):
+    """``jax.random.uniform(key, (N,), dtype)[first:first + n]``, as :func:`bits` (float32
+    or float64)."""
+    dtype = jnp.dtype(dtype)
+    if _whole(first):
+        return jax.random.uniform(key, (n,), dtype)
+    high, low = _hashed_counters(key, n, first)
+    finfo = jnp.finfo(dtype)
+    unsigned = jnp.dtype(f"uint{finfo.bits}")
+    if finfo.bits == 64:
+        raw = (high.astype(unsigned) << unsigned.type(32)) | low.astype(unsigned)
+    else:
+        raw = high ^ low
+    mantissa = lax.shift_right_logical(raw, unsigned.type(finfo.bits - finfo.nmant))
+    one = unsigned.type(np.array(1.0, dtype).view(unsigned))
+    return jnp.maximum(lax.bitcast_convert_type(mantissa | one, dtype) - dtype.type(1),
+                       dtype.type(0))

@@ -1,30 +1,43 @@
-"""Spreading a network over several JAX devices (``jax.sharding``, GSPMD).
+"""Spreading a network over several JAX devices: the cells are split, spikes cross.
 
-The devices form a one-dimensional :class:`jax.sharding.Mesh` with the axis ``"cells"``. Every
-array of the network is placed with a :class:`jax.sharding.NamedSharding`:
+The devices form a one-dimensional :class:`jax.sharding.Mesh` with the axis ``"cells"``
+(:data:`.network.AXIS`). Every group (the cells of one model) is split evenly into contiguous
+parts (the assembly pads each group to a multiple of the devices with cells that never
+spike): device d holds cells ``d * n / D ... (d + 1) * n / D - 1`` of every group of n cells,
+their state, their own ring-buffer slots and the connections onto them (one table per device,
+built from the connections whose postsynaptic cell it holds, :meth:`CellSplit.split_part`;
+the devices' tables are stacked along their rows). The chunk runs under ``jax.shard_map``:
+each device runs :func:`.network.run_chunk` on its share (``Structure.devices``,
+:func:`local_structure`), and the devices exchange only the spike counts of their cells
+(:func:`.network.exchange`): one ``all_gather`` per block of min-delay steps for the static
+tables, one per step where a table delivers every step (plastic, depressing, stochastic).
 
-- per-cell arrays (parameters, derived constants and state variables of a group, the cell-level
-  traces of a plastic table) are split along their cell axis;
-- connectivity tables and their per-connection state are split by rows (the rows of one
-  presynaptic cell, ``row_owner``, stay in order; a device holds a contiguous block of rows);
-- everything else (the ring buffer, PRNG keys, the step counter, current-source entries, the
-  indices of the recorded cells) is replicated.
+Placement of the arrays (the global arrays are the devices' parts, in device order, along
+the split axis):
 
-A group whose size is not a multiple of the number of devices is replicated: padding it would
-add cells that every model, recorder and current source would have to skip, and a replicated
-group gives the same results, only with less saving. The rows of a table are padded instead,
-to a multiple of the number of devices, with rows that deliver nothing (:func:`_pad_rows`).
+- group parameters, derived constants and state: split along the cells (their first axis, or
+  the last for the names in ``model.cells_on_last_axis``); values equal in every cell
+  (scalars) replicated;
+- tables, their per-connection state: split along the rows (each device's rows after the
+  previous device's); the plastic tables' traces along the cells: every device keeps the
+  presynaptic traces of all cells (a copy each), the postsynaptic ones of its own cells;
+- the ring buffer and the precise input events: each device's slots of its cells, stored
+  device after device (:meth:`CellSplit.device_major`; :meth:`Placement.host_state` gives
+  them back in the global layout);
+- everything else (current entries, indices of the recorded cells, PRNG keys, the step
+  counter): replicated. Every device evaluates all current entries and takes its cells'
+  part.
 
-``jit`` then partitions the compiled chunk (XLA's SPMD partitioner): each device advances its
-cells, and XLA inserts the collectives (all-gather of the spike counts, reductions of the
-scatter into the ring buffer) that the gathers and scatters across the split axes need. No
-data goes through the host inside a chunk. :meth:`Placement.run_chunk` pins the state that a
-chunk returns to the placement it was given, so that every chunk reuses the same executable.
+Recordings: each device records the entries of its own cells and zero for the others; the
+host adds the devices' buffers (:meth:`Placement.host_recordings`).
 
-Results do not depend on the number of devices, except for the order of floating-point
-additions into the ring buffer, which XLA may change when it splits the scatter: spike times are
-the same, membrane potentials equal to rounding.
+The results are those of one device: the random numbers of a cell do not depend on the split
+(:func:`.prng.uniform`), and every ring slot receives its additions in the order of one
+device (the exchanged counts are in the global order, and a device's table holds each
+presynaptic cell's connections in their order). Only stochastic synapses draw differently:
+their draws are per delivery pass, and a device's passes hold other rows.
 """
+import dataclasses
 import functools
 from functools import partial
 
@@ -32,9 +45,9 @@ import numpy as np
 import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import chunk_cache, network, plasticity, synapses
+from . import chunk_cache, network, synapses
 
-AXIS = "cells"
+AXIS = network.AXIS
 
 
 def resolve_devices(devices):
@@ -87,79 +100,103 @@ def cell_mesh(devices):
     return Mesh(np.asarray(devices, dtype=object), (AXIS,))
 
 
-def _split(mesh, shape, axis):
-    """Split ``axis`` of an array of ``shape`` over the mesh, or replicate it when the axis
-    length is not a multiple of the number of devices."""
-    if len(shape) <= axis or shape[axis] % mesh.size:
-        return NamedSharding(mesh, PartitionSpec())
-    return NamedSharding(mesh, PartitionSpec(*([None] * axis), AXIS))
+def local_structure(structure, n_devices):
+    """The structure of one device's share of ``structure`` (whose groups are multiples of
+    ``n_devices``; its tables already one device's, as the assembly builds them)."""
+    first, stop = structure.event_cells
+    return dataclasses.replace(
+        structure, devices=n_devices,
+        groups=tuple(network.GroupSpec(g.model, g.size // n_devices, g.offset // n_devices)
+                     for g in structure.groups),
+        event_cells=(first // n_devices, stop // n_devices))
 
 
-def _replicated(mesh, tree):
-    return jax.tree_util.tree_map(lambda a: NamedSharding(mesh, PartitionSpec()), tree)
+class CellSplit:
+    """Which device holds which cells of a network of groups of ``group_sizes`` cells (each a
+    multiple of ``n_devices``, in this order, at consecutive global indices)."""
+
+    def __init__(self, group_sizes, n_devices):
+        sizes = np.asarray(group_sizes, dtype=np.int64)
+        self.n_devices = n_devices
+        self.starts = np.concatenate([[0], np.cumsum(sizes)])
+        self.shares = sizes // n_devices                # cells per device, per group
+        self.local_starts = np.concatenate([[0], np.cumsum(self.shares)])
+        self.n_local = int(self.local_starts[-1])
+
+    def locate(self, cells):
+        """(device, index on the device) of global cell indices ``cells``."""
+        cells = np.asarray(cells, dtype=np.int64)
+        group = np.searchsorted(self.starts, cells, side="right") - 1
+        within = cells - self.starts[group]
+        share = self.shares[group]
+        return within // share, self.local_starts[group] + within % share
+
+    def device_major(self, first=0, stop=None):
+        """The global indices of the cells first ... stop - 1 (whole groups), device after
+        device: device 0's of the first group, of the next, ..., then device 1's."""
+        stop = self.starts[-1] if stop is None else stop
+        groups = [g for g in range(len(self.shares))
+                  if first <= self.starts[g] and self.starts[g + 1] <= stop]
+        return np.concatenate(
+            [np.arange(self.starts[g] + d * self.shares[g],
+                       self.starts[g] + (d + 1) * self.shares[g]) - first
+             for d in range(self.n_devices) for g in groups] + [np.zeros(0, np.int64)])
+
+    def split_part(self, part, n_cells):
+        """The connections of ``part`` (:class:`.synapses.ConnectionPart`, targets
+        ``port * n_cells + post``) onto each device's cells: per device, (the part with
+        targets ``port * n_local + index on the device``, the indices of its connections in
+        ``part``), the connections' order kept."""
+        pre = synapses.piece_of(part.pre, 0, part.size)
+        target = np.asarray(synapses.piece_of(part.target, 0, part.size), dtype=np.int64)
+        port, post = np.divmod(target, n_cells)
+        device, local = self.locate(post)
+        local_target = port * self.n_local + local
+        out = []
+        for d in range(self.n_devices):
+            chosen = np.flatnonzero(device == d)
+            out.append((synapses.ConnectionPart(
+                chosen.size, pre[chosen], local_target[chosen].astype(np.int32),
+                np.asarray(part.delay)[chosen],
+                {name: np.asarray(values)[chosen] for name, values in part.columns.items()}),
+                chosen))
+        return out
 
 
-def _table_shardings(mesh, table):
-    """Rows split for per-row and per-connection arrays, cells split for cell-level traces
-    (their history, (n_slots, n_cells), along its second axis), scalars replicated."""
-    return {name: _split(mesh, np.shape(array), 1 if name.endswith("_history") else 0)
+def _group_specs(model, tree):
+    """PartitionSpecs of a group's arrays: split along the cells, scalars replicated."""
+    def spec(name, array):
+        if np.ndim(array) == 0:
+            return PartitionSpec()
+        if name in model.cells_on_last_axis:
+            return PartitionSpec(*([None] * (np.ndim(array) - 1)), AXIS)
+        return PartitionSpec(AXIS)
+    return {name: (_group_specs(model, part) if isinstance(part, dict) else spec(name, part))
+            for name, part in tree.items()}
+
+
+def _table_specs(table):
+    """Rows split, cell-level traces along their cells (their history along its second
+    axis), table constants replicated."""
+    return {name: (PartitionSpec() if np.ndim(array) == 0
+                   else PartitionSpec(None, AXIS) if name.endswith("_history")
+                   else PartitionSpec(AXIS))
             for name, array in table.items()}
 
 
-def _pad_rows(table, multiple, fills):
-    """Append rows that deliver nothing until the row count of ``table`` is a multiple of
-    ``multiple``: owned by the owner of the last row (``row_owner``, ``in_owner``), holding
-    ``fills`` (an empty column: weight 0, delay 1, ..., other names 0). The arrays of the
-    incoming-connection table of a plastic table (``in_*``) have their own row count; cell-level
-    arrays (the plastic traces) and scalars are left alone. Device arrays whose row count is
-    already a multiple are returned as they are (no copy to the host)."""
-    out = {}
-    for name, array in table.items():
-        extra = -np.shape(array)[0] % multiple if np.ndim(array) else 0
-        if not extra or name in plasticity.CELL_STATE:
-            out[name] = array
-            continue
-        array = np.asarray(array)
-        fill = array[-1] if name.endswith("_owner") else fills.get(name, 0)
-        out[name] = np.concatenate([array, np.full((extra,) + array.shape[1:], fill,
-                                                   array.dtype)])
-    return out
+def _replicated(tree):
+    return jax.tree_util.tree_map(lambda _: PartitionSpec(), tree)
 
 
-def _empty_column(table):
-    """What an unused column of ``table`` holds, per array name (as laid out by
-    :func:`.synapses.build_table`); ``in_positions`` -1: no incoming connection."""
-    columns = [name for name, a in table.items()
-               if np.ndim(a) == 2 and np.result_type(a).kind == "f"]
-    empty, _ = synapses.build_table(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                    np.zeros(0, np.int64), {n: np.zeros(0) for n in columns},
-                                    n_cells=1, width=1)
-    fills = {name: a.reshape(-1)[0] for name, a in empty.items() if name != "row_owner"}
-    return {**fills, "in_positions": -1}
-
-
-def _group_shardings(mesh, group):
-    return jax.tree_util.tree_map(lambda a: _split(mesh, np.shape(a), 0), group)
-
-
-def values_shardings(mesh, values):
-    """NamedShardings of a *values* pytree (see :mod:`.network`)."""
-    return {
-        "groups": [_group_shardings(mesh, g) for g in values["groups"]],
-        "tables": [_table_shardings(mesh, t) for t in values["tables"]],
-        **{name: _replicated(mesh, part) for name, part in values.items()
-           if name not in ("groups", "tables")},
-    }
-
-
-def state_shardings(mesh, state):
-    """NamedShardings of a *state* pytree (see :mod:`.network`)."""
-    return {
-        "groups": [_group_shardings(mesh, g) for g in state["groups"]],
-        "tables": [_table_shardings(mesh, t) for t in state["tables"]],
-        **{name: _replicated(mesh, part) for name, part in state.items()
-           if name not in ("groups", "tables")},
-    }
+def _specs(structure, tree):
+    """PartitionSpecs of a *values* or *state* pytree of ``structure``."""
+    return {name: ([_group_specs(g.model, part) for g, part in zip(structure.groups, parts)]
+                   if name == "groups"
+                   else [_table_specs(table) for table in parts] if name == "tables"
+                   else jax.tree_util.tree_map(lambda _: PartitionSpec(AXIS), parts)
+                   if name in ("ring", "events")
+                   else _replicated(parts))
+            for name, parts in tree.items()}
 
 
 class Placement:
@@ -185,35 +222,115 @@ class Placement:
     def mesh(self):
         return cell_mesh(self.devices) if len(self.devices) > 1 else None
 
-    def values(self, values):
-        """Copy a *values* pytree (host or device arrays) to its place."""
-        if self.mesh is None:
-            return jax.device_put(values, self.devices[0])
-        values = {**values, "tables": [_pad_rows(t, self.mesh.size, _empty_column(t))
-                                       for t in values["tables"]]}
-        return jax.device_put(values, values_shardings(self.mesh, values))
+    @property
+    def n_devices(self):
+        return len(self.devices)
 
-    def state(self, state):
-        """Copy a *state* pytree (host or device arrays) to its place."""
+    def split(self, structure):
+        """The :class:`CellSplit` of ``structure`` over the devices."""
+        return CellSplit([g.size for g in structure.groups], self.n_devices)
+
+    def _put(self, structure, tree):
         if self.mesh is None:
-            return jax.device_put(state, self.devices[0])
-        state = {**state, "tables": [_pad_rows(t, self.mesh.size, {})
-                                     for t in state["tables"]]}
-        return jax.device_put(state, state_shardings(self.mesh, state))
+            return jax.device_put(tree, self.devices[0])
+        return jax.device_put(tree, jax.tree_util.tree_map(
+            partial(NamedSharding, self.mesh), _specs(structure, tree),
+            is_leaf=lambda x: isinstance(x, PartitionSpec)))
+
+    def values(self, structure, values):
+        """Copy a *values* pytree (host or device arrays; split: with the devices' tables
+        stacked) to its place."""
+        return self._put(structure, values)
+
+    def state(self, structure, state):
+        """Copy a *state* pytree (host or device arrays, the ring buffer and precise events in
+        the global layout; split: with the devices' table state stacked) to its place."""
+        if self.mesh is not None:
+            state = self._relayout(structure, state, to_devices=True)
+        return self._put(structure, state)
+
+    def host_state(self, structure, state):
+        """A placed *state* pytree as numpy arrays, the ring buffer and precise events in the
+        global layout."""
+        state = jax.device_get(state)
+        if self.mesh is None:
+            return state
+        return self._relayout(structure, state, to_devices=False)
+
+    def _relayout(self, structure, state, to_devices):
+        """The ring buffer and the precise events of ``state`` in the devices' layout (each
+        device's slots of its cells, device after device) or back in the global one."""
+        split, n_slots = self.split(structure), structure.n_slots
+        move = _to_devices if to_devices else _from_devices
+        state = dict(state)
+        cells = split.device_major()
+        state["ring"] = move(state["ring"], (n_slots, structure.n_ports, cells.size), 2,
+                             cells, self.n_devices)
+        if "events" in state:
+            first, stop = structure.event_cells
+            cells = split.device_major(first, stop)
+            state["events"] = {
+                name: move(values, (n_slots, cells.size, np.size(values) // (
+                    n_slots * cells.size)), 1, cells, self.n_devices)
+                for name, values in state["events"].items()}
+        return state
+
+    def host_recordings(self, recorded):
+        """The recordings of a chunk (device arrays) as numpy arrays; split: the devices'
+        buffers added (each holds zeros for the other devices' cells), the current
+        amplitudes (the same on every device) of the first device."""
+        recorded = jax.device_get(recorded)
+        if self.mesh is None:
+            return recorded
+        merged = {name: (np.bitwise_or.reduce(values, axis=0) if name == "spike_bits"
+                         else values.sum(axis=0, dtype=values.dtype))
+                  for name, values in recorded.items() if name not in ("signals", "currents")}
+        merged["signals"] = [values.sum(axis=0, dtype=values.dtype)
+                             for values in recorded["signals"]]
+        merged["currents"] = [values[0] for values in recorded["currents"]]
+        return merged
 
     def run_chunk(self, structure, values, state, n_steps, quick_compile=False):
         """:func:`.network.run_chunk` on the placed arrays (``quick_compile``: see
-        :func:`.chunk_cache.run_chunk`; unsharded only)."""
+        :func:`.chunk_cache.run_chunk`; unsplit only)."""
         if self.mesh is None:
             return chunk_cache.run_chunk(structure, values, state, n_steps, quick_compile)
-        return _run_chunk_sharded(structure, self.mesh, values, state, n_steps)
+        return _run_chunk_split(structure, self.mesh, values, state, n_steps)
+
+
+def _to_devices(flat, shape, cell_axis, cells, n_devices):
+    """A flat array of ``shape`` whose axis ``cell_axis`` holds the cells in the global
+    order -> flat, device after device, each device's part of the same layout with its own
+    cells (``cells``: the global order's positions, device after device)."""
+    array = np.asarray(flat).reshape(shape)[(slice(None),) * cell_axis + (cells,)]
+    array = array.reshape(array.shape[:cell_axis] + (n_devices, -1)
+                          + array.shape[cell_axis + 1:])
+    return np.ascontiguousarray(np.moveaxis(array, cell_axis, 0)).reshape(-1)
+
+
+def _from_devices(flat, shape, cell_axis, cells, n_devices):
+    """Inverse of :func:`_to_devices`."""
+    local_shape = shape[:cell_axis] + (shape[cell_axis] // n_devices,) + shape[cell_axis + 1:]
+    array = np.asarray(flat).reshape((n_devices,) + local_shape)
+    array = np.moveaxis(array, 0, cell_axis)
+    array = array.reshape(array.shape[:cell_axis] + (-1,) + array.shape[cell_axis + 2:])
+    out = np.empty_like(array)
+    out[(slice(None),) * cell_axis + (cells,)] = array
+    return out.reshape(-1)
 
 
 @partial(jax.jit, static_argnums=(0, 1))
-def _run_chunk_sharded(structure, mesh, values, state, n_steps):
-    """One chunk, partitioned over ``mesh``; the state comes back with the sharding it had,
-    the recordings replicated (every process can copy them to the host)."""
-    new_state, recorded = network.run_chunk(structure, values, state, n_steps)
-    new_state = jax.lax.with_sharding_constraint(new_state, state_shardings(mesh, state))
-    recorded = jax.lax.with_sharding_constraint(recorded, _replicated(mesh, recorded))
-    return new_state, recorded
+def _run_chunk_split(structure, mesh, values, state, n_steps):
+    """One chunk, each device advancing its share of the cells (``jax.shard_map``); the
+    recordings come back with a leading axis over the devices."""
+    local = local_structure(structure, mesh.size)
+
+    def run_share(values, state, n_steps):
+        new_state, recorded = network.run_chunk(local, values, state, n_steps)
+        return new_state, jax.tree_util.tree_map(lambda x: x[None], recorded)
+
+    state_specs = _specs(structure, state)
+    return jax.shard_map(
+        run_share, mesh=mesh,
+        in_specs=(_specs(structure, values), state_specs, PartitionSpec()),
+        out_specs=(state_specs, PartitionSpec(AXIS)), check_vma=False)(values, state, n_steps)

@@ -127,7 +127,7 @@ def delay_type(max_delay_steps):
 
 
 def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
-               pad_rows=None, n_used_cells=None):
+               pad_rows=None, n_used_cells=None, allow_cell_rows=True):
     """:func:`build_table` in two parts, for connections given as :class:`ConnectionPart`s:
     ``(table, position, fill)``. From the connections per cell (``out_degree``, one entry
     per cell of the network) the arrays of ``table`` and ``position`` are allocated at their
@@ -141,14 +141,12 @@ def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
     r's; the rows past the connections' belong to no cell (``row_owner`` n_cells) and hold
     empty columns (weight 0).
 
-    Row r is cell r's (no gather from cells to rows) where no cell needs two rows and at
-    least half of the ``n_used_cells`` (default: all; the network's cells without the
-    padding cells of :mod:`pyNN_jax.padding`, which have no connections) have one."""
+    Row r is cell r's (no gather from cells to rows) where ``allow_cell_rows`` and
+    :func:`uses_cell_rows`."""
     n_cells, n_conn = out_degree.size, int(out_degree.sum())
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
-    cell_rows = (rows_per_cell.max(initial=0) == 1
-                 and 2 * rows_per_cell.sum() >= (n_used_cells or n_cells))
+    cell_rows = allow_cell_rows and uses_cell_rows(out_degree, width, n_used_cells)
     if cell_rows:
         row_used = (rows_per_cell > 0).astype(np.int8)
         rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows
@@ -190,9 +188,24 @@ def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
             out.fill(fill_value)
             for source, part, first in zip(sources, parts, starts):
                 for start, stop in _pieces(part.size):
-                    out[flat[first + start:first + stop]] = _piece(source, start, stop)
+                    out[flat[first + start:first + stop]] = piece_of(source, start, stop)
 
     return table, flat, fill
+
+
+def uses_cell_rows(out_degree, width, n_used_cells=None):
+    """Whether a table of rows of ``width`` for the connections per cell ``out_degree`` gives
+    row r to cell r: no cell needs two rows and at least half of the ``n_used_cells``
+    (default: all; the network's cells without the padding cells of :mod:`pyNN_jax.padding`,
+    which have no connections) have one."""
+    rows_per_cell = -(-out_degree // width)
+    return bool(rows_per_cell.max(initial=0) == 1
+                and 2 * rows_per_cell.sum() >= (n_used_cells or out_degree.size))
+
+
+def rows_needed(out_degree, width):
+    """Rows of ``width`` that the connections per cell ``out_degree`` fill (at least one)."""
+    return max(int((-(-out_degree // width)).sum()), 1)
 
 
 def gathered_columns(parts, n_rows):
@@ -205,8 +218,8 @@ def gathered_columns(parts, n_rows):
     delays = [np.asarray(part.delay) for part in parts]
     if not parts or any(d.min() != d.max() or d.flat[0] != delays[0].flat[0] for d in delays):
         return {}
-    pre = np.concatenate([_piece(part.pre, 0, part.size) for part in parts])
-    target = np.concatenate([_piece(part.target, 0, part.size) for part in parts])
+    pre = np.concatenate([piece_of(part.pre, 0, part.size) for part in parts])
+    target = np.concatenate([piece_of(part.target, 0, part.size) for part in parts])
     first = int(target.min())
     source_row = np.full(int(target.max()) + 1 - first, n_rows, np.int32)
     source_row[target - first] = pre
@@ -221,7 +234,7 @@ def _pieces(n):
     return ((start, min(start + INDEX_CHUNK, n)) for start in range(0, n, INDEX_CHUNK))
 
 
-def _piece(source, start, stop):
+def piece_of(source, start, stop):
     """Values [start, stop) of an array, or of a function ``(start, stop) -> array``."""
     return source(start, stop) if callable(source) else source[start:stop]
 
@@ -244,7 +257,7 @@ def _sorted_keys(parts, starts, n_cells, n_conn):
     for part, first in zip(parts, starts):
         for start, stop in _pieces(part.size):
             piece = keys[first + start:first + stop]
-            piece[:] = _piece(part.pre, start, stop)
+            piece[:] = piece_of(part.pre, start, stop)
             piece <<= index_bits
             piece += np.arange(first + start, first + stop)
     keys.sort()
@@ -329,7 +342,8 @@ def _tsodyks_markram(v, s, rows, spike_step, dt):
 
 
 def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_per_pass, dt,
-            key=None, axonal=False, cell_rows=False, n_sets=1, weight_per_set=False):
+            key=None, axonal=False, cell_rows=False, n_sets=1, weight_per_set=False,
+            post_counts=None):
     """Add the spikes of ``counts`` to the flat ring buffer; return (ring, state).
 
     ``counts`` is (n_cells,), the spikes of step ``step``, or, for the static kind only,
@@ -343,7 +357,12 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     n_rows, width). The spiking entries of all copies are compacted together, so the passes
     follow the total number of spikes, and each ring receives its additions in the order a
     delivery of its copy alone makes them (on CPU, where XLA scatters in order: the same
-    sums)."""
+    sums).
+
+    ``n_cells``: the cells whose ring slots ``ring`` holds (the targets' cells); ``counts``
+    may hold more cells, the rows' owners, when the cells are split over devices
+    (:mod:`.sharding`): then ``post_counts`` (n_cells,) are the spikes of the ring's cells
+    (plastic kinds), else ``counts`` are."""
     block_counts = counts.reshape((n_sets, -1, counts.shape[-1]))    # (set, step, cell)
     if kind == "static":
         return _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride,
@@ -352,15 +371,18 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     if cell_rows:       # (sharded tables may have padding rows past the cells)
         pending = (block_counts * v["row_used"][:block_counts.shape[2]]).reshape(-1)
     else:
-        pending = block_counts[:, :, v["row_owner"]].reshape(-1)
+        # (rows past the owners' cells pad a table split over devices: no spikes)
+        pending = block_counts.at[:, :, v["row_owner"]].get(mode="fill",
+                                                             fill_value=0).reshape(-1)
     plastic = kind in plasticity.KINDS
+    post_counts = counts if post_counts is None else post_counts
     if plastic:
-        s = plasticity.before_delivery(kind, v, s, counts, step, n_slots, n_cells,
+        s = plasticity.before_delivery(kind, v, s, counts, post_counts, step, n_slots,
                                        rows_per_pass, dt)
         if axonal:
             ring, s = plasticity.deliver_axonal(kind, v, s, ring, step, n_slots, n_cells,
                                                 slot_stride, rows_per_pass)
-            return ring, plasticity.after_delivery(s, counts)
+            return ring, plasticity.after_delivery(s, counts, post_counts)
 
     def one_pass(n_pass, carry):
         ring, pending, s = carry
@@ -390,7 +412,7 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     n_passes = (jnp.sum(pending > 0, dtype=jnp.int32) + rows_per_pass - 1) // rows_per_pass
     ring, _, s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
     if plastic:
-        s = plasticity.after_delivery(s, counts)
+        s = plasticity.after_delivery(s, counts, post_counts)
     return ring, s
 
 
@@ -613,7 +635,11 @@ def append_events(events, slots, target, weight, spike_offset, event_cells):
             r, left, stored, count, offset, weight_kept = state
             left = left & (count_before + r < per_cell)
             claimed = jnp.where(left, key, n_keys)
-            count = count.at[claimed].set(claim_value, mode="drop")
+            # the first of them wins (the largest claim value): each key's events keep
+            # the order of the connections, however the rows are cut into batches (a
+            # table split over devices has other batches)
+            count = count.at[claimed].set(jnp.iinfo(jnp.int32).min, mode="drop").at[
+                claimed].max(claim_value, mode="drop")
             won = left & (count.at[key].get(mode="fill", fill_value=0) == claim_value)
             place = jnp.where(won, key * per_cell + count_before + r, n_keys * per_cell)
             return (r + 1, left & ~won, stored | won, count,

@@ -1,11 +1,19 @@
-"""A network spread over several JAX devices (``setup(devices=...)``, engine/sharding.py).
+"""A network split over several JAX devices (``setup(devices=...)``, engine/sharding.py): each
+device holds a part of the cells, their ring slots and the connections onto them; the devices
+exchange spike counts.
 
 XLA's device count is fixed when JAX starts, so the comparison runs in a child Python process
 with ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` (four virtual CPU devices): it
-simulates the same recurrent network (a Vogels-Abbott-like COBA network driven by Poisson
-sources, one plastic STDP projection) on one device and on four, and the test compares the
-spikes, the membrane potentials and the learned weights, and checks that the arrays were split
-and that the compiled chunk is partitioned (it contains collectives).
+simulates two networks on one device and on four, and the tests compare the spikes (exactly),
+the membrane potentials and the learned weights, and check that the arrays were split and that
+the devices exchange spikes only (all-gathers, no reduction of ring buffers):
+
+- a recurrent conductance-based network (Vogels-Abbott-like) driven by Poisson sources, with a
+  plastic STDP projection, on the time grid, float32, with ``reset()``, ``Population.set()``
+  and ``Projection.set()`` between runs;
+- a current-based network with precise spike times (``spike_precision="off_grid"``: input
+  events, offsets), float64, Tsodyks-Markram synapses, a SpikeSourceArray and DC, AC and
+  noisy current sources.
 """
 import os
 import subprocess
@@ -18,19 +26,30 @@ import pyNN.jax as sim
 from pyNN import errors
 
 N_DEVICES = 4
-N_EXC, N_INH, N_NOISE = 320, 80, 30      # 30 noise sources: not a multiple of 4 (replicated)
+N_EXC, N_INH, N_NOISE = 320, 80, 30      # 30 noise sources: not a multiple of 4 (padded)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _spikes(result, pop, key):
+    """Spike ids and times of every segment of ``pop`` into ``result``."""
+    for segment_index, segment in enumerate(pop.get_data().segments):
+        trains = segment.spiketrains
+        result[f"{key}_ids_{segment_index}"] = np.concatenate(
+            [np.full(len(st), st.annotations["source_index"]) for st in trains])
+        result[f"{key}_times_{segment_index}"] = np.concatenate(
+            [st.magnitude for st in trains])
+
+
 def simulate(devices):
-    """Build and run the network on ``devices``; return its spikes, traces and weights."""
+    """Build and run the conductance-based network on ``devices``; return its spikes,
+    traces and weights, and how its arrays were placed."""
     import jax
     from pyNN.random import NumpyRNG, RandomDistribution
     from pyNN_jax.engine import sharding
 
     # compilation_cache=None: sizes not padded (the shard sizes below are the populations')
     sim.setup(timestep=0.1, min_delay=0.2, max_delay=2.0, rng_seed=7, chunk_steps=300,
-              devices=devices, compilation_cache=None)
+              devices=devices, compilation_cache=None, spike_precision="on_grid")
     cell = dict(tau_m=20.0, tau_syn_E=5.0, tau_syn_I=10.0, v_rest=-60.0, v_reset=-60.0,
                 v_thresh=-50.0, cm=0.2, tau_refrac=5.0, e_rev_E=0.0, e_rev_I=-80.0)
     exc = sim.Population(N_EXC, sim.IF_cond_exp(**cell), label="exc")
@@ -60,6 +79,7 @@ def simulate(devices):
         weight=0.02, delay=0.3), receptor_type="excitatory")
     exc.record("spikes")
     inh.record(["spikes", "v"])
+    noise.record("spikes")
 
     sim.run(100.0)
     sim.run(150.0)                  # a second run() reuses the compiled chunk
@@ -69,15 +89,9 @@ def simulate(devices):
     recurrent[0].set(weight=0.008)
     inh.set(tau_m=15.0)
     sim.run(50.0)
-    for pop in (exc, inh):
-        segments = pop.get_data().segments    # all variables: PyNN drops cached ones otherwise
-        for segment_index, segment in enumerate(segments):
-            trains = segment.spiketrains
-            result[f"{pop.label}_ids_{segment_index}"] = np.concatenate(
-                [np.full(len(st), st.annotations["source_index"]) for st in trains])
-            result[f"{pop.label}_times_{segment_index}"] = np.concatenate(
-                [st.magnitude for st in trains])
-    result["inh_v"] = segments[0].filter(name="v")[0].magnitude
+    for pop in (exc, inh, noise):
+        _spikes(result, pop, pop.label)
+    result["inh_v"] = inh.get_data().segments[0].filter(name="v")[0].magnitude
 
     network = sim.state.network
     placement = network.placement
@@ -86,17 +100,51 @@ def simulate(devices):
         static_rows = network.values["tables"][0]["row_owner"]
         result["v_spec"] = list(v.sharding.spec)
         result["v_shard_sizes"] = [shard.data.shape[0] for shard in v.addressable_shards]
-        result["table_spec"] = list(static_rows.sharding.spec)
+        ring = network.device_state["ring"]
+        result["ring_shard_sizes"] = [shard.data.shape[0] for shard in ring.addressable_shards]
+        result["ring_size"] = network.structure.n_slots * network.structure.slot_stride
         result["table_shard_sizes"] = [s.data.shape[0] for s in static_rows.addressable_shards]
         result["table_rows"] = network.structure.tables[0].n_rows
-        result["n_compiled"] = sharding._run_chunk_sharded._cache_size()
-        hlo = sharding._run_chunk_sharded.lower(
+        result["n_compiled"] = sharding._run_chunk_split._cache_size()
+        hlo = sharding._run_chunk_split.lower(
             network.structure, placement.mesh, network.values, network.device_state,
             np.int32(1)).compile().as_text()
-        result["collectives"] = sum(hlo.count(f" {op}(") + hlo.count(f" {op}-start(")
-                                    for op in ("all-gather", "all-reduce", "all-to-all",
-                                               "collective-permute", "reduce-scatter"))
+        result["collectives"] = {op: hlo.count(f" {op}(") + hlo.count(f" {op}-start(")
+                                 for op in ("all-gather", "all-reduce", "all-to-all",
+                                            "collective-permute", "reduce-scatter")}
         result["n_jax_devices"] = len(jax.devices())
+    sim.end()
+    return result
+
+
+def simulate_precise(devices):
+    """A current-based network with precise spike times (input events), float64: Poisson
+    drive, a SpikeSourceArray, Tsodyks-Markram and static synapses, DC, AC and noisy
+    currents; its spikes and membrane potentials."""
+    from pyNN.random import NumpyRNG
+
+    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=3, devices=devices,
+              compilation_cache=None, spike_precision="off_grid", precision="float64")
+    rng = NumpyRNG(seed=5)
+    cells = sim.Population(202, sim.IF_curr_exp(tau_refrac=2.0, i_offset=0.2), label="cells")
+    drive = sim.Population(60, sim.SpikeSourcePoisson(rate=80.0), label="drive")
+    given = sim.Population(3, sim.SpikeSourceArray(spike_times=[[5.03, 20.0], [7.77], []]),
+                           label="given")
+    sim.Projection(drive, cells, sim.FixedProbabilityConnector(0.2, rng=rng),
+                   sim.TsodyksMarkramSynapse(weight=1.5, delay=0.7, U=0.4, tau_rec=80.0))
+    sim.Projection(given, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0,
+                                                                           delay=1.3))
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.08, rng=rng),
+                   sim.StaticSynapse(weight=-0.4, delay=0.4), receptor_type="inhibitory")
+    sim.DCSource(amplitude=0.4, start=20.0, stop=80.0).inject_into(cells[:40])
+    sim.ACSource(amplitude=0.2, frequency=30.0, offset=0.1).inject_into(cells[100:150])
+    sim.NoisyCurrentSource(mean=0.1, stdev=0.3, dt=1.0).inject_into(cells[150:])
+    cells.record(["spikes", "v"])
+    sim.run(60.0)
+    sim.run(60.0)
+    result = {}
+    _spikes(result, cells, "cells")
+    result["cells_v"] = cells.get_data().segments[0].filter(name="v")[0].magnitude
     sim.end()
     return result
 
@@ -115,11 +163,14 @@ def _on_one_chosen_device():
 
 def _child(out_path):
     """Entry point of the child process: one device, then four; results saved to npz."""
-    one = simulate(1)
-    four = simulate(N_DEVICES)
-    four["chosen_device"] = _on_one_chosen_device()
-    np.savez(out_path, **{f"one_{k}": np.asarray(v) for k, v in one.items()},
-             **{f"four_{k}": np.asarray(v) for k, v in four.items()})
+    runs = {"one": simulate(1), "four": simulate(N_DEVICES)}
+    runs["one"].update({f"precise_{k}": v for k, v in simulate_precise(1).items()})
+    runs["four"].update({f"precise_{k}": v for k, v in simulate_precise(N_DEVICES).items()})
+    runs["four"]["chosen_device"] = _on_one_chosen_device()
+    collectives = runs["four"].pop("collectives")
+    runs["four"].update({f"collectives_{op}": n for op, n in collectives.items()})
+    np.savez(out_path, **{f"{run}_{k}": np.asarray(v) for run, result in runs.items()
+                          for k, v in result.items()})
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +194,9 @@ def _sorted_spikes(result, label, segment):
     return ids[order], times[order]
 
 
-@pytest.mark.parametrize("label", ["exc", "inh"])
-@pytest.mark.parametrize("segment", [0, 1])     # 1: after reset(), Projection.set(), set()
+@pytest.mark.parametrize("label, segment", [
+    ("exc", 0), ("inh", 0), ("noise", 0),
+    ("exc", 1), ("inh", 1), ("noise", 1)])     # 1: after reset(), Projection.set(), set()
 def test_spikes_equal_on_one_and_four_devices(runs, label, segment):
     one, four = runs
     ids_1, times_1 = _sorted_spikes(one, label, segment)
@@ -155,31 +207,52 @@ def test_spikes_equal_on_one_and_four_devices(runs, label, segment):
 
 
 def test_membrane_potentials_and_learned_weights_equal(runs):
+    """Every ring slot receives its additions in the order of one device: the values are
+    the same."""
     one, four = runs
     assert one["inh_v"].shape == (2501, N_INH)
-    np.testing.assert_allclose(four["inh_v"], one["inh_v"], rtol=0, atol=1e-4)     # mV
+    np.testing.assert_array_equal(four["inh_v"], one["inh_v"])
     assert np.ptp(one["stdp_weight"]) > 0          # the weights did change (STDP at work)
-    np.testing.assert_allclose(four["stdp_weight"], one["stdp_weight"], rtol=1e-6)
+    np.testing.assert_array_equal(four["stdp_weight"], one["stdp_weight"])
 
 
-def test_arrays_are_split_over_the_devices(runs):
+def test_precise_spikes_equal_to_rounding(runs):
+    """Off the grid the same cells spike the same number of times; the times (and v) agree
+    to float64 rounding, not exactly (measured: 7e-15 ms; the cause is not identified, the
+    input events of each cell arrive in the order of one device)."""
+    one, four = runs
+    ids_1, times_1 = _sorted_spikes(one, "precise_cells", 0)
+    ids_4, times_4 = _sorted_spikes(four, "precise_cells", 0)
+    assert ids_1.size > 100
+    np.testing.assert_array_equal(ids_4, ids_1)
+    np.testing.assert_allclose(times_4, times_1, rtol=0, atol=1e-9)          # ms
+    assert one["precise_cells_v"].shape == (1201, 202)
+    np.testing.assert_allclose(four["precise_cells_v"], one["precise_cells_v"], rtol=0,
+                               atol=1e-9)                                   # mV
+
+
+def test_cells_and_ring_are_split_over_the_devices(runs):
     _, four = runs
     assert int(four["n_jax_devices"]) == N_DEVICES
     assert four["v_spec"].tolist() == ["cells"]
     np.testing.assert_array_equal(four["v_shard_sizes"], [(N_EXC + N_INH) // N_DEVICES] * N_DEVICES)
+    np.testing.assert_array_equal(four["ring_shard_sizes"],
+                                  [int(four["ring_size"]) // N_DEVICES] * N_DEVICES)
 
 
-def test_connectivity_tables_are_split_by_rows(runs):
+def test_each_device_holds_a_table_of_its_own(runs):
     _, four = runs
-    assert int(four["table_rows"]) % N_DEVICES != 0    # the rows are padded to a multiple
-    padded_rows = -(-int(four["table_rows"]) // N_DEVICES) * N_DEVICES
-    assert four["table_spec"].tolist() == ["cells"]
-    np.testing.assert_array_equal(four["table_shard_sizes"], [padded_rows // N_DEVICES] * N_DEVICES)
+    np.testing.assert_array_equal(four["table_shard_sizes"],
+                                  [int(four["table_rows"])] * N_DEVICES)
 
 
-def test_chunk_is_partitioned_and_compiled_once(runs):
+def test_devices_exchange_spikes_only_and_compile_once(runs):
+    """Two all-gathers of spike counts (per step for the STDP table, per block for the
+    static ones), no reduction (the ring buffers are not exchanged)."""
     _, four = runs
-    assert int(four["collectives"]) > 0      # XLA exchanges data between the devices
+    assert int(four["collectives_all-gather"]) == 2
+    assert int(four["collectives_all-reduce"]) == 0
+    assert int(four["collectives_reduce-scatter"]) == 0
     assert int(four["n_compiled"]) == 1      # the state keeps its placement between chunks
 
 

@@ -30,12 +30,17 @@ class StepContext(NamedTuple):
 
     ``step`` is the index k of the step being taken, from t = k*dt to t = (k+1)*dt;
     ``key`` is a PRNG key unique to this step and group; ``events``: the input events with
-    their offsets of the models that receive them (:mod:`.precise`), else None.
+    their offsets of the models that receive them (:mod:`.precise`), else None;
+    ``first_cell``: the index in its group of the first cell the step advances (0, or a
+    device's share of a group split over several, :mod:`..sharding`). Random numbers are drawn
+    per cell as entries ``first_cell ...`` of one draw for the group (:func:`..prng.uniform`,
+    :func:`..prng.bits`), so they do not depend on the split.
     """
     step: jnp.ndarray
     dt: float
     key: jnp.ndarray
     events: tuple = None
+    first_cell: object = 0
 
 
 class NeuronModel:
@@ -63,6 +68,9 @@ class NeuronModel:
     # (no shapes, no indexing): those equal in every cell of a group then come as scalars
     # (:func:`..network.compact_group_values`)
     scalar_parameters = False
+    # parameters and derived constants whose last axis, not the first, is the cells' (split
+    # over devices along it, :mod:`..sharding`)
+    cells_on_last_axis = ()
 
     @property
     def n_ports(self):

@@ -35,9 +35,9 @@ the spike trains agree with NEST's in distribution, not spike by spike; with del
 model becomes deterministic (threshold v_t) and the spike times agree within one step.
 """
 import numpy as np
-import jax
 import jax.numpy as jnp
 
+from .. import prng
 from ..time_grid import refractory_steps
 from .base import NeuronModel
 from .lif_conductance import conductance_constants, exp_channels, integrate_membrane
@@ -122,7 +122,7 @@ class GIFCondExp(NeuronModel):
         # 4. escape noise
         log_hazard = jnp.minimum(d["log_lambda_dt"] + (v - v_t) / p["delta_v"], LOG_HAZARD_CAP)
         p_spike = -jnp.expm1(-jnp.exp(log_hazard))
-        u = jax.random.uniform(ctx.key, v.shape, dtype=v.dtype)
+        u = prng.uniform(ctx.key, v.shape[0], v.dtype, ctx.first_cell)
         spike = ~refractory_before & (u < p_spike)
         stc = jnp.where(spike[:, None], stc + p["a_eta"], stc)
         sfa = jnp.where(spike[:, None], sfa + p["a_gamma"], sfa)

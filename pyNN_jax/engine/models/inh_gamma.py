@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaincc, gammaln
 
+from .. import prng
 from ..time_grid import to_steps
 from .base import NeuronModel
 from .spike_sources import active_window, is_active
@@ -95,7 +96,7 @@ class SpikeSourceInhGamma(NeuronModel):
         age = (k - s["last_spike"]).astype(a.dtype) * dt + 0.5 * dt
         log_ratio = log_survival(a, (age + dt) / scale) - log_survival(a, age / scale)
         p_spike = -jnp.expm1(jnp.minimum(log_ratio, 0.0))
-        u = jax.random.uniform(ctx.key, a.shape, dtype=a.dtype)
+        u = prng.uniform(ctx.key, a.shape[0], a.dtype, ctx.first_cell)
         spike = in_bins & (u < p_spike)
         last_spike = jnp.where(spike, k + 1, s["last_spike"])
         emitted = spike & is_active(d, k)

@@ -52,6 +52,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from .. import prng
 from ..compact import first_true
 from ..time_grid import refractory_steps
 from . import propagators as prop
@@ -510,7 +511,8 @@ class SpikeSourcePoissonPrecise(SpikeSourcePoisson):
     emits_offsets = True
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
-        count = jnp.where(is_active(d, ctx.step), poisson_count(ctx.key, d["tail"]), 0)
-        offset = ctx.dt * jax.random.uniform(jax.random.fold_in(ctx.key, 1), count.shape,
-                                             dtype=s["spike_offset"].dtype)
+        count = jnp.where(is_active(d, ctx.step),
+                          poisson_count(ctx.key, d["tail"], ctx.first_cell), 0)
+        offset = ctx.dt * prng.uniform(jax.random.fold_in(ctx.key, 1), count.shape[0],
+                                       s["spike_offset"].dtype, ctx.first_cell)
         return {"spike_offset": jnp.where(count > 0, offset, s["spike_offset"])}, count

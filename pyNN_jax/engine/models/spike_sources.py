@@ -5,9 +5,9 @@ NEST. Random sources draw from the step's own PRNG key, so a run is reproducible
 independent of how it is cut into ``run()`` calls.
 """
 import numpy as np
-import jax
 import jax.numpy as jnp
 
+from .. import prng
 from ..time_grid import to_steps
 from .base import NeuronModel
 
@@ -37,11 +37,12 @@ def poisson_tail(xp, expected):
     return xp.minimum(xp.round(xp.stack(tail) * 2.0 ** 32), 2.0 ** 32 - 1).astype(xp.uint32)
 
 
-def poisson_count(key, tail):
+def poisson_count(key, tail, first_cell=0):
     """Number of events in a step, by inversion of the Poisson distribution with one 32-bit
     random integer per cell: exact up to MAX_EVENTS_PER_STEP events per step (the chance of
-    more is about 1e-6 at a mean of 1 event per step, i.e. 10 kHz at dt = 0.1 ms)."""
-    bits = jax.random.bits(key, tail.shape[1:], jnp.uint32)
+    more is about 1e-6 at a mean of 1 event per step, i.e. 10 kHz at dt = 0.1 ms). The cells
+    are entries ``first_cell ...`` of the group's draw (:func:`..prng.bits`)."""
+    bits = prng.bits(key, tail.shape[1], first_cell)
     return (bits[None, :] < tail).sum(axis=0).astype(jnp.int32)
 
 
@@ -111,6 +112,7 @@ class SpikeSourcePoisson(NeuronModel):
     """
     multiple_spikes_per_step = True
     name = "SpikeSourcePoisson"
+    cells_on_last_axis = ("tail",)
     parameter_names = ("rate", "start", "duration")
     state_names = ()
 
@@ -120,7 +122,7 @@ class SpikeSourcePoisson(NeuronModel):
                 "start_step": start_step, "stop_step": stop_step}
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
-        count = poisson_count(ctx.key, d["tail"])
+        count = poisson_count(ctx.key, d["tail"], ctx.first_cell)
         return {}, jnp.where(is_active(d, ctx.step), count, 0)
 
 
@@ -143,7 +145,7 @@ class SpikeSourcePoissonRefractory(NeuronModel):
                 "start_step": start_step, "stop_step": stop_step}
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
-        u = jax.random.uniform(ctx.key, d["p_spike"].shape, dtype=d["p_spike"].dtype)
+        u = prng.uniform(ctx.key, d["p_spike"].shape[0], d["p_spike"].dtype, ctx.first_cell)
         free = s["refractory"] == 0
         hit = is_active(d, ctx.step) & free & (u < d["p_spike"])
         refractory = jnp.where(hit, d["dead_steps"], jnp.maximum(s["refractory"] - 1, 0))
@@ -158,6 +160,7 @@ class SpikeSourceGamma(NeuronModel):
     from t = 0."""
     multiple_spikes_per_step = True
     name = "SpikeSourceGamma"
+    cells_on_last_axis = ("tail",)
     parameter_names = ("alpha", "beta", "start", "duration")
     state_names = ("phase",)
     random_initial_state = True
@@ -174,6 +177,7 @@ class SpikeSourceGamma(NeuronModel):
         return state
 
     def step(self, p, d, s, syn_in, i_ext, ctx):
-        events = jnp.where(is_active(d, ctx.step), poisson_count(ctx.key, d["tail"]), 0)
+        events = jnp.where(is_active(d, ctx.step),
+                           poisson_count(ctx.key, d["tail"], ctx.first_cell), 0)
         phase = s["phase"] + events
         return {"phase": phase % d["shape"]}, phase // d["shape"]
