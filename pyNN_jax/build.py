@@ -352,8 +352,7 @@ class EngineNetwork:
         delay for all its connections; the delay is updated to the new one."""
         if "source_row" not in table:
             return True
-        rows = table["source_row"][table["source_row"] < table["target"].shape[0]]
-        delays = table["delay"][rows, 0]
+        delays = table["delay"][table["row_used"] > 0, 0]       # the connected rows
         table["gather_delay"] = np.array(delays[0], np.int32)
         return bool((delays == delays[0]).all())
 
@@ -532,17 +531,19 @@ class EngineNetwork:
                             for part in share), np.zeros(layout.n_cells, np.int64))
                        for share in shares]
         width = max(engine_synapses.choose_width(degree) for degree in out_degrees)
+        # row r is cell r's where the devices' rows together pass one device's test
         n_used = sum(layout.used_cells)
-        cell_rows = all(engine_synapses.uses_cell_rows(degree, width, n_used)
-                        for degree in out_degrees)
+        cell_rows = engine_synapses.uses_cell_rows(np.concatenate(out_degrees), width, n_used)
         rows = max(engine_synapses.rows_needed(degree, width) for degree in out_degrees)
         rows = pad_rows(rows) if pad_rows is not None else rows
         plans = [engine_synapses.plan_table(degree, column_types, width, delay_steps_type,
                                             pad_rows=lambda _: rows, n_used_cells=n_used,
-                                            allow_cell_rows=cell_rows)
+                                            cell_rows=cell_rows)
                  for degree in out_degrees]
         for (_, _, fill), share in zip(plans, shares):
             fill(share)
+        if kind == "static" and cell_rows and width == 1:
+            self._split_gathered_columns([table for table, _, _ in plans], shares)
         if kind in plasticity.KINDS:
             in_width = max(engine_synapses.choose_width(np.bincount(
                 table["target"].reshape(-1)[flat] % split.n_local, minlength=split.n_local))
@@ -556,8 +557,9 @@ class EngineNetwork:
                                            constant_values=split.n_local)
                 table["in_positions"] = np.pad(part["in_positions"], ((0, extra), (0, 0)),
                                                constant_values=-1)
-        stacked = {name: np.concatenate([table[name] for table, _, _ in plans])
-                   for name in plans[0][0]}
+        stacked = {name: (np.concatenate([table[name] for table, _, _ in plans])
+                          if np.ndim(value) else value)         # scalars: the same on all
+                   for name, value in plans[0][0].items()}
         entries = plans[0][0]["target"].size
         positions = np.empty(sum(part.size for part in parts), np.int64)
         starts = np.cumsum([0] + [part.size for part in parts])
@@ -568,6 +570,24 @@ class EngineNetwork:
                 positions[start + chosen] = d * entries + flat[taken:taken + chosen.size]
                 taken += chosen.size
         return stacked, positions, plans[0][0]
+
+    @staticmethod
+    def _split_gathered_columns(tables, shares):
+        """The gathered delivery (:func:`.engine.synapses.gathered_columns`) of the devices'
+        tables (``shares``: their connection parts), where every device's applies with one
+        delay: ``source_row`` from target 0 on (the same length on every device, rows past
+        the table for targets without connection)."""
+        columns = [engine_synapses.gathered_columns(share, table["target"].shape[0])
+                   for table, share in zip(tables, shares)]
+        if not all(columns) or len({int(c["gather_delay"]) for c in columns}) > 1:
+            return
+        length = max(int(c["gather_first_target"]) + c["source_row"].size for c in columns)
+        for table, c in zip(tables, columns):
+            first = int(c["gather_first_target"])
+            source_row = np.full(length, table["target"].shape[0], np.int32)
+            source_row[first:first + c["source_row"].size] = c["source_row"]
+            table.update(source_row=source_row, gather_first_target=np.array(0, np.int32),
+                         gather_delay=c["gather_delay"])
 
     def _connection_part(self, prj, delay_steps):
         """The connections of ``prj`` as the engine lays them out, global indices computed a

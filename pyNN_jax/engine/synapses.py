@@ -127,7 +127,7 @@ def delay_type(max_delay_steps):
 
 
 def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
-               pad_rows=None, n_used_cells=None, allow_cell_rows=True):
+               pad_rows=None, n_used_cells=None, cell_rows=None):
     """:func:`build_table` in two parts, for connections given as :class:`ConnectionPart`s:
     ``(table, position, fill)``. From the connections per cell (``out_degree``, one entry
     per cell of the network) the arrays of ``table`` and ``position`` are allocated at their
@@ -141,12 +141,14 @@ def plan_table(out_degree, column_types, width=None, delay_steps_type=np.int32,
     r's; the rows past the connections' belong to no cell (``row_owner`` n_cells) and hold
     empty columns (weight 0).
 
-    Row r is cell r's (no gather from cells to rows) where ``allow_cell_rows`` and
+    Row r is cell r's (no gather from cells to rows) where ``cell_rows`` says so (a table
+    split over devices: the same on every device), by default where
     :func:`uses_cell_rows`."""
     n_cells, n_conn = out_degree.size, int(out_degree.sum())
     width = width or choose_width(out_degree)
     rows_per_cell = -(-out_degree // width)
-    cell_rows = allow_cell_rows and uses_cell_rows(out_degree, width, n_used_cells)
+    if cell_rows is None:
+        cell_rows = uses_cell_rows(out_degree, width, n_used_cells)
     if cell_rows:
         row_used = (rows_per_cell > 0).astype(np.int8)
         rows_per_cell[:] = 1       # row r is cell r's: no gather from cells to rows

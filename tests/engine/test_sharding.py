@@ -149,6 +149,31 @@ def simulate_precise(devices):
     return result
 
 
+def simulate_drive(devices):
+    """LIF cells, each driven by a Poisson source of its own (a one-to-one table delivered
+    gathered on every device) and connected recurrently; both populations recorded whole (a
+    slice per device); their spikes and whether the drive was gathered."""
+    from pyNN.random import NumpyRNG
+
+    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=9, devices=devices,
+              compilation_cache=None, spike_precision="on_grid")
+    cells = sim.Population(240, sim.IF_curr_exp(tau_refrac=2.0), label="cells")
+    drive = sim.Population(240, sim.SpikeSourcePoisson(rate=900.0), label="drive")
+    sim.Projection(drive, cells, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=0.9, delay=0.2))
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=NumpyRNG(seed=2)),
+                   sim.StaticSynapse(weight=-0.3, delay=0.3), receptor_type="inhibitory")
+    cells.record("spikes")
+    drive.record("spikes")
+    sim.run(150.0)
+    result = {"gathered": any("source_row" in table
+                              for table in sim.state.network.values["tables"])}
+    _spikes(result, cells, "cells")
+    _spikes(result, drive, "drive")
+    sim.end()
+    return result
+
+
 def _on_one_chosen_device():
     """Index of the device that holds the state of a network set up on the third device."""
     import jax
@@ -166,6 +191,8 @@ def _child(out_path):
     runs = {"one": simulate(1), "four": simulate(N_DEVICES)}
     runs["one"].update({f"precise_{k}": v for k, v in simulate_precise(1).items()})
     runs["four"].update({f"precise_{k}": v for k, v in simulate_precise(N_DEVICES).items()})
+    for run, devices in (("one", 1), ("four", N_DEVICES)):
+        runs[run].update({f"drive_{k}": v for k, v in simulate_drive(devices).items()})
     runs["four"]["chosen_device"] = _on_one_chosen_device()
     collectives = runs["four"].pop("collectives")
     runs["four"].update({f"collectives_{op}": n for op, n in collectives.items()})
@@ -196,7 +223,8 @@ def _sorted_spikes(result, label, segment):
 
 @pytest.mark.parametrize("label, segment", [
     ("exc", 0), ("inh", 0), ("noise", 0),
-    ("exc", 1), ("inh", 1), ("noise", 1)])     # 1: after reset(), Projection.set(), set()
+    ("exc", 1), ("inh", 1), ("noise", 1),      # 1: after reset(), Projection.set(), set()
+    ("drive_cells", 0), ("drive_drive", 0)])
 def test_spikes_equal_on_one_and_four_devices(runs, label, segment):
     one, four = runs
     ids_1, times_1 = _sorted_spikes(one, label, segment)
@@ -254,6 +282,11 @@ def test_devices_exchange_spikes_only_and_compile_once(runs):
     assert int(four["collectives_all-reduce"]) == 0
     assert int(four["collectives_reduce-scatter"]) == 0
     assert int(four["n_compiled"]) == 1      # the state keeps its placement between chunks
+
+
+def test_one_to_one_drive_is_gathered_on_every_device(runs):
+    one, four = runs
+    assert bool(one["drive_gathered"]) and bool(four["drive_gathered"])
 
 
 def test_a_single_chosen_device_holds_the_network(runs):
