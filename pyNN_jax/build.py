@@ -473,13 +473,15 @@ class EngineNetwork:
             pad_rows = (functools.partial(padding.size, f"rows {len(tables)} {kind}")
                         if kind == "static" else None)
             if self.placement.mesh is not None:
-                table, flat, local_table = self._split_table(
+                table, flat, (n_rows, width), cell_rows = self._split_table(
                     kind, parts, column_types, delay_steps_type, pad_rows)
             else:
                 table, flat, fill = engine_synapses.plan_table(
                     out_degree, column_types, delay_steps_type=delay_steps_type,
                     pad_rows=pad_rows, n_used_cells=sum(layout.used_cells))
-                local_table = table
+                (n_rows, width), cell_rows = (table["target"].shape,
+                                              engine_synapses.rows_are_cells(table,
+                                                                             layout.n_cells))
                 if kind == "static":      # nothing below reads the connections' places
                     self._table_fills.append(functools.partial(fill, parts))
                     if "row_used" in table and table["target"].shape[1] == 1:
@@ -493,14 +495,12 @@ class EngineNetwork:
             for prj, a, b in zip(projections, bounds[:-1], bounds[1:]):
                 prj._table_positions = flat[a:b]
                 prj._table_index = len(tables)
-            n_rows, width = local_table["target"].shape
             if kind in plasticity.KINDS:
                 table.update({name: np.asarray(value, dtype=float) for name, value in constants})
             axonal = bool(kind in plasticity.KINDS
                           and (table["dendritic_delay"] < table["delay"]).any())
             tables.append(engine.TableSpec(
-                kind, n_rows, width, rows_per_pass_for(n_rows), axonal,
-                engine_synapses.rows_are_cells(local_table, layout.n_cells)))
+                kind, n_rows, width, rows_per_pass_for(n_rows), axonal, cell_rows))
             table_values.append({k: (v.astype(dtype, copy=False) if v.dtype.kind == "f" else v)
                                  for k, v in table.items()})
             members.append((kind, projections))
@@ -521,8 +521,9 @@ class EngineNetwork:
         its cells (:meth:`.engine.sharding.CellSplit.split_part`), rows of every presynaptic
         cell (global indices) in the connections' order; all have the same shape (rows past a
         device's connections belong to no cell) and are stacked along their rows. Returns
-        (the stacked table, each connection's position in it, device 0's table). Written at
-        once (not while the chunk compiles)."""
+        (the stacked table, each connection's position in it, the shape of a device's table,
+        whether row r is cell r's). Written at once (not while the chunk compiles); the
+        devices' parts are dropped once stacked."""
         layout = self.layout
         split = sharding.CellSplit(layout.group_sizes, self.placement.n_devices)
         by_part = [split.split_part(part, layout.n_cells) for part in parts]
@@ -544,6 +545,17 @@ class EngineNetwork:
             fill(share)
         if kind == "static" and cell_rows and width == 1:
             self._split_gathered_columns([table for table, _, _ in plans], shares)
+        del shares
+        entries = plans[0][0]["target"].size
+        positions = np.empty(sum(part.size for part in parts), np.int64)
+        starts = np.cumsum([0] + [part.size for part in parts])
+        for d, (_, flat, _) in enumerate(plans):
+            taken = 0
+            for start, pieces in zip(starts, by_part):
+                chosen = pieces[d][1]
+                positions[start + chosen] = d * entries + flat[taken:taken + chosen.size]
+                taken += chosen.size
+        del by_part
         if kind in plasticity.KINDS:
             in_width = max(engine_synapses.choose_width(np.bincount(
                 table["target"].reshape(-1)[flat] % split.n_local, minlength=split.n_local))
@@ -557,19 +569,13 @@ class EngineNetwork:
                                            constant_values=split.n_local)
                 table["in_positions"] = np.pad(part["in_positions"], ((0, extra), (0, 0)),
                                                constant_values=-1)
-        stacked = {name: (np.concatenate([table[name] for table, _, _ in plans])
+        tables = [table for table, _, _ in plans]
+        shape = tables[0]["target"].shape
+        del plans
+        stacked = {name: (_stacked([table.pop(name) for table in tables])
                           if np.ndim(value) else value)         # scalars: the same on all
-                   for name, value in plans[0][0].items()}
-        entries = plans[0][0]["target"].size
-        positions = np.empty(sum(part.size for part in parts), np.int64)
-        starts = np.cumsum([0] + [part.size for part in parts])
-        for d, (_, flat, _) in enumerate(plans):
-            taken = 0
-            for start, pieces in zip(starts, by_part):
-                chosen = pieces[d][1]
-                positions[start + chosen] = d * entries + flat[taken:taken + chosen.size]
-                taken += chosen.size
-        return stacked, positions, plans[0][0]
+                   for name, value in list(tables[0].items())}
+        return stacked, positions, shape, cell_rows
 
     @staticmethod
     def _split_gathered_columns(tables, shares):
@@ -904,6 +910,14 @@ class EngineNetwork:
         segment = self.sim.segment_counter
         return {"key": prng.raw_key(self.sim.seed_for(("segment", segment))),
                 "noise_key": prng.raw_key(self.sim.seed_for(("noise", segment)))}
+
+
+def _stacked(arrays):
+    """``arrays`` concatenated along their first axis into an aligned array, which JAX's
+    CPU client adopts without a copy (:func:`.engine.synapses.aligned_empty`)."""
+    out = engine_synapses.aligned_empty((sum(a.shape[0] for a in arrays),)
+                                        + arrays[0].shape[1:], arrays[0].dtype)
+    return np.concatenate(arrays, out=out)
 
 
 def _raster_spikes(raster, first_step, dt, offsets=None):

@@ -13,7 +13,9 @@ the devices exchange spikes only (all-gathers, no reduction of ring buffers):
   and ``Projection.set()`` between runs;
 - a current-based network with precise spike times (``spike_precision="off_grid"``: input
   events, offsets), float64, Tsodyks-Markram synapses, a SpikeSourceArray and DC, AC and
-  noisy current sources.
+  noisy current sources;
+- LIF cells each driven by a Poisson source of its own, step by step and with the block
+  method.
 """
 import os
 import subprocess
@@ -149,14 +151,15 @@ def simulate_precise(devices):
     return result
 
 
-def simulate_drive(devices):
+def simulate_drive(devices, block_method=False):
     """LIF cells, each driven by a Poisson source of its own (a one-to-one table delivered
     gathered on every device) and connected recurrently; both populations recorded whole (a
-    slice per device); their spikes and whether the drive was gathered."""
+    slice per device); their spikes and whether the drive was gathered. ``block_method``:
+    blocks advanced time-parallel."""
     from pyNN.random import NumpyRNG
 
     sim.setup(timestep=0.1, min_delay=0.1, rng_seed=9, devices=devices,
-              compilation_cache=None, spike_precision="on_grid")
+              compilation_cache=None, spike_precision="on_grid", block_method=block_method)
     cells = sim.Population(240, sim.IF_curr_exp(tau_refrac=2.0), label="cells")
     drive = sim.Population(240, sim.SpikeSourcePoisson(rate=900.0), label="drive")
     sim.Projection(drive, cells, sim.OneToOneConnector(),
@@ -193,6 +196,7 @@ def _child(out_path):
     runs["four"].update({f"precise_{k}": v for k, v in simulate_precise(N_DEVICES).items()})
     for run, devices in (("one", 1), ("four", N_DEVICES)):
         runs[run].update({f"drive_{k}": v for k, v in simulate_drive(devices).items()})
+        runs[run].update({f"block_{k}": v for k, v in simulate_drive(devices, True).items()})
     runs["four"]["chosen_device"] = _on_one_chosen_device()
     collectives = runs["four"].pop("collectives")
     runs["four"].update({f"collectives_{op}": n for op, n in collectives.items()})
@@ -224,7 +228,8 @@ def _sorted_spikes(result, label, segment):
 @pytest.mark.parametrize("label, segment", [
     ("exc", 0), ("inh", 0), ("noise", 0),
     ("exc", 1), ("inh", 1), ("noise", 1),      # 1: after reset(), Projection.set(), set()
-    ("drive_cells", 0), ("drive_drive", 0)])
+    ("drive_cells", 0), ("drive_drive", 0),
+    ("block_cells", 0)])                      # the block method
 def test_spikes_equal_on_one_and_four_devices(runs, label, segment):
     one, four = runs
     ids_1, times_1 = _sorted_spikes(one, label, segment)
