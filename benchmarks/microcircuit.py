@@ -203,15 +203,29 @@ def build(sim, m, args):
     return pops, recurrent, background
 
 
+def use_host_devices(n):
+    """Let JAX's CPU platform have ``n`` devices (XLA's virtual devices; before JAX starts),
+    unless XLA_FLAGS sets their number already."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+
+
 def run(args):
     info = {}
     t = time.perf_counter()
     if args.simulator == "jax":
+        if args.devices > 1:
+            use_host_devices(args.devices)
         import jax
         import pyNN.jax as sim
-        extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None}
+        # NEST's reference model runs the grid iaf_psc_exp: on_grid on both simulators
+        extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None,
+                 "spike_precision": "on_grid"}
         if args.threads > 0:
             extra["threads"] = args.threads
+        if args.devices > 1:
+            extra["devices"] = args.devices
         if args.progress > 0:
             extra["progress"] = args.progress
     else:
@@ -306,6 +320,7 @@ def run(args):
         "rates_hz": rates,
         "spikes": spikes,
         "threads": args.threads,
+        "devices": args.devices,
         "seed": args.seed,
         "process_s": time.perf_counter() - T_START,
         "source": git_description(),
@@ -344,6 +359,10 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=1,
                         help="NEST's threads; pyNN.jax: CPUs of JAX's CPU runtime (0: all, "
                              "setup() is not given threads)")
+    parser.add_argument("--devices", type=int, default=1,
+                        help="pyNN.jax: setup(devices=N), the cells split over N devices; on "
+                             "a CPU, N virtual devices (XLA_FLAGS is set unless it gives their "
+                             "number) (default: 1)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--background", choices=("poisson", "dc"), default="poisson")
     parser.add_argument("--precision", choices=("float32", "float64"), default="float32",

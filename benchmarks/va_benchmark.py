@@ -109,6 +109,8 @@ def run_worker(args):
         extra["compilation_cache"] = args.compilation_cache or None
         if args.check_connectivity:     # PyNN's draws: the connections NEST makes
             extra["draw_order"] = "pynn"
+        if args.devices > 1:
+            extra["devices"] = args.devices
     if args.worker == "nest":
         extra["verbosity"] = "error"
     sim.setup(**SETUP["va_" + model], **extra)
@@ -186,9 +188,16 @@ def run_simulator(simulator, model, args):
         cmd += ["--jax-cpus", args.jax_cpus]
     if simulator == "jax" and args.compilation_cache:
         cmd += ["--compilation-cache", args.compilation_cache]
+    env = dict(os.environ)
+    if simulator == "jax" and args.devices > 1:
+        cmd += ["--devices", str(args.devices)]
+        if "xla_force_host_platform_device_count" not in env.get("XLA_FLAGS", ""):
+            # on a CPU: as many virtual devices (JAX reads the flag when it starts)
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_"
+                                f"device_count={args.devices}").strip()
     busy0, usage0 = cpu_busy_seconds(), children_cpu_seconds()
     t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
     busy1, usage1 = cpu_busy_seconds(), children_cpu_seconds()
     try:
@@ -495,6 +504,9 @@ def main(argv=None):
                         help="persistent compilation cache folder of the JAX worker (default: "
                              "none, run 1 compiles); with --repeat 2 and an empty folder the "
                              "second worker loads what the first compiled")
+    parser.add_argument("--devices", type=int, default=1,
+                        help="pyNN.jax: setup(devices=N), the cells split over N devices; on a "
+                             "CPU, N virtual devices (XLA_FLAGS of the JAX worker)")
     parser.add_argument("--check-connectivity", action="store_true",
                         help="pyNN.jax draws the connections in PyNN's order (setup(draw_order="
                              "'pynn'), slower to build) and after the timed phases both compare "

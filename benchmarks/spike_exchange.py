@@ -1,0 +1,64 @@
+"""Cost of the spike exchange between devices of one process (``setup(devices=N)``).
+
+Times a ``lax.fori_loop`` of steps inside ``jax.shard_map`` over N virtual CPU devices, each step
+all-gathering one int16 spike count per cell of a device (what the cell split exchanges per
+step where the shortest delay is one step), against the same loop without the all-gather.
+Prints one JSON object per size: microseconds per step with and without the exchange.
+
+    python benchmarks/spike_exchange.py --devices 2 --cells 100 7718 23000
+"""
+import argparse
+import json
+import os
+import time
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=2)
+    parser.add_argument("--cells", type=int, nargs="+", default=[100, 7718, 23000],
+                        help="cells per device")
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3, help="the fastest of N runs")
+    args = parser.parse_args()
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = (f"{flags} --xla_force_host_platform_device_count="
+                                   f"{args.devices}").strip()
+    import numpy as np
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from jax.sharding import Mesh, PartitionSpec
+
+    mesh = Mesh(np.array(jax.devices()[:args.devices]), ("cells",))
+
+    def loop(n_local, exchange):
+        def body(x):
+            def step(i, carry):
+                x, total = carry
+                counts = (x + i).astype(jnp.int16)
+                if exchange:
+                    counts = lax.all_gather(counts, "cells", axis=0, tiled=True)
+                return x + 1, total + counts[:n_local].astype(jnp.int32)
+            return lax.fori_loop(0, args.steps, step, (x, jnp.zeros(n_local, jnp.int32)))[1]
+        return jax.jit(jax.shard_map(body, mesh=mesh, in_specs=PartitionSpec("cells"),
+                                     out_specs=PartitionSpec("cells"), check_vma=False))
+
+    for n_local in args.cells:
+        x = jnp.zeros(args.devices * n_local, jnp.int32)
+        result = {"devices": args.devices, "cells_per_device": n_local}
+        for name, exchange in (("us_per_step_without", False), ("us_per_step_with", True)):
+            run = loop(n_local, exchange)
+            run(x).block_until_ready()
+            times = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                run(x).block_until_ready()
+                times.append(time.perf_counter() - start)
+            result[name] = 1e6 * min(times) / args.steps
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
