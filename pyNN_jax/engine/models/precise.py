@@ -182,6 +182,13 @@ def event_fold(groups, group_params):
     return fold
 
 
+def cells_first(p, ndim):
+    """Parameters ``p`` with their per-cell arrays (cells,) shaped (cells, 1, ...) to combine
+    with arrays of ``ndim`` axes, the cells first; scalars as they are."""
+    return {name: jnp.reshape(value, jnp.shape(value) + (1,) * (ndim - 1))
+            if jnp.ndim(value) else value for name, value in p.items()}
+
+
 def below_threshold(u_peak, u_th, *magnitudes):
     """True where the bound ``u_peak`` stays below ``u_th`` by more than the rounding errors
     of values of these magnitudes (the exact path computes the same values another way)."""
@@ -281,7 +288,8 @@ class IFCurrExpPrecise(NeuronModel):
         current = jnp.broadcast_to(current, u.shape)
         instant = ~refractory & (u >= u_th)     # a cell set above threshold fires at once
         excitatory = weight > 0
-        tau_event = jnp.where(excitatory, p["tau_syn_E"], p["tau_syn_I"])
+        p_2, p_3 = cells_first(p, 2), cells_first(p, 3)
+        tau_event = jnp.where(excitatory, p_2["tau_syn_E"], p_2["tau_syn_I"])
         # the free dynamics start at the end of the refractory period (events before it
         # only add to the currents), or at the start of the step
         t_free = jnp.where(refractory, t_end, 0.0)
@@ -295,15 +303,15 @@ class IFCurrExpPrecise(NeuronModel):
         def state_at(t):
             """(u, isyn_exc, isyn_inh) at times t (cells, times) >= t_free, the events at t
             included, as if no spike."""
-            u_t, ie_t, ii_t = self.propagate(p, u[:, None], ie_free[:, None],
+            u_t, ie_t, ii_t = self.propagate(p_2, u[:, None], ie_free[:, None],
                                              ii_free[:, None], current[:, None],
                                              t - t_free[:, None])
             since = t[:, :, None] - t_event[:, None, :]
             arrived = ~before[:, None, :] & (since >= 0)
             since = jnp.where(arrived, since, 0.0)
             p21, decay = prop.exp_current_propagators_without_expm1(
-                jnp, tau_event[:, None, :], p["tau_m"], p["cm"], since,
-                jnp.exp(-since / p["tau_m"]))
+                jnp, tau_event[:, None, :], p_3["tau_m"], p_3["cm"], since,
+                jnp.exp(-since / p_3["tau_m"]))
             response = jnp.where(arrived, weight[:, None, :], 0.0)
             return (u_t + jnp.sum(response * p21, axis=2),
                     ie_t + jnp.sum(jnp.where(excitatory[:, None, :], response * decay, 0.0),
@@ -318,7 +326,8 @@ class IFCurrExpPrecise(NeuronModel):
         tested = t_test > t_free[:, None]
         t_test = jnp.where(tested, t_test, t_free[:, None])
         u_test, ie_test, ii_test = state_at(t_test)
-        t_cross = jnp.min(jnp.where(tested & (u_test >= u_th) & ~instant[:, None], t_test,
+        above = u_test >= p_2["v_thresh"] - p_2["v_rest"]
+        t_cross = jnp.min(jnp.where(tested & above & ~instant[:, None], t_test,
                                     jnp.inf), axis=1)
         crossed = t_cross < jnp.inf
         # the interval in which v crossed: from the last test time before
