@@ -942,4 +942,5 @@ def plasticity_cell_state(n_cells, n_slots, dtype, n_devices=1):
         state[f"{side}_trace_history"] = np.zeros((n_slots, cells), dtype)
         state[f"{side}_spike_history"] = np.zeros((n_slots, cells), np.int32)
         state[f"recent_{side}_spikes"] = np.zeros(cells, np.int32)
+    state["post_offset_history"] = np.zeros((n_slots, n_cells), dtype)
     return state

@@ -286,23 +286,30 @@ def _step(structure, values, state):
         counts.append(without_padding(c, g, values["used_cells"][g_index],
                                       ctx.first_cell))
     counts = materialised(jnp.concatenate(counts) if counts else jnp.zeros(0, jnp.int32), k)
+    offsets = (spike_offsets(structure, new_groups, dtype) if structure.emits_offsets
+               else None)
     new_tables = list(state["tables"])
     if any(t_spec.kind != "static" for t_spec in structure.tables):
         all_counts = exchange(structure, counts)
+        precise_input = {}
+        if events is not None:     # the spikes reach precise cells at their offsets
+            fold = precise.event_fold(structure.groups, [gv["p"] for gv in values["groups"]])
+            precise_input = {"offsets": exchange(structure, offsets),
+                             "event_cells": structure.event_cells + (n_cells, fold)}
     for t_index, (t_spec, tv, ts) in enumerate(zip(structure.tables, values["tables"],
                                                    state["tables"])):
         if t_spec.kind == "static":
             continue
         table_key = jax.random.fold_in(step_key, len(structure.groups) + t_index)
-        ring, new_tables[t_index] = synapses.deliver(
+        sink, new_tables[t_index] = synapses.deliver(
             t_spec.kind, tv, ts, all_counts, ring, k, structure.n_slots, n_cells,
             structure.slot_stride, t_spec.rows_per_pass, dt, table_key, t_spec.axonal,
-            t_spec.cell_rows, post_counts=counts)
+            t_spec.cell_rows, post_counts=counts, post_offsets=offsets, events=events,
+            **precise_input)
+        ring, events = (sink, None) if events is None else sink
     new_state = {"groups": new_groups, "tables": new_tables, "ring": ring, "step": k + 1}
     if events is not None:
         new_state["events"] = events
-    offsets = (spike_offsets(structure, new_groups, dtype) if structure.emits_offsets
-               else None)
     return new_state, counts, offsets, _record(structure, values, new_state, counts, k + 1)
 
 

@@ -30,6 +30,15 @@ Additive: mu = 0, 0; multiplicative: 1, 1; additive potentiation / multiplicativ
 pre and post events (tau_plus = tau_minus = tau), and w -= alpha * eta at each presynaptic
 spike, alpha = 2 rho tau / 1000; w clipped to [w_min, w_max].
 
+Precise spike times (``spike_precision="off_grid"``), as NEST's ``stdp_synapse`` takes them:
+a postsynaptic spike of step k at offset o happened at t_post = (k+1) h - o; a presynaptic one
+counts at the end of its step (NEST's time stamp, the offset left out). So the potentiation
+of a postsynaptic spike reads the presynaptic trace o before the end of a step (the trace
+there times exp(o / tau_plus)), and a postsynaptic spike inside a step counts in the
+postsynaptic trace from its time on (exp(-o / tau_minus) at the step's end, already in the
+history of that step: a presynaptic arrival there comes after it; one exactly at the end
+(o = 0, every spike of a grid model) comes after the arrival and is left out).
+
 Difference from NEST, which applies potentiation lazily at the next presynaptic spike: here it
 is applied when it happens, so weights read between runs already include it.
 """
@@ -42,8 +51,8 @@ KINDS = ("stdp", "stdp_vogels")
 PAIR_PARAMETERS = ("A_plus", "A_minus", "w_min", "w_max", "mu_plus", "mu_minus")
 VOGELS_PARAMETERS = ("eta", "alpha", "w_min", "w_max")
 CELL_STATE = ("pre_trace", "post_trace", "pre_trace_history", "post_trace_history",
-              "pre_spike_history", "post_spike_history", "recent_pre_spikes",
-              "recent_post_spikes")
+              "pre_spike_history", "post_spike_history", "post_offset_history",
+              "recent_pre_spikes", "recent_post_spikes")
 
 
 def _bounded(w, v, positions, change):
@@ -78,20 +87,32 @@ def _compact(pending, rows_per_pass):
     return rows, valid, jnp.where(valid, rows, 0)
 
 
-def before_delivery(kind, v, s, counts, post_counts, step, n_slots, rows_per_pass, dt):
+def _inside_step(post_counts, post_offsets):
+    """The postsynaptic spikes of a step that happened before its end (offset > 0)."""
+    return jnp.where(post_offsets > 0, post_counts, 0)
+
+
+def before_delivery(kind, v, s, counts, post_counts, step, n_slots, rows_per_pass, dt,
+                    post_offsets=None):
     """Decay the traces to the end of step ``step``, log the postsynaptic history and
     potentiate the connections a postsynaptic spike reaches now. ``counts``: the spikes of
     the presynaptic cells (the table's rows' owners), ``post_counts`` those of the
     postsynaptic ones (the same array, unless the cells are split over devices:
-    :mod:`.sharding`)."""
+    :mod:`.sharding`); ``post_offsets`` (ms, or None: 0) their offsets."""
     stamp = step + 1
     slot = stamp % n_slots
     pre_trace = s["pre_trace"] * jnp.exp(-dt / v["tau_plus"])
     post_trace = s["post_trace"] * jnp.exp(-dt / v["tau_minus"])
+    offset_history = s["post_offset_history"]
+    if post_offsets is not None:
+        post_trace = post_trace + _inside_step(post_counts, post_offsets) * jnp.exp(
+            -post_offsets / v["tau_minus"])
+        offset_history = offset_history.at[slot].set(post_offsets)
     history = {"pre_trace_history": s["pre_trace_history"].at[slot].set(pre_trace),
                "post_trace_history": s["post_trace_history"].at[slot].set(post_trace),
                "pre_spike_history": s["pre_spike_history"].at[slot].set(counts),
                "post_spike_history": s["post_spike_history"].at[slot].set(post_counts),
+               "post_offset_history": offset_history,
                "recent_pre_spikes": (s["recent_pre_spikes"] + counts
                                      - s["pre_spike_history"][slot]),
                "recent_post_spikes": (s["recent_post_spikes"] + post_counts
@@ -110,10 +131,12 @@ def before_delivery(kind, v, s, counts, post_counts, step, n_slots, rows_per_pas
         real = valid[:, None] & (positions >= 0)          # -1: an unused column
         positions = jnp.where(real, positions, 0)
         post = v["in_owner"][rows_c][:, None]
-        arrivals = history["post_spike_history"][(stamp - flat_dendritic[positions]) % n_slots,
-                                                 post]
+        post_slot = (stamp - flat_dendritic[positions]) % n_slots
+        arrivals = history["post_spike_history"][post_slot, post]
         pre = v["row_owner"][positions // width]
-        trace = history["pre_trace_history"][(stamp - flat_axonal[positions]) % n_slots, pre]
+        # the presynaptic trace at the postsynaptic spike, its offset before the step's end
+        trace = history["pre_trace_history"][(stamp - flat_axonal[positions]) % n_slots, pre] \
+            * jnp.exp(history["post_offset_history"][post_slot, post] / v["tau_plus"])
         updated = potentiate(kind, flat_v, weights[positions], positions, trace * arrivals)
         target = jnp.where(real & (arrivals > 0), positions, n_connections)
         weights = weights.at[target].set(updated, mode="drop")
@@ -174,10 +197,12 @@ def deliver_axonal(kind, v, s, ring, step, n_slots, n_cells, slot_stride, rows_p
     return ring, dict(s, weight=weights.reshape(s["weight"].shape))
 
 
-def after_delivery(s, counts, post_counts):
-    """Add this step's spikes to the traces (``counts``, ``post_counts``: as in
-    :func:`before_delivery`)."""
-    return dict(s, pre_trace=s["pre_trace"] + counts, post_trace=s["post_trace"] + post_counts)
+def after_delivery(s, counts, post_counts, post_offsets=None):
+    """Add this step's spikes at its end to the traces (``counts``, ``post_counts``,
+    ``post_offsets``: as in :func:`before_delivery`, which has added the others)."""
+    at_end = post_counts if post_offsets is None else \
+        post_counts - _inside_step(post_counts, post_offsets)
+    return dict(s, pre_trace=s["pre_trace"] + counts, post_trace=s["post_trace"] + at_end)
 
 
 def _parameters(kind):

@@ -345,8 +345,9 @@ def _tsodyks_markram(v, s, rows, spike_step, dt):
 
 def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_per_pass, dt,
             key=None, axonal=False, cell_rows=False, n_sets=1, weight_per_set=False,
-            post_counts=None):
-    """Add the spikes of ``counts`` to the flat ring buffer; return (ring, state).
+            post_counts=None, post_offsets=None, events=None, offsets=None, event_cells=None):
+    """Add the spikes of ``counts`` to the flat ring buffer; return (ring, state), or
+    ((ring, events), state) with precise ``events``.
 
     ``counts`` is (n_cells,), the spikes of step ``step``, or, for the static kind only,
     (n_block, n_cells): row j holds the spikes of step ``step + j``. ``key`` (PRNG key) is used
@@ -364,7 +365,12 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     ``n_cells``: the cells whose ring slots ``ring`` holds (the targets' cells); ``counts``
     may hold more cells, the rows' owners, when the cells are split over devices
     (:mod:`.sharding`): then ``post_counts`` (n_cells,) are the spikes of the ring's cells
-    (plastic kinds), else ``counts`` are."""
+    (plastic kinds), else ``counts`` are; ``post_offsets`` their offsets (precise spikes).
+
+    Precise spikes through the other kinds (not static: :func:`deliver_static`; per step,
+    not through axonal delays): ``events``, ``offsets`` (the offsets of ``counts``) and
+    ``event_cells`` as in :func:`_deliver_rows`: the connections are also appended as
+    events with their weights of this spike."""
     block_counts = counts.reshape((n_sets, -1, counts.shape[-1]))    # (set, step, cell)
     if kind == "static":
         return _deliver_static_kind(v, block_counts, ring, step, n_slots, slot_stride,
@@ -380,19 +386,20 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
     post_counts = counts if post_counts is None else post_counts
     if plastic:
         s = plasticity.before_delivery(kind, v, s, counts, post_counts, step, n_slots,
-                                       rows_per_pass, dt)
+                                       rows_per_pass, dt, post_offsets)
         if axonal:
             ring, s = plasticity.deliver_axonal(kind, v, s, ring, step, n_slots, n_cells,
                                                 slot_stride, rows_per_pass)
-            return ring, plasticity.after_delivery(s, counts, post_counts)
+            s = plasticity.after_delivery(s, counts, post_counts, post_offsets)
+            return (ring if events is None else (ring, events)), s
 
     def one_pass(n_pass, carry):
-        ring, pending, s = carry
+        sink, pending, s = carry
         entries = first_true(pending > 0, rows_per_pass)
         valid = entries < pending.size
         rows_c = jnp.where(valid, entries, 0)
         rows = jnp.where(valid, rows_c, n_rows)                 # n_rows: no row (dropped)
-        multiplicity = jnp.where(valid, pending[rows_c], 0).astype(ring.dtype)
+        multiplicity = jnp.where(valid, pending[rows_c], 0).astype(sink[0].dtype)
         if plastic:
             weight, s = plasticity.on_presynaptic_spikes(kind, v, s, rows, rows_c, step,
                                                          n_slots, n_cells)
@@ -406,16 +413,18 @@ def deliver(kind, v, s, counts, ring, step, n_slots, n_cells, slot_stride, rows_
             factor, s = stochastic_synapses.transmit(kind, v, s, rows, rows_c, step, dt,
                                                      jax.random.fold_in(key, n_pass))
             weight = weight * factor
-        ring = _scatter_rows(v, ring, rows_c, 0, 0, weight * multiplicity[:, None], step,
-                             n_slots, slot_stride, 0)
+        spike_offset = None if events is None else jnp.take(
+            offsets, v["row_owner"][rows_c], mode="fill", fill_value=0)
+        sink = _deliver_rows(v, sink, rows_c, 0, 0, weight * multiplicity[:, None], step,
+                             n_slots, slot_stride, 0, spike_offset, event_cells)
         pending = pending.at[entries].set(0, mode="drop")
-        return ring, pending, s
+        return sink, pending, s
 
     n_passes = (jnp.sum(pending > 0, dtype=jnp.int32) + rows_per_pass - 1) // rows_per_pass
-    ring, _, s = lax.fori_loop(0, n_passes, one_pass, (ring, pending, s))
+    (ring, events), _, s = lax.fori_loop(0, n_passes, one_pass, ((ring, events), pending, s))
     if plastic:
-        s = plasticity.after_delivery(s, counts, post_counts)
-    return ring, s
+        s = plasticity.after_delivery(s, counts, post_counts, post_offsets)
+    return (ring if events is None else (ring, events)), s
 
 
 def _scatter_rows(v, ring, rows, step_offset, ring_offset, weight, step, n_slots, slot_stride,

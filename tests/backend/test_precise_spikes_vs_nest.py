@@ -111,6 +111,47 @@ def test_grid_cells_receive_precise_spikes_as_nest(model_name):
         assert len(ours) == len(theirs) and np.abs(ours - theirs).max(initial=0.0) < 1e-6
 
 
+SYNAPSES = {
+    "TsodyksMarkramSynapse": lambda sim: sim.TsodyksMarkramSynapse(
+        U=0.5, tau_rec=50.0, tau_facil=0.0, weight=3.0, delay=1.0),
+    "STDPMechanism": lambda sim: sim.STDPMechanism(
+        sim.SpikePairRule(), sim.AdditiveWeightDependence(w_max=5.0), weight=3.0, delay=1.0),
+}
+
+
+@pytest.mark.parametrize("synapse", sorted(SYNAPSES))
+def test_dynamic_synapses_deliver_precise_spikes_as_nest(synapse):
+    """Depressing and plastic synapses deliver off-grid input at its offset (their weight
+    dynamics on the presynaptic spikes' steps, as NEST's); STDP pairs the postsynaptic
+    spikes at their precise times: v, spike times and the learned weight as NEST's."""
+    import pyNN.jax as jax_sim
+    import pyNN.nest as nest_sim
+    results = []
+    for sim in (nest_sim, jax_sim):
+        sim.setup(timestep=0.1, min_delay=0.1, spike_precision="off_grid",
+                  **({"precision": "float64"} if sim is jax_sim else {}))
+        inputs = sim.Population(1, sim.SpikeSourceArray(
+            spike_times=[10.03, 12.57, 15.01, 15.99, 30.44, 31.26, 50.5]))
+        drive = sim.Population(1, sim.SpikeSourceArray(spike_times=[13.33, 40.47]))
+        cell = sim.Population(1, sim.IF_curr_exp(tau_refrac=2.0))
+        prj = sim.Projection(inputs, cell, sim.AllToAllConnector(), SYNAPSES[synapse](sim))
+        sim.Projection(drive, cell, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=8.0, delay=1.0))
+        cell.record(["v", "spikes"])
+        sim.run(70.0)
+        segment = cell.get_data().segments[0]
+        results.append((segment.filter(name="v")[0].magnitude[:, 0],
+                        np.asarray(segment.spiketrains[0], dtype=float),
+                        prj.get("weight", format="array")[0, 0]))
+        sim.end()
+    (v_nest, spikes_nest, w_nest), (v_jax, spikes_jax, w_jax) = results
+    assert len(spikes_nest) >= 3 and np.any(np.abs(spikes_nest * 10 - np.round(spikes_nest * 10))
+                                             > 1e-3)          # off the grid
+    np.testing.assert_allclose(spikes_jax, spikes_nest, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(v_jax, v_nest, rtol=0, atol=1e-9)
+    assert w_jax == pytest.approx(w_nest, rel=1e-9)
+
+
 def recurrent_rate(sim, extra_setup):
     """Mean rate (Hz) of 400 excitatory and 100 inhibitory IF_curr_exp cells (5 %
     connectivity from a fixed list, DC drive of 0.14-0.2 nA) over 1 s at dt = 1 ms."""
