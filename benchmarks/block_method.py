@@ -27,7 +27,8 @@ DELAY = 5.0        # ms: at least every refractory period measured, so blocks ar
 
 
 def build(n, refractory, block_method, seed=42):
-    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=seed, block_method=block_method)
+    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=seed, block_method=block_method,
+              spike_precision="on_grid")
     rng = sim.NumpyRNG(seed=seed)
     cells = sim.Population(n, sim.IF_curr_exp(tau_refrac=refractory, tau_m=20.0, cm=0.25,
                                               v_thresh=-50.0, v_reset=-65.0, v_rest=-65.0))

@@ -144,12 +144,12 @@ def profile_worker(args):
         scale = args.profile_n / 1e4
         setup = {"timestep": microcircuit.DT, "min_delay": microcircuit.DT,
                  "max_delay": microcircuit.MAX_DELAY}
-        sim.setup(rng_seed=98765, **setup)
+        sim.setup(rng_seed=98765, spike_precision="on_grid", **setup)
         microcircuit.build(sim, microcircuit.model(scale, scale, "poisson"),
                            microcircuit.parse_args(["--scale", str(scale)]))
     else:
         setup = SETUP[args.profile_case]
-        sim.setup(rng_seed=98765, **setup)
+        sim.setup(rng_seed=98765, spike_precision="on_grid", **setup)
         if args.profile_case == "lif1m":
             lif_population(sim, args.profile_n)
         else:

@@ -106,7 +106,7 @@ def run_worker(args):
     if args.worker == "jax":
         import jax
         import pyNN.jax as sim
-        extra = {"threads": 1}
+        extra = {"threads": 1, "spike_precision": "on_grid"}
     else:
         import nest
         import pyNN.nest as sim

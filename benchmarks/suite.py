@@ -96,7 +96,7 @@ def run_worker(args):
         import pyNN.jax as sim
         # no persistent compilation cache unless asked: "compile" is a compilation
         extra = {"precision": args.precision, "compilation_cache": args.compile_cache or None,
-                 "threads": args.threads}
+                 "threads": args.threads, "spike_precision": "on_grid"}
     else:
         import nest
         import pyNN.nest as sim

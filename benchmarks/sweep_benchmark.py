@@ -84,7 +84,8 @@ def main():
     args = parser.parse_args()
     sequential_sets = min(args.sequential_sets or args.sets, args.sets)
 
-    sim.setup(timestep=0.1, min_delay=DELAY, rng_seed=2026, threads=args.threads)
+    sim.setup(timestep=0.1, min_delay=DELAY, rng_seed=2026, threads=args.threads,
+              spike_precision="on_grid")
     exc, inh, excitatory, inhibitory = build_network(args.n)
     side = int(np.ceil(np.sqrt(args.sets)))
     w_exc, w_inh = weight_grid(np.linspace(1.0, 10.0, side), np.linspace(10.0, 100.0, side))

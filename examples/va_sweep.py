@@ -117,7 +117,7 @@ def main():
     if args.grid < 2:
         parser.error("--grid must be at least 2")
 
-    sim.setup(timestep=0.1, min_delay=DELAY, rng_seed=2026)
+    sim.setup(timestep=0.1, min_delay=DELAY, rng_seed=2026, spike_precision="on_grid")
     exc, inh, excitatory, inhibitory = build_network(args.n)
     g_exc = np.linspace(1.0, 10.0, args.grid)           # nS
     g_inh = np.linspace(10.0, 100.0, args.grid)         # nS

@@ -157,7 +157,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         IF_curr_delta cells with static synapses: blocks as long as the shortest refractory
         period plus one step (and at most the shortest delay) are advanced time-parallel,
         at most one spike per cell per block. Same spikes as step by step up to floating-point
-        rounding; see the engine page of the documentation.
+        rounding; see the engine page of the documentation. It implies
+        ``spike_precision="on_grid"`` unless spike_precision is given.
     draw_order : {"vectorised", "pynn"}
         How the random connectors (FixedProbability, FixedNumberPre/Post without
         replacement, FixedTotalNumber) draw when not given ``draw_order`` themselves:
@@ -192,8 +193,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         iaf_psc_exp_ps and iaf_psc_delta_ps (spikes at their exact times inside a step, input
         applied at its offset), SpikeSourceArray emits at its exact times and
         SpikeSourcePoisson is poisson_generator_ps; other cell types receive these spikes in
-        the step they arrive in. "on_grid" (default): every spike on the time grid. See the
-        numerics page of the documentation.
+        the step they arrive in; the default, as on pyNN.nest. "on_grid": every spike on the
+        time grid (NEST's iaf_psc_exp, ...; about 3x cheaper for IF_curr_exp networks); the
+        default when ``block_method=True``. See the numerics page of the documentation.
 
     Other keyword arguments (``label``, ...) are accepted and ignored, as on other backends.
     """
@@ -218,7 +220,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"chunk_steps = {chunk_steps!r}; chunk_steps must be a positive integer")
     state.chunk_steps = None if chunk_steps is None else int(chunk_steps)
     state.block_method = bool(extra_params.get("block_method", False))
-    state.spike_precision = extra_params.get("spike_precision", "on_grid")
+    # the block method integrates the grid models only: asking for it implies "on_grid"
+    state.spike_precision = extra_params.get(
+        "spike_precision", "on_grid" if state.block_method else "off_grid")
     if state.spike_precision not in SPIKE_PRECISIONS:
         raise errors.InvalidParameterValueError(
             f"spike_precision = {state.spike_precision!r}; spike_precision must be one of "

@@ -101,7 +101,7 @@ class State(common.control.BaseState):
         self.dtype = "float32"
         self.chunk_steps = None
         self.block_method = False
-        self.spike_precision = "on_grid"   # or "off_grid": precise spike times (as pyNN.nest)
+        self.spike_precision = "off_grid"   # precise spike times (as pyNN.nest), or "on_grid"
         self.compilation_cache = None   # folder of the persistent compilation cache, or None
         self.draw_order = "vectorised"   # random connectors without their own draw_order
         self.progress_period = None   # s between progress lines of every run(); None: none

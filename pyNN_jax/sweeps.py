@@ -74,7 +74,8 @@ def run_sweep(duration, parameters=None, seeds=None, max_sets_per_call=None):
         If the simulator is not at t = 0 (call ``reset()`` first).
     pyNN.errors.InvalidParameterValueError
         For values of the wrong shape or outside their allowed range, inconsistent numbers of
-        sets, or a non-positive duration.
+        sets, a non-positive duration, or a network with precise (off-grid) models: sweeps
+        need ``setup(spike_precision="on_grid")``.
     pyNN.errors.NonExistentParameterError
         For a parameter the cell or synapse type does not have.
     NotImplementedError
@@ -108,6 +109,12 @@ def run_sweep(duration, parameters=None, seeds=None, max_sets_per_call=None):
             f"max_sets_per_call = {max_sets_per_call!r}; it must be a positive integer")
 
     network.prepare()
+    if network.structure.emits_offsets:
+        raise errors.InvalidParameterValueError(
+            "run_sweep() needs setup(spike_precision='on_grid'): this network has cells of "
+            "precise models (spike_precision='off_grid', the default: IF_curr_exp, "
+            "IF_curr_delta, SpikeSourceArray, SpikeSourcePoisson), whose batched chunk "
+            "crashed XLA's CPU compiler now and then (jax 0.10.2)")
     batched = _batched_values(network, changes, seeds, n_sets)
     n_steps = int(to_steps(np, np.asarray(duration, dtype=float), sim.dt))
     bytes_per_step = _recorded_bytes_per_step(network)

@@ -21,7 +21,8 @@ DURATION = 300.0      # ms
 def build(rng_seed=7, chunk_steps=None):
     """Poisson sources driving conductance-based cells that inhibit each other, with
     depressing synapses onto a second group: every kind of sweepable value is used."""
-    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=rng_seed, chunk_steps=chunk_steps)
+    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=rng_seed, chunk_steps=chunk_steps,
+              spike_precision="on_grid")
     net = {}
     net["src"] = sim.Population(30, sim.SpikeSourcePoisson(rate=40.0), label="src")
     net["cells"] = sim.Population(20, sim.IF_cond_exp(tau_m=15.0), label="cells")
@@ -241,6 +242,16 @@ def test_structure_parameters_cannot_be_swept():
         run_sweep(10.0, {(given, "spike_times"): [[1.0], [2.0]]})
     with pytest.raises(NotImplementedError, match="plastic"):
         run_sweep(10.0, {(plastic, "weight"): [0.1, 0.2]})
+
+
+def test_sweep_of_precise_models_asks_for_on_grid_before_running():
+    sim.setup(timestep=0.1)                               # spike_precision="off_grid"
+    cells = sim.Population(2, sim.IF_curr_exp())
+    cells.record("v")
+    with pytest.raises(errors.InvalidParameterValueError, match="spike_precision='on_grid'"):
+        run_sweep(10.0, {(cells, "tau_m"): [10.0, 20.0]})
+    sim.run(1.0)                                          # the network itself still runs
+    assert cells.get_data().segments[0].analogsignals[0].shape == (11, 2)
 
 
 def test_sweep_needs_t_zero_and_a_positive_duration():

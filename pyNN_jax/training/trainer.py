@@ -60,9 +60,12 @@ class Trainer:
         Length (ms) of one sample's presentation: steps simulated (surrogate), spike time given
         to silent cells in the loss (exact).
     method : "surrogate" or "exact"
-        "surrogate": time-discrete network on the simulator's time step, surrogate gradients.
-        "exact": exact first spike times (needs a feed-forward network, tau_m = 2 tau_syn_E =
-        2 tau_syn_I, i_offset = 0, tau_refrac >= duration so that each cell spikes once).
+        "surrogate": time-discrete network on the simulator's time step, surrogate gradients:
+        the engine's ``spike_precision="on_grid"`` dynamics (run the trained network with it
+        for the same spikes). "exact": exact first spike times in continuous time, as the
+        default ``spike_precision="off_grid"`` engine computes them (needs a feed-forward
+        network, tau_m = 2 tau_syn_E = 2 tau_syn_I, i_offset = 0, tau_refrac >= duration so
+        that each cell spikes once).
     parameters : list of (Population, name)
         Cell parameters trained along with the weights (see ``TRAINABLE_PARAMETERS``).
     loss : callable(outputs, labels) -> scalar, optional

@@ -70,9 +70,10 @@ def test_first_run_compiles_its_chunk_once_while_the_tables_are_written(sim, mon
     assert sum(len(st) for st in cells.get_data().segments[0].spiketrains) > 0
 
 
-def run_in_pieces(pieces, chunk_steps=None):
+def run_in_pieces(pieces, chunk_steps=None, spike_precision="off_grid"):
     import pyNN.jax as sim
-    sim.setup(timestep=0.1, rng_seed=3, chunk_steps=chunk_steps)
+    sim.setup(timestep=0.1, rng_seed=3, chunk_steps=chunk_steps,
+              spike_precision=spike_precision)
     cells = small_network(sim)
     for duration in pieces:
         sim.run(duration)
@@ -82,20 +83,24 @@ def run_in_pieces(pieces, chunk_steps=None):
     return result
 
 
-def test_quick_compilation_of_short_runs_gives_the_same_results(monkeypatch):
+@pytest.mark.parametrize("spike_precision", ["on_grid", "off_grid"])
+def test_quick_compilation_of_short_runs_gives_the_same_results(monkeypatch, spike_precision):
     """A short run's chunk is compiled without LLVM's optimisations (build.
-    QUICK_COMPILE_CELL_STEPS), a long run's with them: two executables, the same numbers."""
+    QUICK_COMPILE_CELL_STEPS), a long run's with them: two executables, the same numbers on
+    the grid; off it the same spikes, their times and v equal to float32 rounding (the
+    optimised code rounds the root finding's arithmetic otherwise)."""
     from pyNN_jax import build
     before = chunk_cache.n_executables()
     # 250 cells x 3000 steps; chunks of 77 steps: a structure no other test compiles
-    spikes_quick, v_quick = run_in_pieces([300.0], chunk_steps=77)
+    spikes_quick, v_quick = run_in_pieces([300.0], 77, spike_precision)
     monkeypatch.setattr(build, "QUICK_COMPILE_CELL_STEPS", 0)
-    spikes_full, v_full = run_in_pieces([300.0], chunk_steps=77)
+    spikes_full, v_full = run_in_pieces([300.0], 77, spike_precision)
     assert chunk_cache.n_executables() == before + 2
     assert sum(map(len, spikes_quick)) > 100
+    exact = spike_precision == "on_grid"
     for a, b in zip(spikes_quick, spikes_full):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(v_quick, v_full)
+        np.testing.assert_allclose(a, b, rtol=0, atol=0 if exact else 1e-3)
+    np.testing.assert_allclose(v_quick, v_full, rtol=0, atol=0 if exact else 1e-2)
 
 
 def test_result_independent_of_how_the_run_is_cut():

@@ -46,7 +46,8 @@ def nest_gsfa_grr_names(monkeypatch):
 def driven_cells(sim, model_name, precision="float32"):
     """Three cells with DC, a current step and input from fixed spike trains."""
     params, initial, w_exc, w_inh, amplitude, _ = DETERMINISTIC[model_name]
-    extra = {"precision": precision} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    extra = {"spike_precision": "on_grid",       # the grid models on both
+             **({"precision": precision} if "jax" in sim.__name__ else {})}
     sim.setup(timestep=0.1, min_delay=0.1, **extra)
     rng = np.random.default_rng(42)
     # whole-ms input times (see test_nest_comparison.py)
@@ -103,7 +104,7 @@ def test_izhikevich_float64_is_nest_to_rounding():
 def test_gsfa_grr_adaptation_conductances_as_nest(nest_gsfa_grr_names):
     """g_s and g_r (nS) recorded on both: they jump by q_sfa, q_rr at the same spikes."""
     def run(sim):
-        extra = {} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+        extra = {"spike_precision": "on_grid"}       # the grid models on both
         sim.setup(timestep=0.1, min_delay=0.1, **extra)
         cells = sim.Population(2, sim.IF_cond_exp_gsfa_grr(i_offset=[1.5, 3.0]))
         cells.record(["g_s", "g_r"])
@@ -123,7 +124,7 @@ def test_gsfa_grr_adaptation_conductances_as_nest(nest_gsfa_grr_names):
 
 def gif_rates(sim, seed):
     """Escape-noise GIF: 400 cells, 1 s, a constant current and weak adaptation."""
-    extra = {} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    extra = {"spike_precision": "on_grid"}       # the grid models on both
     sim.setup(timestep=0.1, min_delay=0.1, rng_seed=seed, **extra)
     cells = sim.Population(400, sim.GIF_cond_exp(
         i_offset=0.8, delta_v=1.0, v_t_star=-50.0, lambda0=10.0, tau_refrac=2.0,

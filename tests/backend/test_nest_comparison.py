@@ -97,7 +97,7 @@ STIFF_MODELS = {
 
 def stiff_cells(sim, model_name):
     """AdEx and HH cells with DC and conductance input, 300 ms at dt = 0.1 ms."""
-    extra = {} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    extra = {"spike_precision": "on_grid"}       # the grid models on both
     sim.setup(timestep=0.1, min_delay=0.1, **extra)
     rng = np.random.default_rng(7)
     trains = [np.unique(rng.integers(1, 300, 40)).astype(float) for _ in range(10)]

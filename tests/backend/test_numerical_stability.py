@@ -15,7 +15,8 @@ T_STOP = 100.0
 def strongly_driven(sim, model, dt, tau_syn, precision="float64"):
     """One cell per weight, excitatory input at INPUT_TIMES, inhibitory 8 ms later at half
     the weight: (spike trains, v)."""
-    extra = {"precision": precision} if "jax" in sim.__name__ else {"spike_precision": "on_grid"}
+    extra = {"spike_precision": "on_grid",       # the grid models on both
+             **({"precision": precision} if "jax" in sim.__name__ else {})}
     sim.setup(timestep=dt, min_delay=dt, **extra)
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=INPUT_TIMES))
     params = dict(tau_syn_E=tau_syn, tau_syn_I=tau_syn)

@@ -22,7 +22,7 @@ def test_linear_recurrence_equals_the_loop():
 def lif_network(block_method, celltype, refractory=2.0, delay=2.0, precision="float64"):
     """300 recurrently connected LIF cells with Poisson input and a DC step."""
     sim.setup(timestep=0.1, min_delay=0.1, rng_seed=11, precision=precision,
-              block_method=block_method)
+              block_method=block_method, spike_precision="on_grid")
     rng = sim.NumpyRNG(seed=5)
     cells = sim.Population(300, celltype(tau_refrac=refractory, i_offset=0.1), label="cells")
     noise = sim.Population(100, sim.SpikeSourcePoisson(rate=50.0), label="noise")
@@ -83,4 +83,16 @@ def test_block_method_refuses_plastic_synapses_and_other_models():
     sim.Population(3, sim.IF_cond_exp(), label="conductance cells")
     with pytest.raises(errors.InvalidParameterValueError, match="IF_cond_exp"):
         sim.run(1.0)
+    sim.setup(block_method=True, spike_precision="off_grid")   # precise models: no blocks
+    sim.Population(3, sim.IF_curr_exp(), label="precise cells")
+    with pytest.raises(errors.InvalidParameterValueError, match="on_grid"):
+        sim.run(1.0)
+    sim.end()
+
+
+def test_block_method_implies_on_grid_spike_times():
+    sim.setup(block_method=True)
+    assert sim.state.spike_precision == "on_grid"
+    sim.setup()
+    assert sim.state.spike_precision == "off_grid"     # pyNN.nest's default
     sim.end()

@@ -67,6 +67,7 @@ def first_times(trains, size):
 def test_surrogate_forward_is_the_engine_network(sim):
     """Time-discrete forward pass, recurrent inhibition included: same spikes and voltages
     as pyNN.jax's engine."""
+    sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid")   # time-discrete
     cell = dict(EXACT_CELL, tau_m=12.0, tau_syn_I=3.0, tau_refrac=2.0, i_offset=0.1)
     inputs, hidden, output, projections = layered_network(sim, cell=cell, delays=(0.1, 1.5))
     projections.append(sim.Projection(hidden, hidden, sim.FixedProbabilityConnector(
@@ -95,6 +96,7 @@ def test_surrogate_forward_starts_from_the_initialised_state(sim):
     """After initialize(v=..., isyn_exc=...) away from rest (per cell), the time-discrete
     forward pass has the engine's spikes and voltages, including those that the initial
     state alone causes."""
+    sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid")   # time-discrete
     cell = dict(EXACT_CELL, tau_m=12.0, tau_refrac=2.0)
     inputs, hidden, output, projections = layered_network(sim, cell=cell, delays=(0.1, 1.5))
     v_hidden = np.linspace(-64.0, -54.5, hidden.size)    # the last ones spike at once

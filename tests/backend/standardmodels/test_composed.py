@@ -27,6 +27,7 @@ def run_pair(sim, composed, monolithic, names, weights, variables):
 
 
 def test_lif_with_current_receptors_is_IF_curr_exp(sim):
+    sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid")   # both on the grid
     params = dict(tau_m=15.0, v_rest=-60.0, v_reset=-62.0, v_thresh=-55.0, i_offset=0.3,
                   tau_refrac=2.0, cm=0.5)
     composed = sim.PointNeuron(sim.LIF(**params),
