@@ -7,6 +7,7 @@ for large networks). This cache is keyed by what determines that program instead
 of this package, JAX's version and configuration -- and keeps the serialised executable, so that
 a later process running the same network loads it (~0.05 s) without tracing anything.
 """
+import collections
 import hashlib
 import os
 import pickle
@@ -24,7 +25,13 @@ from . import network
 # a quick compilation on a CPU: XLA's older elemental emitters instead of its fusion emitters
 # (a small network: compile 1.4 -> 0.8 s of CPU, steps ~60 % slower, the same numbers)
 QUICK_CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
-_compiled = {}              # in-memory key -> jax.stages.Compiled
+# executables kept in memory, least recently used first. Bounded: on a CPU each holds ~150
+# memory mappings of JIT code (more for large networks), and a process that builds networks
+# of many structures (a long notebook, a test suite) would reach the kernel's limit of
+# mappings (vm.max_map_count, 65 530), where XLA's next compilation crashes the process
+MAX_EXECUTABLES_IN_MEMORY = 32
+_compiled = collections.OrderedDict()   # key -> jax.stages.Compiled
+_n_made = [0]               # executables compiled or loaded by this process
 _directory = [None]         # folder of the serialised executables; None: memory only
 _fingerprint = []           # computed once per process: versions, configuration, source
 _jax_cache_hits = threading.local()     # .count: hits of JAX's persistent cache, per thread
@@ -51,13 +58,18 @@ def run_chunk(structure, values, state, n_steps, quick_compile=False):
     if compiled is None:
         compiled = _compiled[key] = _load_or_compile(key, options, device, structure, values,
                                                      state, n_steps)
+        _n_made[0] += 1
+        while len(_compiled) > MAX_EXECUTABLES_IN_MEMORY:
+            _compiled.popitem(last=False)
+    else:
+        _compiled.move_to_end(key)
     return compiled(values, state, n_steps)
 
 
 def n_executables():
     """Executables made (compiled or loaded) by this process: one per structure, argument
-    shapes and compile options."""
-    return len(_compiled)
+    shapes and compile options (kept in memory or not)."""
+    return _n_made[0]
 
 
 def _count_jax_cache_hit(event, **kwargs):
@@ -86,6 +98,9 @@ def _load_or_compile(key, options, device, structure, values, state, n_steps):
     hits = getattr(_jax_cache_hits, "count", 0)
     lowered = network.run_chunk.trace(structure, values, state, n_steps).lower()
     compiled = lowered.compile(compiler_options=options) if options else lowered.compile()
+    # jit's own caches would keep the trace, the lowering and the executable of every
+    # structure for the life of the process: this cache alone holds executables
+    network.run_chunk.clear_cache()
     # an executable that came from JAX's cache serialises (XLA:CPU, jax 0.10) into one that
     # fails in another process ("Function ... not found"): write fresh compilations only
     if path is not None and getattr(_jax_cache_hits, "count", 0) == hits:

@@ -1,4 +1,6 @@
 """Running a network: one compiled chunk, chunking invariance, no lost spikes, full reset."""
+import collections
+
 import numpy as np
 import pytest
 
@@ -46,6 +48,25 @@ def test_adding_a_recorded_cell_recompiles_once(sim):
     assert chunk_cache.n_executables() == compiled + 1
 
 
+def test_a_process_keeps_a_bounded_number_of_executables(sim, monkeypatch):
+    """Networks of ever new structures in one process (each executable holds ~150 memory
+    mappings of JIT code on a CPU; the kernel allows 65 530): the least recently used
+    executables are dropped, jit's own caches keep none, and a dropped network still runs."""
+    from pyNN_jax.engine import network
+    monkeypatch.setattr(chunk_cache, "MAX_EXECUTABLES_IN_MEMORY", 2)
+    monkeypatch.setattr(chunk_cache, "_compiled", collections.OrderedDict())
+    counts = []
+    for size in (3, 4, 5, 3):        # the last has the first's structure, dropped meanwhile
+        sim.setup(timestep=0.1, spike_precision="on_grid", compilation_cache=None)
+        cells = sim.Population(size, sim.IF_curr_exp(i_offset=1.0, tau_refrac=2.0))
+        cells.record("spikes")
+        sim.run(50.0)
+        counts.append([len(st) for st in cells.get_data().segments[-1].spiketrains])
+        assert len(chunk_cache._compiled) <= 2
+        assert network.run_chunk._cache_size() == 0
+    assert counts[3] == counts[0] and min(counts[0]) > 0
+
+
 def test_first_run_compiles_its_chunk_once_while_the_tables_are_written(sim, monkeypatch):
     # the static tables are written while a second thread has the chunk made (compiled, or
     # loaded from a cache folder) by a run of zero steps (build.EngineNetwork.
@@ -63,7 +84,8 @@ def test_first_run_compiles_its_chunk_once_while_the_tables_are_written(sim, mon
         made_in.append(threading.current_thread())
         return make(*args)
 
-    monkeypatch.setattr(chunk_cache, "_compiled", {})      # nothing made in this process yet
+    # nothing made in this process yet
+    monkeypatch.setattr(chunk_cache, "_compiled", collections.OrderedDict())
     monkeypatch.setattr(chunk_cache, "_load_or_compile", recording_make)
     sim.run(20.0)
     assert len(made_in) == 1 and made_in[0] is not threading.main_thread()
