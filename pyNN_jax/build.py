@@ -10,6 +10,7 @@ group, projections of one synapse kind into one connectivity table.
 import dataclasses
 import functools
 import threading
+import warnings
 
 import numpy as np
 import jax
@@ -37,6 +38,8 @@ STATIC_PASS_CONNECTIONS = 8192
 # 2-core CPU ~0.6 s less compiling, steps ~60 % slower: 0.03-0.07 us per cell-step more, at most
 # ~0.1 s over such a run)
 QUICK_COMPILE_CELL_STEPS = 2_000_000
+# the most memory that the precise input events kept with their offsets may take (bytes)
+MAX_EVENT_BYTES = 1 << 30
 
 
 def _next_pow2(x):
@@ -165,6 +168,8 @@ class EngineNetwork:
         self.device_state = None
         self.host_ring = None         # (slots, ports, cells) when pulled back, else None
         self.host_events = None       # precise input events in flight when pulled back
+        self.event_slots = precise.EVENT_SLOTS   # grows when a cell receives more in a step
+        self._warned_event_slots = False
         self._min_delay_steps = {}    # shortest delay (steps) of each projection
         self._table_fills = []        # layouts of static tables still to write (plan_table)
         # the tables on the host between their assembly and their copy to the device only:
@@ -436,7 +441,7 @@ class EngineNetwork:
             dt=float(dt),
             chunk_steps=chunk_steps, record=record_spec, dtype=dtype.name,
             block_steps=block_steps, block_method=sim.block_method,
-            event_slots=precise.EVENT_SLOTS if receiving else 0,
+            event_slots=self.event_slots if receiving else 0,
             event_cells=((min(g.offset for g in receiving),
                           max(g.offset + g.size for g in receiving)) if receiving else (0, 0)))
         self.values = {"groups": self._step_groups(), "tables": table_values,
@@ -825,23 +830,73 @@ class EngineNetwork:
         self.prepare()
         if self.step == 0:
             self._record_initial_samples()
-        chunk = self.structure.chunk_steps
-        pending, failure = None, None
-        while n_steps > 0 and failure is None:
-            n = min(n_steps, chunk)
-            self.device_state, out = self.placement.run_chunk(
-                self.structure, self.values, self.device_state, np.int32(n),
-                self._quick_compile())
+        end_step = self.step + n_steps
+        pending, failure = None, None     # the chunk run before the one in flight
+        while failure is None and (self.step < end_step or pending is not None):
+            running = None
+            if self.step < end_step:
+                n = min(end_step - self.step, self.structure.chunk_steps)
+                before = self.device_state
+                self.device_state, out = self.placement.run_chunk(
+                    self.structure, self.values, before, np.int32(n), self._quick_compile())
+                running = (out, self.step, n, self.device_state["groups"], before)
+                self.step += n
             if pending is not None:       # copy out the previous chunk while this one runs
-                failure = self._collect(*pending[:3], health.nonfinite_cells(pending[3]))
-            pending = (out, self.step, n, self.device_state["groups"])
-            self.step += n
-            n_steps -= n
-        if pending is not None:
-            last = self._collect(*pending[:3], health.nonfinite_cells(pending[3]))
-            failure = failure or last
+                out, first_step, n, groups, before = pending
+                if self._grow_event_slots(self._event_peak(out, n), before):
+                    self.step, running = first_step, None     # again, from its start
+                else:
+                    failure = self._collect(out, first_step, n, health.nonfinite_cells(groups))
+            pending = running
         if failure is not None:           # NaN or inf: stop, with the data recorded so far
+            if pending is not None:       # and the chunk in flight, unless it lost event times
+                out, first_step, n, groups, before = pending
+                if self._event_peak(out, n) > self.structure.event_slots:
+                    self.step, self.device_state = first_step, before
+                else:
+                    self._collect(out, first_step, n, health.nonfinite_cells(groups))
             raise failure
+
+    def _event_peak(self, out, n):
+        """The most precise input events a cell received in a step of a chunk of ``n`` steps
+        (its recordings ``out``); 0 without precise input."""
+        if not self.structure.event_slots:
+            return 0
+        # (chunk_steps,), or (devices, chunk_steps) split over devices
+        return int(np.max(np.asarray(jax.device_get(out["event_peak"]))[..., :n], initial=0))
+
+    def _grow_event_slots(self, peak, before):
+        """If a cell received more precise input events (``peak``) in a step of a chunk than
+        it keeps, give every cell enough slots (a power of two; the events' memory at most
+        :data:`MAX_EVENT_BYTES`), put ``before`` (the state at the start of the chunk) back
+        with the events laid out for them, and return True: the chunk is run again (the new
+        structure compiled once). Events beyond the most slots that fit arrive at the end of
+        their step, as on the grid (a warning says so, once)."""
+        slots = self.structure.event_slots
+        if peak <= slots:
+            return False
+        first, stop = self.structure.event_cells
+        entry_bytes = 2 * np.dtype(self.sim.dtype).itemsize * self.structure.n_slots * (
+            stop - first)
+        most = max(slots, 1 << int(np.log2(max(MAX_EVENT_BYTES // entry_bytes, 1))))
+        grown = min(1 << int(np.ceil(np.log2(peak))), most)
+        if grown < peak and not self._warned_event_slots:
+            self._warned_event_slots = True
+            warnings.warn(f"spike_precision='off_grid': a cell received {peak} input events "
+                          f"in one step; {grown} per cell and step are kept with their "
+                          f"times (their memory is bounded by pyNN_jax.build."
+                          f"MAX_EVENT_BYTES = {MAX_EVENT_BYTES}), the others arrive at the end "
+                          f"of their step", RuntimeWarning, stacklevel=4)
+        if grown == slots:
+            return False
+        state = self.placement.host_state(self.structure, before)
+        state["events"] = {name: (np.pad(values.reshape(-1, slots), ((0, 0), (0, grown - slots)))
+                                  .reshape(-1) if name in ("offset", "weight") else values)
+                           for name, values in state["events"].items()}
+        self.event_slots = grown
+        self.structure = dataclasses.replace(self.structure, event_slots=grown)
+        self.device_state = self.placement.state(self.structure, state)
+        return True
 
     def _quick_compile(self):
         """Whether the network, simulated to the end of the run in progress (``end_step``), is

@@ -310,7 +310,9 @@ def _step(structure, values, state):
     new_state = {"groups": new_groups, "tables": new_tables, "ring": ring, "step": k + 1}
     if events is not None:
         new_state["events"] = events
-    return new_state, counts, offsets, _record(structure, values, new_state, counts, k + 1)
+    return new_state, counts, offsets, _record(
+        structure, values, new_state, counts, k + 1,
+        None if events is None else jnp.max(step_events[0], initial=0))
 
 
 def _parallel_block(structure, values, state):
@@ -413,7 +415,10 @@ def _deliver_static(structure, values, state, block_counts, first_step, block_of
     return {**state, "ring": ring, "events": events}
 
 
-def _record(structure, values, state, counts, next_step):
+def _record(structure, values, state, counts, next_step, event_peak=None):
+    """The recorded values of a step; with precise input events, ``event_peak``: the most
+    events a cell received in it (more than ``structure.event_slots``: some were not kept
+    with their offsets: the caller runs the chunk again with more slots)."""
     rv = values["record"]
     spec = structure.record
     out = {"spikes": _recorded(structure, counts, spec.spike_first,
@@ -431,6 +436,8 @@ def _record(structure, values, state, counts, next_step):
                                      idx).astype(state["ring"].dtype)
                        for (g, name, _), idx in zip(structure.record.signals, rv["signals"])],
            "currents": []}
+    if structure.event_slots:
+        out["event_peak"] = event_peak
     for (kind, _), idx in zip(structure.record.currents, rv["currents"]):
         entries = jax.tree_util.tree_map(lambda a: a[idx], values["currents"][kind])
         out["currents"].append(currents_mod.amplitudes(kind, entries, next_step, structure.dt,
@@ -524,7 +531,8 @@ def run_chunk(structure, values, state, n_steps):
     block = structure.block_steps
     # shapes of one step's record (tracing _record alone is far cheaper than tracing _step)
     template = jax.eval_shape(partial(_record, structure, values), state,
-                              jnp.zeros(structure.n_cells, jnp.int32), state["step"] + 1)
+                              jnp.zeros(structure.n_cells, jnp.int32), state["step"] + 1,
+                              jnp.int32(0))
     recorded = jax.tree_util.tree_map(
         lambda a: jnp.zeros((structure.chunk_steps,) + a.shape, a.dtype), template)
 

@@ -283,6 +283,7 @@ class Placement:
         if self.mesh is None:
             return recorded
         merged = {name: (np.bitwise_or.reduce(values, axis=0) if name == "spike_bits"
+                         else values.max(axis=0) if name == "event_peak"
                          else values.sum(axis=0, dtype=values.dtype))
                   for name, values in recorded.items() if name not in ("signals", "currents")}
         merged["signals"] = [values.sum(axis=0, dtype=values.dtype)

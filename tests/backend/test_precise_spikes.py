@@ -104,3 +104,56 @@ def test_block_method_needs_grid_models():
     with pytest.raises(errors.InvalidParameterValueError, match="spike_precision='on_grid'"):
         sim.run(1.0)
     sim.end()
+
+
+def _many_inputs_in_one_step(sim, n_inputs):
+    """One IF_curr_exp cell below threshold and ``n_inputs`` sources each spiking once, all in
+    the step (5.0, 5.1] ms at distinct times off the grid, arriving 1 ms later; returns the
+    spike times and the recorded v (float64, dt 0.1 ms)."""
+    times = 5.0 + (np.arange(n_inputs) + 0.5) / n_inputs * 0.1
+    cells = sim.Population(1, sim.IF_curr_exp(v_thresh=0.0, tau_m=10.0, tau_syn_E=2.0,
+                                              cm=1.0))
+    inputs = sim.Population(n_inputs, sim.SpikeSourceArray(
+        spike_times=[[t] for t in times]))
+    sim.Projection(inputs, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.02, delay=1.0))
+    cells.record("v")
+    sim.run(12.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    return times, np.asarray(v.times, dtype=float), np.asarray(v, dtype=float)[:, 0]
+
+
+def test_more_events_in_a_step_than_slots_keep_their_times():
+    """40 inputs to one cell in one step (more than it keeps at first): the chunk runs again
+    with more slots, and v is the exact sum of the postsynaptic potentials (closed form)."""
+    import pyNN.jax as sim
+    from pyNN_jax.engine.models.precise import EVENT_SLOTS
+    assert EVENT_SLOTS < 40
+    sim.setup(timestep=0.1, spike_precision="off_grid", precision="float64")
+    times, t, v = _many_inputs_in_one_step(sim, 40)
+    slots = sim.state.network.structure.event_slots
+    sim.end()
+    tau_m, tau_s, c_m, w = 10.0, 2.0, 1.0, 0.02
+    lag = t[:, None] - (times[None, :] + 1.0)
+    psp = np.where(lag > 0, w / c_m * tau_m * tau_s / (tau_m - tau_s)
+                   * (np.exp(-lag / tau_m) - np.exp(-lag / tau_s)), 0.0)
+    expected = -65.0 + psp.sum(axis=1)
+    assert slots >= 40 and expected.max() > -64.0
+    np.testing.assert_allclose(v, expected, atol=1e-10)
+
+
+def test_events_beyond_the_most_slots_arrive_at_the_end_of_their_step(monkeypatch):
+    """When the events' memory would pass build.MAX_EVENT_BYTES, the slots stay and a warning
+    says that the other events arrive at the end of their step; their charge is not lost."""
+    import pyNN.jax as sim
+    from pyNN_jax import build
+    monkeypatch.setattr(build, "MAX_EVENT_BYTES", 1)
+    sim.setup(timestep=0.1, spike_precision="off_grid", precision="float64")
+    with pytest.warns(RuntimeWarning, match="received 40 input events in one step"):
+        _, _, capped = _many_inputs_in_one_step(sim, 40)
+    sim.end()
+    monkeypatch.undo()
+    sim.setup(timestep=0.1, spike_precision="off_grid", precision="float64")
+    _, _, exact = _many_inputs_in_one_step(sim, 40)
+    sim.end()
+    assert 1e-6 < np.abs(capped - exact).max() < 0.05 * (exact.max() + 65.0)

@@ -19,6 +19,21 @@ def input_trains(rng, n_trains):
     return trains
 
 
+def precise_cells(sim, model_name, i_offset, tau_refrac):
+    """A population of IF_curr_exp or IF_curr_delta cells (one per ``i_offset``), tau_m 10 ms,
+    cm 0.25 nF, thresholds of the tests below, v at rest."""
+    params = {"i_offset": i_offset, "tau_refrac": tau_refrac, "tau_m": 10.0, "cm": 0.25}
+    delta = model_name == "IF_curr_delta"
+    if delta:
+        # pyNN.nest does not set v of iaf_psc_delta_ps: it starts at NEST's -70 mV
+        params.update(v_rest=-70.0, v_thresh=-60.0, v_reset=-72.0)
+    else:
+        params.update(tau_syn_E=2.0, tau_syn_I=5.0, v_thresh=-55.0, v_reset=-70.0)
+    cells = sim.Population(len(i_offset), getattr(sim, model_name)(**params))
+    cells.initialize(v=-70.0 if delta else -65.0)
+    return cells
+
+
 def driven_cells(sim, model_name, dt, extra_setup=None):
     """Three cells (DC 0.0, 0.3, 0.6 nA, a step current into two) driven by off-grid spike
     trains, one with a refractory period that is not a whole number of steps at dt = 1 ms;
@@ -28,15 +43,8 @@ def driven_cells(sim, model_name, dt, extra_setup=None):
               **({"precision": "float64"} if on_jax else {}), **(extra_setup or {}))
     rng = np.random.default_rng(7)
     delta = model_name == "IF_curr_delta"
-    params = {"i_offset": [0.0, 0.3, 0.6], "tau_refrac": [2.0, 2.0, 1.5], "tau_m": 10.0,
-              "cm": 0.25}
-    if delta:
-        # pyNN.nest does not set v of iaf_psc_delta_ps: it starts at NEST's -70 mV
-        params.update(v_rest=-70.0, v_thresh=-60.0, v_reset=-72.0)
-    else:
-        params.update(tau_syn_E=2.0, tau_syn_I=5.0, v_thresh=-55.0, v_reset=-70.0)
-    cells = sim.Population(3, getattr(sim, model_name)(**params))
-    cells.initialize(v=-70.0 if delta else -65.0)
+    cells = precise_cells(sim, model_name, i_offset=[0.0, 0.3, 0.6],
+                          tau_refrac=[2.0, 2.0, 1.5])
     inputs = sim.Population(6, sim.SpikeSourceArray(spike_times=input_trains(rng, 6)))
     w_exc, w_inh = (3.0, -1.5) if delta else (1.0, -0.5)
     # the cells get different numbers of inputs in a step: cell 0 all four trains
@@ -83,6 +91,48 @@ def test_precise_spike_times_as_nest(model_name, dt, nest_results):
         assert np.abs(ours - theirs).max(initial=0.0) < 1e-6
     if nest_v is not None:
         assert np.abs(v - nest_v).max() < 1e-6
+
+
+def densely_driven_cells(sim, model_name):
+    """dt 1 ms, two cells each driven by 60 off-grid trains of ~220 Hz (excitatory and
+    inhibitory): ~12 input events per cell and step, more than pyNN.jax keeps at first
+    (precise.EVENT_SLOTS). Returns the spike trains (float64 on pyNN.jax)."""
+    on_jax = "jax" in sim.__name__
+    sim.setup(timestep=1.0, min_delay=1.0, max_delay=10.0, spike_precision="off_grid",
+              **({"precision": "float64"} if on_jax else {}))
+    rng = np.random.default_rng(11)
+    # at most one spike per step and train (a source emits one offset per step)
+    trains = [times[times < T_STOP - 5].round(6)
+              for times in np.cumsum(rng.uniform(1.1, 8.0, (60, 60)), axis=1)]
+    delta = model_name == "IF_curr_delta"
+    cells = precise_cells(sim, model_name, i_offset=[0.0, 0.1], tau_refrac=2.0)
+    inputs = sim.Population(60, sim.SpikeSourceArray(spike_times=trains))
+    w_exc, w_inh = (0.6, -0.5) if delta else (0.12, -0.1)
+    sim.Projection(inputs[:45], cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
+    sim.Projection(inputs[45:], cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_inh, delay=2.0), receptor_type="inhibitory")
+    cells.record("spikes")
+    sim.run(T_STOP)
+    spikes = [np.asarray(st, dtype=float) for st in cells.get_data().segments[0].spiketrains]
+    slots = sim.state.network.structure.event_slots if on_jax else None
+    sim.end()
+    return spikes, slots
+
+
+@pytest.mark.parametrize("model_name", ["IF_curr_exp", "IF_curr_delta"])
+def test_more_events_per_step_than_slots_as_nest(model_name):
+    """Dense input at dt 1 ms: the slots grow (the chunk runs again) and every spike time is
+    within 1e-6 ms of NEST's."""
+    import pyNN.jax as sim
+    import pyNN.nest as nest
+    from pyNN_jax.engine.models.precise import EVENT_SLOTS
+    spikes, slots = densely_driven_cells(sim, model_name)
+    nest_spikes, _ = densely_driven_cells(nest, model_name)
+    assert slots > EVENT_SLOTS and sum(len(s) for s in nest_spikes) >= 10
+    for ours, theirs in zip(spikes, nest_spikes):
+        assert len(ours) == len(theirs)
+        assert np.abs(ours - theirs).max(initial=0.0) < 1e-6
 
 
 @pytest.mark.parametrize("model_name", ["IF_cond_exp", "IF_curr_alpha"])

@@ -12,8 +12,10 @@ its step, less its arrival at the end; and the sum of the excitatory weights); a
 through ``ctx.events`` = (count, folds (n, folds), ``stored(cells)`` -> offset and weight
 (len(cells), slots)) and, as every
 model, the summed weights of the step per port (``syn_in``). Weights beyond the stored events
-(more events than slots, or input from tables that deliver on the grid) are the difference
-of the two and are applied at the end of the step, as on the grid.
+(input from tables that deliver on the grid, or more events than slots where the slots could
+not grow: a step records the most events a cell received, and the backend runs a chunk
+again with more slots when that was more) are the difference of the two and are applied at
+the end of the step, as on the grid.
 
 Within a step the cells integrate exactly from event to event in time order, as NEST does
 (Morrison et al. 2007, "Exact subthreshold integration with continuous spike times in
@@ -60,7 +62,7 @@ from .base import NeuronModel
 from .lif_current import LIF_PARAMETERS, IFCurrDelta, IFCurrExp
 from .spike_sources import SpikeSourceArray, SpikeSourcePoisson, is_active, poisson_count
 
-EVENT_SLOTS = 8          # input events per cell and step kept with their offsets
+EVENT_SLOTS = 8          # input events per cell and step kept with their offsets, at first
 # sums over the stored events of a cell and step (:meth:`IFCurrExpPrecise.fold_coefficients`)
 EVENT_FOLDS = ("isyn_exc", "isyn_inh", "v", "excitatory_weight")
 MAX_ROOT_ITERATIONS = 100
