@@ -113,8 +113,9 @@ def run_sweep(duration, parameters=None, seeds=None, max_sets_per_call=None):
         raise errors.InvalidParameterValueError(
             "run_sweep() needs setup(spike_precision='on_grid'): this network has cells of "
             "precise models (spike_precision='off_grid', the default: IF_curr_exp, "
-            "IF_curr_delta, SpikeSourceArray, SpikeSourcePoisson), whose batched chunk "
-            "crashed XLA's CPU compiler now and then (jax 0.10.2)")
+            "IF_curr_delta, SpikeSourceArray, SpikeSourcePoisson): their input events "
+            "are kept in slots per cell and step that grow by running a chunk again, "
+            "which a batched call of many sets does not do")
     batched = _batched_values(network, changes, seeds, n_sets)
     n_steps = int(to_steps(np, np.asarray(duration, dtype=float), sim.dt))
     bytes_per_step = _recorded_bytes_per_step(network)
