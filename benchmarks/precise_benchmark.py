@@ -79,7 +79,7 @@ def main():
     # the worker options va_benchmark.run_simulator reads, at their defaults
     args.precision, args.seed, args.threads, args.stimulus = "float32", 98765, 1, "array"
     args.check_connectivity, args.jax_cpus, args.compilation_cache = False, "", ""
-    args.verbose = False
+    args.verbose, args.devices = False, 1
     simulators = [s for s in args.simulators.split(",") if va.importable(s)]
     results = measure(args, simulators)
     text = section(args, results, simulators)

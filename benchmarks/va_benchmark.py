@@ -450,19 +450,22 @@ sees (interpreter start-up and exit included). Rates are per run (0 to T, T to 2
 
 
 def write_results(path, sections):
-    existing = ""
+    """Put each of ``sections`` (name -> text between its ``<!-- BEGIN name -->`` and
+    ``<!-- END name -->`` markers) in the file ``path`` in place of its previous text, or
+    append it; everything else in the file (other sections, hand-written notes) is kept."""
+    existing = RESULTS_HEADER + "\n"
     if os.path.exists(path):
         with open(path) as f:
             existing = f.read()
-    kept = {}
-    for m in re.finditer(r"<!-- BEGIN ([\w-]+) -->.*?<!-- END \1 -->", existing, re.S):
-        kept[m.group(1)] = m.group(0)
-    kept.update(sections)
-    # COBA and CUBA first, the other sections (the suite's, other scripts', notes) as found
-    order = [m for m in ("coba", "cuba") if m in kept] + \
-        [m for m in kept if m not in ("coba", "cuba")]
+    for name, text in sections.items():
+        marked = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->",
+                            re.S)
+        if marked.search(existing):
+            existing = marked.sub(lambda _: text, existing, count=1)
+        else:
+            existing = existing.rstrip("\n") + "\n\n" + text + "\n"
     with open(path, "w") as f:
-        f.write(RESULTS_HEADER + "\n" + "\n\n".join(kept[m] for m in order) + "\n")
+        f.write(existing)
 
 
 def importable(simulator):

@@ -139,3 +139,39 @@ def test_nest_skips_cases_above_its_cell_limit(tmp_path):
     assert [(r["backend"], r["result"]["status"]) for r in rows] == [
         ("jax", "ok"), ("nest", "skipped")]
     assert "skipped (N > --nest-max-cells 299)" in proc.stdout
+
+
+def test_precise_benchmark_runs_both_modes_and_writes_its_section(tmp_path):
+    """benchmarks/precise_benchmark.py at a tiny size, pyNN.jax only: a row per mode with
+    cells firing in both, and its section written into the results file."""
+    results = tmp_path / "RESULTS.md"
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks",
+                          "precise_benchmark.py")
+    proc = subprocess.run([sys.executable, script, "--n", "400", "--time", "100",
+                           "--simulators", "jax", "--results", str(results)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {line.split("|")[2].strip(): [cell.strip() for cell in line.split("|")[3:-1]]
+            for line in proc.stdout.splitlines() if line.startswith("| jax |")}
+    assert set(rows) == {"on_grid", "off_grid"}
+    assert min(float(rows[mode][4]) for mode in rows) > 0
+    assert "## Precise spike times" in results.read_text()
+
+
+def test_results_writer_replaces_its_section_in_place_and_keeps_everything_else(tmp_path):
+    """va_benchmark.write_results (used by the connectors, output and precise scripts): the
+    named section's text is replaced where it stands, a new one is appended, and text outside
+    the markers (hand-written notes, other sections) stays as it was."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+    try:
+        import va_benchmark
+    finally:
+        sys.path.pop(0)
+    path = tmp_path / "RESULTS.md"
+    before = ("# head\n\nnotes before\n<!-- BEGIN a -->\nold a\n<!-- END a -->\n"
+              "notes about a\n\n## by hand\ntext\n")
+    path.write_text(before)
+    va_benchmark.write_results(path, {"a": "<!-- BEGIN a -->\nnew a\n<!-- END a -->",
+                                      "b": "<!-- BEGIN b -->\nb\n<!-- END b -->"})
+    assert path.read_text() == (before.replace("old a", "new a")
+                                + "\n<!-- BEGIN b -->\nb\n<!-- END b -->\n")
