@@ -843,60 +843,61 @@ class EngineNetwork:
                 self.step += n
             if pending is not None:       # copy out the previous chunk while this one runs
                 out, first_step, n, groups, before = pending
-                if self._grow_event_slots(self._event_peak(out, n), before):
-                    self.step, running = first_step, None     # again, from its start
+                slots = self._event_slots_for(out, n)
+                if slots > self.structure.event_slots:     # again, from its start
+                    self._grow_event_slots(slots, before)
+                    self.step, running = first_step, None
                 else:
                     failure = self._collect(out, first_step, n, health.nonfinite_cells(groups))
             pending = running
         if failure is not None:           # NaN or inf: stop, with the data recorded so far
             if pending is not None:       # and the chunk in flight, unless it lost event times
                 out, first_step, n, groups, before = pending
-                if self._event_peak(out, n) > self.structure.event_slots:
+                if self._event_slots_for(out, n) > self.structure.event_slots:
                     self.step, self.device_state = first_step, before
                 else:
                     self._collect(out, first_step, n, health.nonfinite_cells(groups))
             raise failure
 
-    def _event_peak(self, out, n):
-        """The most precise input events a cell received in a step of a chunk of ``n`` steps
-        (its recordings ``out``); 0 without precise input."""
-        if not self.structure.event_slots:
+    def _event_slots_for(self, out, n):
+        """The precise input events' slots per cell and step that a chunk of ``n`` steps (its
+        recordings ``out``) needed: the slots it had, or, if a cell received more events in a
+        step, the next power of two above that number, at most what fits in
+        :data:`MAX_EVENT_BYTES` (events beyond arrive at the end of their step, as on the
+        grid: a warning says so, once)."""
+        slots = self.structure.event_slots
+        if not slots:
             return 0
         # (chunk_steps,), or (devices, chunk_steps) split over devices
-        return int(np.max(np.asarray(jax.device_get(out["event_peak"]))[..., :n], initial=0))
-
-    def _grow_event_slots(self, peak, before):
-        """If a cell received more precise input events (``peak``) in a step of a chunk than
-        it keeps, give every cell enough slots (a power of two; the events' memory at most
-        :data:`MAX_EVENT_BYTES`), put ``before`` (the state at the start of the chunk) back
-        with the events laid out for them, and return True: the chunk is run again (the new
-        structure compiled once). Events beyond the most slots that fit arrive at the end of
-        their step, as on the grid (a warning says so, once)."""
-        slots = self.structure.event_slots
+        peak = int(np.max(np.asarray(jax.device_get(out["event_peak"]))[..., :n], initial=0))
         if peak <= slots:
-            return False
+            return slots
         first, stop = self.structure.event_cells
         entry_bytes = 2 * np.dtype(self.sim.dtype).itemsize * self.structure.n_slots * (
             stop - first)
         most = max(slots, 1 << int(np.log2(max(MAX_EVENT_BYTES // entry_bytes, 1))))
-        grown = min(1 << int(np.ceil(np.log2(peak))), most)
-        if grown < peak and not self._warned_event_slots:
+        needed = min(1 << int(np.ceil(np.log2(peak))), most)
+        if needed < peak and not self._warned_event_slots:
             self._warned_event_slots = True
             warnings.warn(f"spike_precision='off_grid': a cell received {peak} input events "
-                          f"in one step; {grown} per cell and step are kept with their "
+                          f"in one step; {needed} per cell and step are kept with their "
                           f"times (their memory is bounded by pyNN_jax.build."
                           f"MAX_EVENT_BYTES = {MAX_EVENT_BYTES}), the others arrive at the end "
                           f"of their step", RuntimeWarning, stacklevel=4)
-        if grown == slots:
-            return False
+        return needed
+
+    def _grow_event_slots(self, slots, before):
+        """``slots`` precise input events per cell and step from now on (the new structure
+        compiled once), and ``before`` (the state at the start of a chunk, to be run again)
+        back as the state, its events laid out for them."""
+        old = self.structure.event_slots
         state = self.placement.host_state(self.structure, before)
-        state["events"] = {name: (np.pad(values.reshape(-1, slots), ((0, 0), (0, grown - slots)))
+        state["events"] = {name: (np.pad(values.reshape(-1, old), ((0, 0), (0, slots - old)))
                                   .reshape(-1) if name in ("offset", "weight") else values)
                            for name, values in state["events"].items()}
-        self.event_slots = grown
-        self.structure = dataclasses.replace(self.structure, event_slots=grown)
+        self.event_slots = slots
+        self.structure = dataclasses.replace(self.structure, event_slots=slots)
         self.device_state = self.placement.state(self.structure, state)
-        return True
 
     def _quick_compile(self):
         """Whether the network, simulated to the end of the run in progress (``end_step``), is
