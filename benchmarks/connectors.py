@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_RESULTS = os.path.join(HERE, "RESULTS.md")
 sys.path.insert(0, HERE)
 from suite import comma_list, peak_rss_mb  # noqa: E402
-from va_benchmark import cpu_model, git_description, importable, write_results  # noqa: E402
+from va_benchmark import cpu_model, git_description, importable, write_section  # noqa: E402
 
 RESULT_MARK = "CONNECTOR_RESULT "
 SECTION = "connectors"
@@ -364,8 +364,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     if args.write_results:
-        write_results(args.write_results,
-                      {SECTION: f"<!-- BEGIN {SECTION} -->\n{text}\n<!-- END {SECTION} -->"})
+        write_section(args.write_results, text, SECTION)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
-from sweep_benchmark import write_section  # noqa: E402
+from va_benchmark import write_section  # noqa: E402
 from va_benchmark import (children_cpu_seconds, cpu_busy_seconds, cpu_model,  # noqa: E402
                           git_description, importable)
 from tests.conformance.pynn_sdist import sdist_root  # noqa: E402

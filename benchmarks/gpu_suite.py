@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import suite  # noqa: E402
 from suite import fmt  # noqa: E402
-from sweep_benchmark import write_section  # noqa: E402
+from va_benchmark import write_section  # noqa: E402
 
 RESULT_MARK = suite.RESULT_MARK
 SECTION = "gpu"

@@ -50,13 +50,13 @@ sys.path.insert(0, HERE)
 from networks import (BRUNEL_NE, BRUNEL_NI, SETUP, brunel, lif_population,  # noqa: E402
                       vogels_abbott)
 from va_benchmark import (CompileCounter, children_cpu_seconds, cpu_busy_seconds,  # noqa: E402
-                          cpu_model, git_description, importable)
+                          cpu_model, git_description, importable, write_section)
 
 CASES = ("va_coba", "va_cuba", "brunel", "lif1m")
 BACKENDS = ("jax", "nest")
 RESULT_MARK = "SUITE_RESULT "
 DEFAULT_RESULTS = os.path.join(HERE, "RESULTS.md")
-SECTION_BEGIN, SECTION_END = "<!-- BEGIN suite -->", "<!-- END suite -->"
+SECTION = "suite"
 
 
 # ---- worker: one case, one size, one backend, one process -----------------------------------
@@ -417,19 +417,6 @@ def report(rows, runs, markdown):
     return "\n".join(parts)
 
 
-def write_results(path, text):
-    """Replace the suite's section of ``path`` (between its markers), or append it."""
-    existing = open(path).read() if os.path.exists(path) else ""
-    section = f"{SECTION_BEGIN}\n{text}\n{SECTION_END}"
-    if SECTION_BEGIN in existing and SECTION_END in existing:
-        head, rest = existing.split(SECTION_BEGIN, 1)
-        existing = head + section + rest.split(SECTION_END, 1)[1]
-    else:
-        existing = existing.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(existing)
-
-
 def comma_list(text, kind=str):
     return [kind(x) for x in text.split(",") if x.strip()]
 
@@ -514,7 +501,7 @@ def main(argv=None):
         text = report(rows, runs, args.markdown)
         print(text)
         if args.write_results:
-            write_results(args.write_results, text)
+            write_section(args.write_results, text, SECTION)
         return
     backends = ["jax"]
     if not args.no_nest:
@@ -550,7 +537,7 @@ def main(argv=None):
     text = report(rows, [(meta, args)], args.markdown)
     print(text)
     if args.write_results:
-        write_results(args.write_results, text)
+        write_section(args.write_results, text, SECTION)
     if any(r["result"]["status"] == "failed" for r in rows):
         sys.exit(1)
 

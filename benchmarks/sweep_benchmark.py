@@ -31,7 +31,7 @@ import jax                                      # noqa: E402
 import pyNN.jax as sim                          # noqa: E402
 from pyNN_jax.sweeps import run_sweep           # noqa: E402
 from va_sweep import DELAY, build_network, rate_and_cv, weight_grid  # noqa: E402
-from va_benchmark import cpu_busy_seconds                               # noqa: E402
+from va_benchmark import cpu_busy_seconds, write_section                # noqa: E402
 
 SECTION = "## Sweeps"
 
@@ -168,21 +168,6 @@ def main():
     print(table)
     if args.results:
         write_section(args.results, table, f"sweeps-{args.sweep}-{args.n}")
-
-
-def write_section(path, text, name):
-    """Put ``text`` between the sweep markers of the markdown file ``path``: in place of the
-    previous figures, or appended at the end; the other sections are left as they are."""
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    content = open(path).read() if os.path.exists(path) else ""
-    section = f"{begin}\n{text.rstrip()}\n{end}\n"
-    if begin in content and end in content:
-        head, rest = content.split(begin, 1)
-        content = head + section + rest.split(end, 1)[1].lstrip("\n")
-    else:
-        content = content.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(content)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from sweep_benchmark import write_section  # noqa: E402
+from va_benchmark import write_section  # noqa: E402
 from va_benchmark import DEFAULT_RESULTS, cpu_model, git_description, importable  # noqa: E402
 
 SECTION = "time-to-first-result"

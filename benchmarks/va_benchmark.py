@@ -468,6 +468,11 @@ def write_results(path, sections):
         f.write(existing)
 
 
+def write_section(path, text, name):
+    """:func:`write_results` of one section ``name`` whose markers are still to be added."""
+    write_results(path, {name: f"<!-- BEGIN {name} -->\n{text.rstrip()}\n<!-- END {name} -->"})
+
+
 def importable(simulator):
     code = "import pyNN.%s" % simulator
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
