@@ -17,7 +17,7 @@ import jax
 from pyNN import errors
 
 from .engine import network as engine
-from .engine import health, plasticity, prng
+from .engine import health, plasticity, processes, prng
 from .engine import sharding
 from .engine import synapses as engine_synapses
 from .engine.models import precise
@@ -227,7 +227,7 @@ class EngineNetwork:
         if self.device_state is None:
             return projection._synapse_state["weight"]
         table = self.device_state["tables"][projection._table_index]["weight"]
-        return np.asarray(jax.device_get(table)).reshape(-1)[projection._table_positions]
+        return processes.fetch(table).reshape(-1)[projection._table_positions]
 
     def host_table(self, t_index, names=None):
         """Writable host copies of the columns ``names`` (default all) of connectivity table
@@ -236,8 +236,9 @@ class EngineNetwork:
         tables come stacked (:meth:`_split_table`)."""
         table = (self.values["tables"][t_index] if self._host_table_values is None
                  else self._host_table_values[t_index])
-        return {name: np.array(jax.device_get(column))
-                for name, column in table.items() if names is None or name in names}
+        return {name: np.array(column) for name, column in processes.fetch(
+            {name: column for name, column in table.items()
+             if names is None or name in names}).items()}
 
     # ---- assembly --------------------------------------------------------------------------
     def prepare(self):
@@ -841,6 +842,10 @@ class EngineNetwork:
                     self.structure, self.values, before, np.int32(n), self._quick_compile())
                 running = (out, self.step, n, self.device_state["groups"], before)
                 self.step += n
+                if self.placement.spans_processes:
+                    # no chunk in flight while the previous one's arrays are gathered: the
+                    # processes' collectives of two programs at once could pair wrongly
+                    jax.block_until_ready(self.device_state)
             if pending is not None:       # copy out the previous chunk while this one runs
                 out, first_step, n, groups, before = pending
                 slots = self._event_slots_for(out, n)
@@ -869,7 +874,7 @@ class EngineNetwork:
         if not slots:
             return 0
         # (chunk_steps,), or (devices, chunk_steps) split over devices
-        peak = int(np.max(np.asarray(jax.device_get(out["event_peak"]))[..., :n], initial=0))
+        peak = int(np.max(processes.fetch(out["event_peak"])[..., :n], initial=0))
         if peak <= slots:
             return slots
         first, stop = self.structure.event_cells
@@ -905,13 +910,13 @@ class EngineNetwork:
         return self.structure.n_cells * self.end_step < QUICK_COMPILE_CELL_STEPS
 
     def _record_initial_samples(self):
-        state = self.device_state
+        groups, indices = processes.fetch((self.device_state["groups"],
+                                           self.values["record"]["signals"]))
         for (recorder, variable, ids), (g, name, _), idx in zip(
-                self.record_map["signals"], self.structure.record.signals,
-                self.values["record"]["signals"]):
+                self.record_map["signals"], self.structure.record.signals, indices):
             # indexed on the host: an eager device gather would compile (XLA) once per run
-            cells = np.asarray(idx)[:len(ids)]      # the rest pads the recorded cells
-            sample = np.asarray(state["groups"][g][name], dtype=float)[cells][None, :]
+            cells = idx[:len(ids)]      # the rest pads the recorded cells
+            sample = np.asarray(groups[g][name], dtype=float)[cells][None, :]
             recorder._append_signal(variable, ids, sample)
         amplitudes = engine.initial_amplitudes(self.structure, self.values, 0)
         for source, values in zip(self.record_map["currents"], amplitudes):

@@ -14,7 +14,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from . import connectors, simulator
-from .engine import chunk_cache, sharding
+from .engine import chunk_cache, processes, sharding
 
 PRECISIONS = ("float32", "float64")
 SPIKE_PRECISIONS = ("on_grid", "off_grid")
@@ -171,10 +171,15 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         off). A network structure compiled once is loaded, not compiled, by later processes.
         This is a process-wide JAX setting.
     devices : int, "all" or sequence of jax.Device
-        Devices the network is spread over (default: JAX's default device, no sharding): the
-        first N devices of JAX's default backend, all of them, or the ones given. Cells and
-        their connectivity tables are split over the devices; see the scaling page of the
-        documentation.
+        Devices the network is spread over (default: JAX's default device, no sharding; in a
+        run of several processes, every device of every process): the first N devices of
+        JAX's default backend, all of them, or the ones given. Cells and their connectivity
+        tables are split over the devices; see the scaling page of the documentation.
+
+    A script started as several processes (``mpirun -np N``, ``srun``, or the environment
+    variables ``PYNN_JAX_COORDINATOR``, ``PYNN_JAX_NUM_PROCESSES``, ``PYNN_JAX_PROCESS_ID``)
+    joins them here (``jax.distributed``); ``rank()`` and ``num_processes()`` answer as on
+    pyNN.nest. See the scaling page of the documentation.
 
     threads : int
         CPUs that JAX's CPU runtime uses, as NEST's ``threads`` (default: 1, NEST's default,
@@ -238,13 +243,31 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                                             DEFAULT_COMPILATION_CACHE)) or None
     _use_compilation_cache(state.compilation_cache)
     _use_gpu_command_buffers()
+    processes.join(processes.launch_environment())
     _use_cpu_threads(extra_params.get("threads"))
-    try:
-        state.devices = sharding.resolve_devices(extra_params.get("devices"))
-    except ValueError as error:
-        raise errors.InvalidParameterValueError(str(error)) from None
+    state.mpi_rank, state.num_processes = jax.process_index(), jax.process_count()
+    state.devices = _devices(extra_params.get("devices"), state.num_processes)
     state.clear()
     return rank()
+
+
+def _devices(devices, num_processes):
+    """The devices of the network (``setup(devices=...)``): with several processes, every
+    process's devices by default, and each process must hold some of them."""
+    if devices is None and num_processes > 1:
+        devices = "all"
+    try:
+        chosen = sharding.resolve_devices(devices)
+    except ValueError as error:
+        raise errors.InvalidParameterValueError(str(error)) from None
+    idle = set(range(num_processes)) - {device.process_index for device in chosen}
+    if idle:
+        raise errors.InvalidParameterValueError(
+            f"devices = {devices!r} leaves process(es) {sorted(idle)} of {num_processes} "
+            f"without a device; every process must hold a part of the network (default: "
+            f"all devices)")
+    return chosen
+
 
 
 def end(compatible_output=True):

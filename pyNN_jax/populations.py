@@ -35,6 +35,10 @@ class PopulationMixin:
             variables = list(self.celltype.recordable)
         return super().record(variables, to_file, sampling_interval, locations)
 
+    def get(self, parameter_names, gather=False, simplify=True):
+        # every process holds every cell's parameters: nothing to gather (scaling page)
+        return super().get(parameter_names, gather=False, simplify=simplify)
+
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
 

@@ -77,6 +77,16 @@ class Projection(common.Projection):
         simulator.state.network.structure_changed()
 
     # ---- building ----------------------------------------------------------------------
+
+    # every process holds every connection (the devices split the tables; the host copies
+    # are complete): nothing to gather between processes (scaling page)
+    def get(self, attribute_names, format, gather=True, with_address=True,
+            multiple_synapses="sum"):
+        return super().get(attribute_names, format, False, with_address, multiple_synapses)
+
+    def size(self, gather=True):
+        return len(self)
+
     def _bulk_connect(self, pre, post, parameters):
         """Add connections from arrays of pre and post indices (within self.pre / self.post)
         and per-connection native parameter arrays."""

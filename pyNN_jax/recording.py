@@ -71,6 +71,15 @@ class Recorder(recording.Recorder):
             self.sampling_interval = sampling_interval
         self._simulator.state.network.structure_changed()
 
+    # every process holds the data of every cell (the devices split the cells; the recordings
+    # come back whole from each chunk): nothing to gather between processes (scaling page)
+    def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None,
+            locations=None):
+        return super().get(variables, False, filter_ids, clear, annotations, locations)
+
+    def count(self, variable, gather=True, filter_ids=None):
+        return super().count(variable, False, filter_ids)
+
     # -- called by the engine driver --
     def _append_spikes(self, ids, times):
         if ids.size:

@@ -11,6 +11,8 @@ import numpy as np
 
 from pyNN import errors
 
+from . import processes
+
 
 class NumericalInstabilityError(errors.InvalidParameterValueError):
     """A state variable became NaN or infinite (NEST raises ``NumericalInstability`` for
@@ -22,10 +24,9 @@ def nonfinite_cells(groups):
     the real-valued state variables (rows of 2-D state are cells); ``groups`` as the engine's
     state holds them (device arrays are copied to the host)."""
     findings = []
-    for state in groups:
+    for state in processes.fetch(groups):
         found = {}
         for name, x in state.items():
-            x = np.asarray(x)
             if np.issubdtype(x.dtype, np.floating):
                 bad = ~np.isfinite(x.reshape(x.shape[0], -1)).all(axis=1)
                 found[name] = (bool(bad.any()), int(np.argmax(bad)))

@@ -45,7 +45,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import currents as currents_mod
-from . import prng, synapses
+from . import processes, prng, synapses
 from .models import precise
 from .models.base import StepContext, materialised
 
@@ -601,6 +601,6 @@ def initial_amplitudes(structure, values, step):
     out = []
     for (kind, _), idx in zip(structure.record.currents, rv["currents"]):
         entries = jax.tree_util.tree_map(lambda a: a[idx], values["currents"][kind])
-        out.append(np.asarray(currents_mod.amplitudes(kind, entries, jnp.int32(step),
-                                                      structure.dt, values["noise_key"])))
+        out.append(processes.fetch(currents_mod.amplitudes(kind, entries, jnp.int32(step),
+                                                           structure.dt, values["noise_key"])))
     return out

@@ -45,7 +45,7 @@ import numpy as np
 import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import chunk_cache, network, synapses
+from . import chunk_cache, network, processes, synapses
 
 AXIS = network.AXIS
 
@@ -226,6 +226,11 @@ class Placement:
     def n_devices(self):
         return len(self.devices)
 
+    @property
+    def spans_processes(self):
+        """Whether the devices belong to several processes (``jax.distributed``)."""
+        return self.mesh is not None and self.mesh.is_multi_process
+
     def split(self, structure):
         """The :class:`CellSplit` of ``structure`` over the devices."""
         return CellSplit([g.size for g in structure.groups], self.n_devices)
@@ -233,9 +238,12 @@ class Placement:
     def _put(self, structure, tree):
         if self.mesh is None:
             return jax.device_put(tree, self.devices[0])
-        return jax.device_put(tree, jax.tree_util.tree_map(
+        shardings = jax.tree_util.tree_map(
             partial(NamedSharding, self.mesh), _specs(structure, tree),
-            is_leaf=lambda x: isinstance(x, PartitionSpec)))
+            is_leaf=lambda x: isinstance(x, PartitionSpec))
+        if self.spans_processes:
+            return jax.tree_util.tree_map(_put_spanning, tree, shardings)
+        return jax.device_put(tree, shardings)
 
     def values(self, structure, values):
         """Copy a *values* pytree (host or device arrays; split: with the devices' tables
@@ -252,7 +260,7 @@ class Placement:
     def host_state(self, structure, state):
         """A placed *state* pytree as numpy arrays, the ring buffer and precise events in the
         global layout."""
-        state = jax.device_get(state)
+        state = processes.fetch(state)
         if self.mesh is None:
             return state
         return self._relayout(structure, state, to_devices=False)
@@ -279,7 +287,7 @@ class Placement:
         """The recordings of a chunk (device arrays) as numpy arrays; split: the devices'
         buffers added (each holds zeros for the other devices' cells), the current
         amplitudes (the same on every device) of the first device."""
-        recorded = jax.device_get(recorded)
+        recorded = processes.fetch(recorded)
         if self.mesh is None:
             return recorded
         merged = {name: (np.bitwise_or.reduce(values, axis=0) if name == "spike_bits"
@@ -297,6 +305,17 @@ class Placement:
         if self.mesh is None:
             return chunk_cache.run_chunk(structure, values, state, n_steps, quick_compile)
         return _run_chunk_split(structure, self.mesh, values, state, n_steps)
+
+
+def _put_spanning(array, sharding):
+    """``array`` placed as ``sharding``, which spans several processes' devices: each
+    process copies its own devices' parts of its host copy (every process holds the same
+    network; jax.device_put would compare the processes' copies, a collective per array)."""
+    if isinstance(array, jax.Array) and not array.is_fully_addressable:
+        return jax.device_put(array, sharding)
+    host = np.asarray(array)
+    host = host.astype(jax.dtypes.canonicalize_dtype(host.dtype), copy=False)
+    return jax.make_array_from_callback(host.shape, sharding, host.__getitem__)
 
 
 def _to_devices(flat, shape, cell_axis, cells, n_devices):
