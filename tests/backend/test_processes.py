@@ -1,0 +1,136 @@
+"""One network over several processes (jax.distributed on this machine's CPU, gloo over
+loopback) gives the one-process results exactly, and PyNN's rank and gather semantics.
+
+Each run starts fresh processes (pyNN_jax.launch; mpirun where Open MPI is installed) of
+``processes_network.py``, which writes what each process saw."""
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyNN_jax import launch
+
+SCRIPT = Path(__file__).with_name("processes_network.py")
+TIMEOUT = 300          # s; a process that hangs in a collective fails the test, not the suite
+
+
+def _results(folder, n_processes):
+    return [pickle.loads((folder / f"result.{rank}.pkl").read_bytes())
+            for rank in range(n_processes)]
+
+
+def _launched(tmp_path_factory, n_processes):
+    folder = tmp_path_factory.mktemp(f"processes{n_processes}")
+    statuses = launch.run([sys.executable, str(SCRIPT), str(folder)], n_processes,
+                          timeout=TIMEOUT)
+    assert statuses == [0] * n_processes
+    return folder
+
+
+@pytest.fixture(scope="module")
+def one(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("processes1")
+    subprocess.run([sys.executable, str(SCRIPT), str(folder)], check=True, timeout=TIMEOUT)
+    return folder
+
+
+@pytest.fixture(scope="module", params=[2, 3])
+def several(request, tmp_path_factory):
+    return request.param, _launched(tmp_path_factory, request.param)
+
+
+def _assert_same_network_results(reference, result):
+    assert result["spikes"] == reference["spikes"]
+    for v, reference_v in zip(result["v"], reference["v"]):
+        np.testing.assert_array_equal(v, reference_v)
+    assert result["learned"] == reference["learned"]
+    assert result["weights"] == reference["weights"]
+    assert result["size"] == reference["size"]
+    assert result["count"] == reference["count"]
+    np.testing.assert_array_equal(result["tau_m"], reference["tau_m"])
+
+
+def test_the_reference_run_is_not_trivial(one):
+    reference, = _results(one, 1)
+    assert reference["rank"] == 0 and reference["num_processes"] == 1
+    assert reference["devices_error"] is None
+    assert len(reference["spikes"]) == 2                       # before and after reset()
+    assert all(sum(map(len, segment)) > 100 for segment in reference["spikes"])
+    assert np.std(reference["learned"]) > 1e-4                 # STDP changed the weights
+    assert reference["learned"] != reference["weights"]
+    np.testing.assert_array_equal(reference["tau_m"], 12.0)    # set() between the runs
+
+
+def test_every_process_gives_the_one_process_results(one, several):
+    n_processes, folder = several
+    reference, = _results(one, 1)
+    for result in _results(folder, n_processes):
+        _assert_same_network_results(reference, result)
+
+
+def test_rank_and_num_processes_as_on_pynn_nest(several):
+    n_processes, folder = several
+    results = _results(folder, n_processes)
+    assert [r["rank"] for r in results] == list(range(n_processes))
+    assert {r["num_processes"] for r in results} == {n_processes}
+
+
+def test_a_process_without_a_device_is_refused(several):
+    n_processes, folder = several
+    message = _results(folder, n_processes)[1]["devices_error"]
+    assert message is not None and "devices = 1" in message
+    assert f"of {n_processes}" in message
+
+
+def _block(path):
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def _spike_times(block):
+    return [[np.asarray(train).tolist() for train in segment.spiketrains]
+            for segment in block.segments]
+
+
+def test_write_data_gathered_on_rank_0_and_per_process_otherwise(one, several):
+    n_processes, folder = several
+    assert sorted(p.name for p in folder.glob("exc.pkl*")) == ["exc.pkl"]
+    assert _spike_times(_block(folder / "exc.pkl")) == _spike_times(_block(one / "exc.pkl"))
+    # gather=False: one file per process (PyNN's name.<rank>), each with the data of the
+    # cells the process holds: every cell (the host copies are complete)
+    per_process = sorted(p.name for p in folder.glob("inh.pkl*"))
+    assert per_process == [f"inh.pkl.{rank}" for rank in range(n_processes)]
+    for name in per_process:
+        assert _spike_times(_block(folder / name)) == _spike_times(_block(one / "inh.pkl"))
+
+
+@pytest.mark.skipif(shutil.which("mpirun") is None,
+                    reason="mpirun not found: Open MPI (Debian's openmpi-bin) is not installed")
+def test_mpirun_gives_the_one_process_results(one, tmp_path):
+    subprocess.run(["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2",
+                    sys.executable, str(SCRIPT), str(tmp_path)], check=True, timeout=TIMEOUT)
+    reference, = _results(one, 1)
+    results = _results(tmp_path, 2)
+    assert [r["rank"] for r in results] == [0, 1]
+    for result in results:
+        _assert_same_network_results(reference, result)
+
+
+def test_launch_stops_the_others_when_one_process_fails():
+    code = ("import os, sys, time\n"
+            "if os.environ['PYNN_JAX_PROCESS_ID'] == '1': sys.exit(3)\n"
+            "time.sleep(60)\n")
+    statuses = launch.run([sys.executable, "-c", code], 3, timeout=30)
+    assert statuses[1] == 3
+    assert statuses[0] != 0 and statuses[2] != 0        # killed, not left running
+
+
+def test_launch_gives_each_process_its_index_and_one_coordinator():
+    environments = launch.environments(3, port=5555)
+    assert [env["PYNN_JAX_PROCESS_ID"] for env in environments] == ["0", "1", "2"]
+    assert {env["PYNN_JAX_NUM_PROCESSES"] for env in environments} == {"3"}
+    assert {env["PYNN_JAX_COORDINATOR"] for env in environments} == {"127.0.0.1:5555"}
