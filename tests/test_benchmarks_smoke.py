@@ -175,3 +175,21 @@ def test_results_writer_replaces_its_section_in_place_and_keeps_everything_else(
                                       "b": "<!-- BEGIN b -->\nb\n<!-- END b -->"})
     assert path.read_text() == (before.replace("old a", "new a")
                                 + "\n<!-- BEGIN b -->\nb\n<!-- END b -->\n")
+
+
+def test_processes_benchmark_runs_one_and_two_processes_with_the_same_spikes(tmp_path):
+    """benchmarks/processes_benchmark.py at a tiny size: a row per number of processes, the
+    same excitatory rate in both, and its section written into the results file."""
+    results = tmp_path / "RESULTS.md"
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks",
+                          "processes_benchmark.py")
+    proc = subprocess.run([sys.executable, script, "--processes", "1", "2", "--n", "200",
+                           "--time", "50", "--results", str(results)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]]
+            for line in proc.stdout.splitlines() if line.startswith("| 1 |")
+            or line.startswith("| 2 |")]
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert rows[0][5] == rows[1][5] and float(rows[0][5]) > 0       # exc rate, Hz
+    assert "## Several processes" in results.read_text()
