@@ -6,7 +6,8 @@ Vogels-Abbott COBA network (``networks.vogels_abbott``, 4000 cells, delays 0.2 m
 steps between two exchanges) and runs it twice (the first run compiles); measured per process:
 build, first and second ``run(time)``, ``get_data()``, peak resident memory, and the cost of
 one exchange alone (a loop of ``lax.all_gather`` of one int16 count per cell of a device, what
-the chunk exchanges per block, against the same loop without it). Prints a table and writes
+the chunk exchanges per block, against the same loop without it). Then the same for the cortical
+microcircuit (``microcircuit.py``, ``--microcircuit-scale``). Prints the tables and writes
 the section "Several processes" of RESULTS.md.
 
     python benchmarks/processes_benchmark.py --processes 1 2 4
@@ -118,6 +119,49 @@ def run_processes(n_processes, args, folder):
             "blocks_per_run": first["blocks_per_run"]}
 
 
+def run_microcircuit(n_processes, args, folder):
+    """benchmarks/microcircuit.py as ``n_processes`` processes: the slowest process's figures,
+    and whether every process gave the same spikes."""
+    from pyNN_jax import launch
+    out = os.path.join(folder, f"microcircuit{n_processes}")
+    script = os.path.join(HERE, "microcircuit.py")
+    command = ["sh", "-c", f'exec "{sys.executable}" "{script}" --scale {args.microcircuit_scale} '
+               f'--time {args.microcircuit_time} --compile-cache "" '
+               f'> "{out}.$PYNN_JAX_PROCESS_ID" 2>/dev/null']
+    statuses = launch.run(command, n_processes, timeout=args.timeout)
+    if any(statuses):
+        return {"processes": n_processes, "failed": statuses}
+    ranks = []
+    for rank in range(n_processes):
+        with open(f"{out}.{rank}") as f:
+            ranks.append(json.loads(f.read().strip().splitlines()[-1]))
+    return {"processes": n_processes, "n_cells": ranks[0]["n_cells"],
+            "n_synapses": ranks[0]["n_synapses"],
+            **{name: max(r[name] for r in ranks)
+               for name in ("build_s", "first_run_s", "run_s", "rtf", "peak_rss_mb")},
+            "same_spikes": len({r["spikes"] for r in ranks}) == 1,
+            "rates_hz": ranks[0]["rates_hz"]}
+
+
+def microcircuit_table(rows, args):
+    lines = [f"Cortical microcircuit (benchmarks/microcircuit.py) at scale "
+             f"{args.microcircuit_scale:g}, {args.microcircuit_time:g} ms, Poisson background, "
+             f"float32, compilation cache off; the slowest process's figures.", "",
+             "| processes | cells | synapses | build s | first run s (compiles) | run s | RTF "
+             "| peak RSS per process MB | L4E rate Hz |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "failed" in r:
+            lines.append(f"| {r['processes']} | failed: exit statuses {r['failed']} |")
+            continue
+        agreement = "" if r["same_spikes"] else " (the processes disagree)"
+        lines.append(
+            f"| {r['processes']} | {r['n_cells']} | {r['n_synapses']} | {r['build_s']:.2f} | "
+            f"{r['first_run_s']:.2f} | {r['run_s']:.2f} | {r['rtf']:.2f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['rates_hz']['L4E']:.2f}{agreement} |")
+    return "\n".join(lines)
+
+
 def table(rows, args):
     one = next((r for r in rows if r["processes"] == 1 and "failed" not in r), None)
     lines = [f"Vogels-Abbott COBA, {args.n} cells, {args.time:g} ms per run, on_grid, float32, "
@@ -148,6 +192,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=4000)
     parser.add_argument("--time", type=float, default=1000.0)
     parser.add_argument("--seed", type=int, default=98765)
+    parser.add_argument("--microcircuit-scale", type=float, default=0.1,
+                        help="scale of the microcircuit rows (0: no microcircuit)")
+    parser.add_argument("--microcircuit-time", type=float, default=1000.0)
     parser.add_argument("--timeout", type=float, default=1200.0, help="s per launch")
     parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     parser.add_argument("--no-results", action="store_true")
@@ -157,7 +204,10 @@ def main(argv=None):
         return run_worker(args)
     with tempfile.TemporaryDirectory() as folder:
         rows = [run_processes(n, args, folder) for n in args.processes]
-    text = table(rows, args)
+        text = table(rows, args)
+        if args.microcircuit_scale > 0:
+            text += "\n\n" + microcircuit_table(
+                [run_microcircuit(n, args, folder) for n in args.processes], args)
     print(text)
     if not args.no_results:
         from va_benchmark import machine_description, write_section

@@ -178,18 +178,20 @@ def test_results_writer_replaces_its_section_in_place_and_keeps_everything_else(
 
 
 def test_processes_benchmark_runs_one_and_two_processes_with_the_same_spikes(tmp_path):
-    """benchmarks/processes_benchmark.py at a tiny size: a row per number of processes, the
-    same excitatory rate in both, and its section written into the results file."""
+    """benchmarks/processes_benchmark.py at a tiny size: a row per number of processes for
+    each network, the same rates in both, and its section written into the results file."""
     results = tmp_path / "RESULTS.md"
     script = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks",
                           "processes_benchmark.py")
     proc = subprocess.run([sys.executable, script, "--processes", "1", "2", "--n", "200",
-                           "--time", "50", "--results", str(results)],
+                           "--time", "50", "--microcircuit-scale", "0.02",
+                           "--microcircuit-time", "20", "--results", str(results)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [[cell.strip() for cell in line.split("|")[1:-1]]
             for line in proc.stdout.splitlines() if line.startswith("| 1 |")
             or line.startswith("| 2 |")]
-    assert [row[0] for row in rows] == ["1", "2"]
+    assert [row[0] for row in rows] == ["1", "2", "1", "2"]          # VA, then microcircuit
     assert rows[0][5] == rows[1][5] and float(rows[0][5]) > 0       # exc rate, Hz
+    assert rows[2][8] == rows[3][8] and "disagree" not in proc.stdout   # L4E rate, Hz
     assert "## Several processes" in results.read_text()
