@@ -185,7 +185,7 @@ def test_processes_benchmark_runs_one_and_two_processes_with_the_same_spikes(tmp
                           "processes_benchmark.py")
     proc = subprocess.run([sys.executable, script, "--processes", "1", "2", "--n", "200",
                            "--time", "50", "--microcircuit-scale", "0.02",
-                           "--microcircuit-time", "20", "--results", str(results)],
+                           "--microcircuit-time", "120", "--results", str(results)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [[cell.strip() for cell in line.split("|")[1:-1]]
