@@ -864,21 +864,22 @@ class EngineNetwork:
                     self._collect(out, first_step, n, health.nonfinite_cells(groups))
             raise failure
 
-    def _event_slots_for(self, out, n):
+    def _event_slots_for(self, out, n, structure=None):
         """The precise input events' slots per cell and step that a chunk of ``n`` steps (its
-        recordings ``out``) needed: the slots it had, or, if a cell received more events in a
-        step, the next power of two above that number, at most what fits in
-        :data:`MAX_EVENT_BYTES` (events beyond arrive at the end of their step, as on the
-        grid: a warning says so, once)."""
-        slots = self.structure.event_slots
+        recordings ``out``) of ``structure`` (default: the network's) needed: the slots it
+        had, or, if a cell received more events in a step, the next power of two above that
+        number, at most what fits in :data:`MAX_EVENT_BYTES` (events beyond arrive at the end
+        of their step, as on the grid: a warning says so, once)."""
+        structure = structure or self.structure
+        slots = structure.event_slots
         if not slots:
             return 0
-        # (chunk_steps,), or (devices, chunk_steps) split over devices
+        # (chunk_steps,), or with a leading axis over the devices or the sets of a sweep
         peak = int(np.max(processes.fetch(out["event_peak"])[..., :n], initial=0))
         if peak <= slots:
             return slots
-        first, stop = self.structure.event_cells
-        entry_bytes = 2 * np.dtype(self.sim.dtype).itemsize * self.structure.n_slots * (
+        first, stop = structure.event_cells
+        entry_bytes = 2 * np.dtype(self.sim.dtype).itemsize * structure.n_slots * (
             stop - first)
         most = max(slots, 1 << int(np.log2(max(MAX_EVENT_BYTES // entry_bytes, 1))))
         needed = min(1 << int(np.ceil(np.log2(peak))), most)
@@ -895,11 +896,8 @@ class EngineNetwork:
         """``slots`` precise input events per cell and step from now on (the new structure
         compiled once), and ``before`` (the state at the start of a chunk, to be run again)
         back as the state, its events laid out for them."""
-        old = self.structure.event_slots
         state = self.placement.host_state(self.structure, before)
-        state["events"] = {name: (np.pad(values.reshape(-1, old), ((0, 0), (0, slots - old)))
-                                  .reshape(-1) if name in ("offset", "weight") else values)
-                           for name, values in state["events"].items()}
+        state["events"] = widened_events(state["events"], self.structure.event_slots, slots)
         self.event_slots = slots
         self.structure = dataclasses.replace(self.structure, event_slots=slots)
         self.device_state = self.placement.state(self.structure, state)
@@ -991,6 +989,15 @@ def _raster_spikes(raster, first_step, dt, offsets=None):
     if offsets is not None:
         times = times - offsets[rows, cols]
     return np.repeat(cols, repeats), np.repeat(times, repeats)
+
+
+def widened_events(events, old, new):
+    """Precise input events (host arrays) laid out for ``new`` slots per cell and step instead
+    of ``old``, the added slots empty; leading axes (the sets of a sweep) kept."""
+    return {name: (np.pad(np.asarray(values).reshape(-1, old), ((0, 0), (0, new - old)))
+                   .reshape(np.shape(values)[:-1] + (-1,))
+                   if name in ("offset", "weight") else values)
+            for name, values in events.items()}
 
 
 def plasticity_cell_state(n_cells, n_slots, dtype, n_devices=1):

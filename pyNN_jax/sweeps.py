@@ -20,7 +20,7 @@ from pyNN import errors
 from pyNN.recording import DataCache
 
 from . import simulator
-from .build import MAX_CHUNK_STEPS, table_rows_per_pass
+from .build import MAX_CHUNK_STEPS, table_rows_per_pass, widened_events
 from .engine import network as engine
 from .engine import health, plasticity, synapses
 from .engine.time_grid import to_steps
@@ -74,8 +74,7 @@ def run_sweep(duration, parameters=None, seeds=None, max_sets_per_call=None):
         If the simulator is not at t = 0 (call ``reset()`` first).
     pyNN.errors.InvalidParameterValueError
         For values of the wrong shape or outside their allowed range, inconsistent numbers of
-        sets, a non-positive duration, or a network with precise (off-grid) models: sweeps
-        need ``setup(spike_precision="on_grid")``.
+        sets or a non-positive duration.
     pyNN.errors.NonExistentParameterError
         For a parameter the cell or synapse type does not have.
     NotImplementedError
@@ -109,13 +108,6 @@ def run_sweep(duration, parameters=None, seeds=None, max_sets_per_call=None):
             f"max_sets_per_call = {max_sets_per_call!r}; it must be a positive integer")
 
     network.prepare()
-    if network.structure.emits_offsets:
-        raise errors.InvalidParameterValueError(
-            "run_sweep() needs setup(spike_precision='on_grid'): this network has cells of "
-            "precise models (spike_precision='off_grid', the default: IF_curr_exp, "
-            "IF_curr_delta, SpikeSourceArray, SpikeSourcePoisson): their input events "
-            "are kept in slots per cell and step that grow by running a chunk again, "
-            "which a batched call of many sets does not do")
     batched = _batched_values(network, changes, seeds, n_sets)
     n_steps = int(to_steps(np, np.asarray(duration, dtype=float), sim.dt))
     bytes_per_step = _recorded_bytes_per_step(network)
@@ -393,15 +385,29 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
             raise failure
 
     step, pending = 0, None
-    while step < n_steps:
-        n_active = min(n_steps - step, chunk_steps)
-        state, out = mapped_chunk(values, state, np.int32(n_active))
+    while step < n_steps or pending is not None:
+        running = None
+        if step < n_steps:
+            n_active = min(n_steps - step, chunk_steps)
+            before = state
+            state, out = mapped_chunk(values, before, np.int32(n_active))
+            running = (out, step, n_active, state["groups"], before)
+            step += n_active
         if pending is not None:        # copy out the previous chunk while this one runs
-            collect(*pending)
-        pending = (out, step, n_active, state["groups"])
-        step += n_active
-    if pending is not None:
-        collect(*pending)
+            out, first_step, n_active, groups, before = pending
+            slots = network._event_slots_for(out, n_active, structure)
+            if slots > structure.event_slots:
+                # a cell of some set received more precise input events in a step than the
+                # slots hold: that chunk again, from its start, with more slots (as run())
+                state = {**before, "events": widened_events(
+                    jax.device_get(before["events"]), structure.event_slots, slots)}
+                structure = replace(structure, event_slots=slots)
+                mapped_chunk = _mapped_chunk(structure, treedef, tuple(leaves),
+                                             tuple(sorted(state_axes.items())))
+                step, running = first_step, None
+            else:
+                collect(out, first_step, n_active, groups)
+        pending = running
 
 
 class _SetRecording:
