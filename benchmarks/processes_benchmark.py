@@ -30,39 +30,16 @@ def exchange_microseconds(n_cells, steps=2000, repeat=3):
     ``n_cells`` cells over every device of every process."""
     import numpy as np
     import jax
-    import jax.numpy as jnp
-    from jax import lax
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    from spike_exchange import microseconds_per_step
 
     mesh = Mesh(np.asarray(jax.devices(), dtype=object), ("cells",))
     n_local = -(-n_cells // mesh.size)
 
-    def loop(exchange):
-        def body(x):
-            def step(i, carry):
-                x, total = carry
-                counts = (x + i).astype(jnp.int16)
-                if exchange:
-                    counts = lax.all_gather(counts, "cells", axis=0, tiled=True)
-                return x + 1, total + counts[:n_local].astype(jnp.int32)
-            return lax.fori_loop(0, steps, step, (x, jnp.zeros(n_local, jnp.int32)))[1]
-        return jax.jit(jax.shard_map(body, mesh=mesh, in_specs=PartitionSpec("cells"),
-                                     out_specs=PartitionSpec("cells"), check_vma=False))
-
     x = jax.make_array_from_callback((mesh.size * n_local,),
                                      NamedSharding(mesh, PartitionSpec("cells")),
                                      lambda index: np.zeros(n_local, np.int32))
-    result = {}
-    for name, exchange in (("without", False), ("with", True)):
-        run = loop(exchange)
-        run(x).block_until_ready()
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            run(x).block_until_ready()
-            times.append(time.perf_counter() - start)
-        result[name] = 1e6 * min(times) / steps
-    return result
+    return microseconds_per_step(mesh, x, n_local, steps, repeat)
 
 
 def run_worker(args):
