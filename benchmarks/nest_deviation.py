@@ -149,14 +149,18 @@ def label(model):
     return model
 
 
-def input_times():
-    """Poisson spike times (ms) on the dt grid, unique, in [1 ms, T_STOP)."""
+def input_times(spike_precision="on_grid", dt=DT):
+    """Poisson spike times (ms), unique, in [1 ms, T_STOP): on the ``dt`` grid, or, for
+    "off_grid", anywhere (rounded to 1e-6 ms)."""
     rng = np.random.default_rng(SEED)
     trains = []
     for rate in (RATE_E, RATE_I):
         n = rng.poisson(rate * T_STOP / 1000.0)
-        steps = np.unique(rng.integers(10, int(T_STOP / DT), size=n))
-        trains.append(np.round(steps * DT, 10))
+        if spike_precision == "off_grid":
+            trains.append(np.unique(np.round(rng.uniform(1.0, T_STOP, size=n), 6)))
+            continue
+        steps = np.unique(rng.integers(int(np.ceil(1.0 / dt)), int(T_STOP / dt), size=n))
+        trains.append(np.round(steps * dt, 10))
     return trains
 
 
@@ -178,9 +182,9 @@ def import_simulator(simulator):
     return sim
 
 
-def setup(sim, simulator, precision, dt=DT, **extra):
+def setup(sim, simulator, precision, dt=DT, spike_precision="on_grid", **extra):
     extra = dict(extra, precision=precision) if simulator == "jax" else extra
-    sim.setup(timestep=dt, spike_precision="on_grid", **extra)
+    sim.setup(timestep=dt, spike_precision=spike_precision, **extra)
 
 
 def make_cell(sim, model):
@@ -203,10 +207,11 @@ def make_cell(sim, model):
     return sim.PointNeuron(getattr(sim, membrane)(**params), AMPA=exc, GABA=inh), "AMPA", "GABA"
 
 
-def probe(times_file, out):
+def probe(times_file, dt, spike_precision, out):
     """pyNN.nest: the times at which the two input SpikeSourceArrays really emit."""
     import pyNN.nest as sim
-    sim.setup(timestep=DT, min_delay=DT, max_delay=10.0, spike_precision="on_grid")
+    dt = float(dt)
+    sim.setup(timestep=dt, min_delay=dt, max_delay=10.0, spike_precision=spike_precision)
     with np.load(times_file) as data:
         trains = [data["exc"], data["inh"]]
     sources = sim.Population(2, sim.SpikeSourceArray(spike_times=trains))
@@ -218,12 +223,13 @@ def probe(times_file, out):
     sim.end()
 
 
-def worker(simulator, model, precision, times_file, dt, out):
-    """Build and run the cell script on one simulator; save v (every 0.1 ms) and the spike
-    times to ``out`` (.npz)."""
+def worker(simulator, model, precision, times_file, dt, spike_precision, out):
+    """Build and run the cell script on one simulator; save v (every 0.1 ms, or every step if
+    longer) and the spike times to ``out`` (.npz)."""
     dt = float(dt)
     sim = import_simulator(simulator)
-    setup(sim, simulator, precision, dt, min_delay=DT, max_delay=10.0)
+    setup(sim, simulator, precision, dt, spike_precision, min_delay=max(dt, DT),
+          max_delay=10.0)
     w_exc, w_inh, amplitude = INPUT[model]
     with np.load(times_file) as data:
         exc_times, inh_times = data["exc"], data["inh"]
@@ -237,7 +243,7 @@ def worker(simulator, model, precision, times_file, dt, out):
                    sim.StaticSynapse(weight=w_inh, delay=DELAY), receptor_type=inh_receptor)
     sim.DCSource(amplitude=amplitude, start=DC_START, stop=T_STOP + 10.0).inject_into(cell)
     cell.record("spikes")
-    cell.record("v", sampling_interval=DT)
+    cell.record("v", sampling_interval=max(dt, DT))
     sim.run(T_STOP)
     segment = cell.get_data().segments[0]
     v = segment.filter(name="v")[0]
@@ -494,27 +500,35 @@ def _subprocess(*args):
             return {k: data[k] for k in data.files}
 
 
-def run_worker(simulator, model, precision, times_file, dt=DT):
-    return _subprocess("--worker", simulator, model, precision, times_file, repr(dt))
+def run_worker(simulator, model, precision, times_file, dt=DT, spike_precision="on_grid"):
+    return _subprocess("--worker", simulator, model, precision, times_file, repr(dt),
+                       spike_precision)
 
 
 def run_task(task, simulator, precision):
     return _subprocess("--task", task, simulator, precision)
 
 
-def prepare_inputs(times_file, keep_all):
+def prepare_inputs(times_file, keep_all, dt=DT, spike_precision="on_grid"):
     """Write the input trains to ``times_file``; return the number of times dropped."""
-    exc, inh = input_times()
+    exc, inh = input_times(spike_precision, dt)
+    if spike_precision == "off_grid" and not keep_all:
+        # pyNN.jax sends the times of one SpikeSourceArray cell within one step as one event
+        # at the earliest (docs/numerics.rst, Limits); NEST sends each
+        exc, inh = (times[np.concatenate([[True], np.diff(np.ceil(times / dt - 1e-9)) > 0])]
+                    for times in (exc, inh))
+    dropped_in_steps = sum(times.size for times in input_times(spike_precision, dt)) - (
+        exc.size + inh.size)
     np.savez(times_file, exc=exc, inh=inh)
     if keep_all:
         return 0
-    emitted = _subprocess("--probe", times_file)
+    emitted = _subprocess("--probe", times_file, repr(dt), spike_precision)
     kept = []
     for given, name in ((exc, "exc"), (inh, "inh")):
         late = np.abs(given[:, None] - emitted[name][None, :]).min(axis=1) > 1e-6
         kept.append(given[~late])
     np.savez(times_file, exc=kept[0], inh=kept[1])
-    return exc.size + inh.size - kept[0].size - kept[1].size
+    return dropped_in_steps + exc.size + inh.size - kept[0].size - kept[1].size
 
 
 def _first_spike(*results):
@@ -562,34 +576,38 @@ def _print_table(header, widths, rows):
     print(line)
 
 
-def cells_section(models, keep_all, reference):
+def cells_section(models, keep_all, reference, dt=DT, spike_precision="on_grid"):
     rows, ref_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         times_file = os.path.join(tmp, "times.npz")
-        dropped = prepare_inputs(times_file, keep_all)
+        dropped = prepare_inputs(times_file, keep_all, dt, spike_precision)
         with np.load(times_file) as data:
             n_inputs = data["exc"].size + data["inh"].size
         for model in models:
-            nest_result = run_worker("nest", model, "float64", times_file)
+            nest_result = run_worker("nest", model, "float64", times_file, dt, spike_precision)
             jax_results = {}
             for precision in ("float32", "float64"):
-                jax_results[precision] = run_worker("jax", model, precision, times_file)
+                jax_results[precision] = run_worker("jax", model, precision, times_file, dt,
+                                                    spike_precision)
                 rows.append((model, precision, compare(jax_results[precision], nest_result)))
             if reference and model not in DT_DEFINED:
-                ref = run_worker("jax", model, "float64", times_file, REFERENCE_DT)
+                ref = run_worker("jax", model, "float64", times_file, REFERENCE_DT,
+                                 spike_precision)
                 first = _first_spike(ref, nest_result, *jax_results.values())
                 ref_rows.append((model, first,
                                  reference_error(jax_results["float64"], ref, first),
                                  reference_error(jax_results["float32"], ref, first),
                                  reference_error(nest_result, ref, first)))
-    print(f"# cells: dt = {DT} ms, {T_STOP:g} ms, DC on from {DC_START:g} ms; {n_inputs} input "
-          f"spikes ({dropped} dropped that pyNN.nest emits one step late)")
+    print(f"# cells: dt = {dt} ms, spike_precision = {spike_precision}, {T_STOP:g} ms, DC on "
+          f"from {DC_START:g} ms; {n_inputs} input spikes ({dropped} dropped: times pyNN.nest "
+          f"does not emit at their time, and off the grid the later of two times of one train "
+          f"in one step, which pyNN.jax sends as one event)")
     _print_table(("model", "jax dtype", "max|dv| (mV)", "to -1 ms (mV)", "1st spike (ms)",
                   "n jax", "n nest", "matched", "max|dt| (ms)", "max|dv| all (mV)"),
                  (31, 9, 13, 13, 14, 6, 7, 8, 12, 16),
                  [(label(model), precision, f"{r['dv_before']:.2e}", f"{r['dv_settled']:.2e}",
                    f"{r['first_spike']:.1f}",
-                   str(r["n_jax"]), str(r["n_nest"]), str(r["matched"]), f"{r['max_dt']:.1f}",
+                   str(r["n_jax"]), str(r["n_nest"]), str(r["matched"]), f"{r['max_dt']:.1e}",
                    f"{r['dv_all']:.2e}") for model, precision, r in rows])
     if ref_rows:
         print(f"# error against pyNN.jax float64 at dt = {REFERENCE_DT} ms, up to {UPSTROKE:g} ms "
@@ -687,7 +705,7 @@ def stochastic_section():
     return rows
 
 
-def main(sections, models, keep_all=False, reference=False):
+def main(sections, models, keep_all=False, reference=False, dt=DT, spike_precision="on_grid"):
     import jax
     import nest
     print(f"# pyNN.jax vs pyNN.nest, {datetime.date.today().isoformat()}, "
@@ -695,7 +713,7 @@ def main(sections, models, keep_all=False, reference=False):
           f"NEST {nest.__version__}")
     results = {}
     if "cells" in sections:
-        results["cells"] = cells_section(models, keep_all, reference)
+        results["cells"] = cells_section(models, keep_all, reference, dt, spike_precision)
     if "currents" in sections:
         results["currents"] = currents_section()
     if "tm" in sections:
@@ -709,11 +727,11 @@ def main(sections, models, keep_all=False, reference=False):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(*sys.argv[2:8])
+        worker(*sys.argv[2:9])
     elif len(sys.argv) > 1 and sys.argv[1] == "--task":
         task_worker(*sys.argv[2:6])
     elif len(sys.argv) > 1 and sys.argv[1] == "--probe":
-        probe(*sys.argv[2:4])
+        probe(*sys.argv[2:6])
     else:
         parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
         parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=SECTIONS)
@@ -722,9 +740,15 @@ if __name__ == "__main__":
                             help="do not drop the input times that pyNN.nest emits late")
         parser.add_argument("--reference", action="store_true",
                             help=f"also compare both with pyNN.jax at dt = {REFERENCE_DT} ms")
+        parser.add_argument("--spike-precision", default="on_grid",
+                            choices=("on_grid", "off_grid"),
+                            help="setup(spike_precision=...) of both simulators, cells section "
+                                 "(off_grid: input times off the grid as well)")
+        parser.add_argument("--dt", type=float, default=DT, help="time step, cells section")
         parser.add_argument("--json", help="also write the results to this JSON file")
         args = parser.parse_args()
-        results = main(args.sections, args.models, args.keep_all_times, args.reference)
+        results = main(args.sections, args.models, args.keep_all_times, args.reference,
+                       args.dt, args.spike_precision)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=1)
