@@ -58,8 +58,11 @@ exc_data = exc.get_data().segments[0]
 inh_data = inh.get_data().segments[0]
 output = Path(args.output)
 output.mkdir(parents=True, exist_ok=True)
-exc.write_data(str(output / "demo.pkl"))
+exc.write_data(str(output / "demo.pkl"))     # run as several processes: written by the first
+first_process = sim.rank() == 0
 sim.end()
+if not first_process:       # mpirun -np N / python -m pyNN_jax.launch -n N: one report, one plot
+    raise SystemExit
 
 rate_exc = sum(len(st) for st in exc_data.spiketrains) / exc.size / (args.duration / 1000)
 rate_inh = sum(len(st) for st in inh_data.spiketrains) / inh.size / (args.duration / 1000)

@@ -134,3 +134,25 @@ def test_launch_gives_each_process_its_index_and_one_coordinator():
     assert [env["PYNN_JAX_PROCESS_ID"] for env in environments] == ["0", "1", "2"]
     assert {env["PYNN_JAX_NUM_PROCESSES"] for env in environments} == {"3"}
     assert {env["PYNN_JAX_COORDINATOR"] for env in environments} == {"127.0.0.1:5555"}
+
+
+def test_the_demo_as_two_processes_writes_the_one_process_output(tmp_path):
+    """examples/demo.py unchanged under pyNN_jax.launch -n 2: the same demo.pkl (spike trains
+    and signals) as one process, and one figure."""
+    demo = Path(__file__).parents[2] / "examples" / "demo.py"
+    arguments = ["--n", "200", "--duration", "200"]
+    subprocess.run([sys.executable, str(demo), *arguments, "--output", str(tmp_path / "one")],
+                   check=True, timeout=TIMEOUT, capture_output=True)
+    statuses = launch.run([sys.executable, str(demo), *arguments, "--output",
+                           str(tmp_path / "two")], 2, timeout=TIMEOUT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert statuses == [0, 0]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["demo.pkl", "demo.png"]
+    one, two = (_block(tmp_path / folder / "demo.pkl") for folder in ("one", "two"))
+    assert _spike_times(two) == _spike_times(one)
+    assert sum(map(len, _spike_times(one)[0])) > 0
+    signals = [{s.name: np.asarray(s) for s in block.segments[0].analogsignals}
+               for block in (one, two)]
+    assert signals[0].keys() == signals[1].keys() == {"v", "gsyn_exc", "gsyn_inh"}
+    for name in signals[0]:
+        np.testing.assert_array_equal(signals[1][name], signals[0][name])
