@@ -176,11 +176,6 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         JAX's default backend, all of them, or the ones given. Cells and their connectivity
         tables are split over the devices; see the scaling page of the documentation.
 
-    A script started as several processes (``mpirun -np N``, ``srun``, or the environment
-    variables ``PYNN_JAX_COORDINATOR``, ``PYNN_JAX_NUM_PROCESSES``, ``PYNN_JAX_PROCESS_ID``)
-    joins them here (``jax.distributed``); ``rank()`` and ``num_processes()`` answer as on
-    pyNN.nest. See the scaling page of the documentation.
-
     threads : int
         CPUs that JAX's CPU runtime uses, as NEST's ``threads`` (default: 1, NEST's default,
         unless an accelerator plugin of JAX is installed: then all the process may use). Only
@@ -203,6 +198,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         default when ``block_method=True``. See the numerics page of the documentation.
 
     Other keyword arguments (``label``, ...) are accepted and ignored, as on other backends.
+
+    A script started as several processes (``mpirun -np N``, ``srun``, or the environment
+    variables ``PYNN_JAX_COORDINATOR``, ``PYNN_JAX_NUM_PROCESSES``, ``PYNN_JAX_PROCESS_ID``)
+    joins them here (``jax.distributed``); ``rank()`` and ``num_processes()`` answer as on
+    pyNN.nest. See the scaling page of the documentation.
     """
     common.setup(timestep, min_delay, **extra_params)
     precision = extra_params.get("precision", "float32")
@@ -267,7 +267,6 @@ def _devices(devices, num_processes):
             f"without a device; every process must hold a part of the network (default: "
             f"all devices)")
     return chosen
-
 
 
 def end(compatible_output=True):
