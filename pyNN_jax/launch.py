@@ -42,8 +42,9 @@ def run(command, n_processes, timeout=None, **popen_options):
                for env in environments(n_processes)]
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while any(p.poll() is None for p in started):
-            if any(p.returncode for p in started) or (
+        while True:
+            statuses = [p.poll() for p in started]      # every process, each time
+            if all(status is not None for status in statuses) or any(statuses) or (
                     deadline is not None and time.monotonic() > deadline):
                 break
             time.sleep(0.05)

@@ -7,6 +7,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -124,9 +125,11 @@ def test_launch_stops_the_others_when_one_process_fails():
     code = ("import os, sys, time\n"
             "if os.environ['PYNN_JAX_PROCESS_ID'] == '1': sys.exit(3)\n"
             "time.sleep(60)\n")
-    statuses = launch.run([sys.executable, "-c", code], 3, timeout=30)
+    started = time.monotonic()
+    statuses = launch.run([sys.executable, "-c", code], 3, timeout=50)
     assert statuses[1] == 3
     assert statuses[0] != 0 and statuses[2] != 0        # killed, not left running
+    assert time.monotonic() - started < 40              # at once, not at the timeout
 
 
 def test_launch_gives_each_process_its_index_and_one_coordinator():
@@ -156,3 +159,19 @@ def test_the_demo_as_two_processes_writes_the_one_process_output(tmp_path):
     assert signals[0].keys() == signals[1].keys() == {"v", "gsyn_exc", "gsyn_inh"}
     for name in signals[0]:
         np.testing.assert_array_equal(signals[1][name], signals[0][name])
+
+
+def test_launch_command_line_runs_the_script_with_its_arguments(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("import os, sys\n"
+                      "rank = os.environ['PYNN_JAX_PROCESS_ID']\n"
+                      "open(os.path.join(sys.argv[1], 'ran.' + rank), 'w').write(sys.argv[2])\n"
+                      "sys.exit(5 if rank == '1' and sys.argv[2] == 'fail' else 0)\n")
+    command = [sys.executable, "-m", "pyNN_jax.launch", "-n", "2", str(script), str(tmp_path)]
+    assert subprocess.run(command + ["ok"], timeout=60).returncode == 0
+    assert sorted(p.name for p in tmp_path.glob("ran.*")) == ["ran.0", "ran.1"]
+    assert (tmp_path / "ran.1").read_text() == "ok"
+    assert subprocess.run(command + ["fail"], timeout=60).returncode == 5
+    refused = subprocess.run([sys.executable, "-m", "pyNN_jax.launch", "-n", "0", str(script)],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--processes = 0" in refused.stderr
