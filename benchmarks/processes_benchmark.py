@@ -77,7 +77,7 @@ def run_processes(n_processes, args, folder):
     command = [sys.executable, os.path.abspath(__file__), "--worker", out, "--n", str(args.n),
                "--time", str(args.time), "--seed", str(args.seed)]
     start = time.perf_counter()
-    statuses = launch.run(command, n_processes, timeout=args.timeout)
+    statuses = launch.run(command, n_processes, timeout=args.timeout).statuses
     wall = time.perf_counter() - start
     if any(statuses):
         return {"processes": n_processes, "failed": statuses}
@@ -105,7 +105,7 @@ def run_microcircuit(n_processes, args, folder):
     command = ["sh", "-c", f'exec "{sys.executable}" "{script}" --scale {args.microcircuit_scale} '
                f'--time {args.microcircuit_time} --compile-cache "" '
                f'> "{out}.$PYNN_JAX_PROCESS_ID" 2>/dev/null']
-    statuses = launch.run(command, n_processes, timeout=args.timeout)
+    statuses = launch.run(command, n_processes, timeout=args.timeout).statuses
     if any(statuses):
         return {"processes": n_processes, "failed": statuses}
     ranks = []

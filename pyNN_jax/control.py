@@ -305,7 +305,8 @@ def run_until(time_point, callbacks=None, progress=None):
     period = _progress_period(progress) if progress is not None else state.progress_period
     if period is None:
         return _run_until(time_point, callbacks)
-    report = state.progress_report = simulator.ProgressReport(state.t, time_point, period)
+    report = state.progress_report = simulator.ProgressReport(state.t, time_point, period,
+                                                              silent=state.mpi_rank > 0)
     try:
         time_reached = _run_until(time_point, callbacks)
     finally:

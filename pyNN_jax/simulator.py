@@ -11,6 +11,7 @@ import numpy as np
 from pyNN import common
 
 from .build import EngineNetwork
+from .engine import processes
 from .engine.time_grid import to_steps
 
 name = "JAX"  # written into Neo annotations, like "NEST" for pyNN.nest
@@ -51,8 +52,9 @@ class ProgressReport:
     of a run includes its compilation). One line rewritten in place on a terminal, a line per
     report otherwise."""
 
-    def __init__(self, t_start, t_stop, period):
+    def __init__(self, t_start, t_stop, period, silent=False):
         self.t_start, self.t_stop, self.period = t_start, t_stop, period
+        self.silent = silent         # the processes but the first of a run of several
         self.started = self.last_line = time.perf_counter()
         self.first_update = None     # (t in ms, wall clock in s)
 
@@ -78,6 +80,8 @@ class ProgressReport:
         line = (f"pyNN.jax: {t:g} of {self.t_stop:g} ms biological time "
                 f"({100 * (t - self.t_start) / span:3.0f} %), {_duration(now - self.started)} "
                 f"wall time, {_duration(left)} left")
+        if self.silent:
+            return
         stream = sys.stderr
         if stream.isatty():
             stream.write("\r" + line.ljust(79) + end)
@@ -168,6 +172,9 @@ class State(common.control.BaseState):
             seconds_per_step = max(time.perf_counter() - started, 1e-9) / n
             piece_steps = chunk_steps * max(
                 1, int(self.progress_report.period / seconds_per_step / chunk_steps))
+            if self.num_processes > 1:
+                # every process runs the same pieces (their chunks' collectives pair up)
+                piece_steps = processes.first_process_value(piece_steps)
 
     def clear(self):
         self.populations = []

@@ -107,6 +107,11 @@ def run_sweep(duration, parameters=None, seeds=None, max_sets_per_call=None):
         raise errors.InvalidParameterValueError(
             f"max_sets_per_call = {max_sets_per_call!r}; it must be a positive integer")
 
+    if network.placement.mesh is not None:
+        raise NotImplementedError(
+            f"run_sweep() runs its sets on one device, but this network is split over "
+            f"{network.placement.n_devices} devices (setup(devices=...), or a run of several "
+            f"processes): set it up on one device to sweep it")
     network.prepare()
     batched = _batched_values(network, changes, seeds, n_sets)
     n_steps = int(to_steps(np, np.asarray(duration, dtype=float), sim.dt))

@@ -5,6 +5,8 @@ each running the same program on its own devices, the collectives of the chunk
 (:func:`.network.exchange`) crossing between them. On CPUs the collectives are gloo's (TCP;
 loopback on one machine). Nothing here knows of PyNN.
 """
+import hashlib
+import importlib.util
 import os
 
 import jax
@@ -20,23 +22,45 @@ COORDINATOR, NUM_PROCESSES, PROCESS_ID = (
 
 def launch_environment():
     """How this process was started: None (one process), or the arguments of
-    ``jax.distributed.initialize`` (coordinator address, number of processes, process id;
-    None where JAX reads them itself from Open MPI's or SLURM's environment)."""
+    ``jax.distributed.initialize`` (coordinator address, number of processes, process id,
+    cluster detection method; None where JAX finds them itself in Open MPI's or SLURM's
+    environment).
+
+    Raises
+    ------
+    RuntimeError
+        For an explicit launch that lacks one of its variables, or an Open MPI launch that
+        JAX cannot read (Open MPI 5 without mpi4py).
+    """
     if os.environ.get(NUM_PROCESSES):
+        missing = [name for name in (COORDINATOR, PROCESS_ID) if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(f"{NUM_PROCESSES} is set, but not {' and '.join(missing)}: an "
+                               f"explicit launch needs all three (python -m pyNN_jax.launch "
+                               f"sets them)")
         n_processes = int(os.environ[NUM_PROCESSES])
         if n_processes <= 1:
             return None
-        return os.environ[COORDINATOR], n_processes, int(os.environ[PROCESS_ID])
+        return os.environ[COORDINATOR], n_processes, int(os.environ[PROCESS_ID]), None
     if int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1")) > 1:          # mpirun (Open MPI)
-        return None, None, None
+        if "OMPI_MCA_orte_hnp_uri" in os.environ:                      # Open MPI 4
+            return None, None, None, None
+        if importlib.util.find_spec("mpi4py") is not None:             # Open MPI 5: ask MPI
+            return None, None, None, "mpi4py"
+        raise RuntimeError(
+            "started by mpirun of an Open MPI that JAX cannot read without mpi4py (Open MPI "
+            "5): install mpi4py, or start the processes with python -m pyNN_jax.launch or "
+            f"with {COORDINATOR}, {NUM_PROCESSES} and {PROCESS_ID} set")
     if "SLURM_STEP_ID" in os.environ and int(os.environ.get("SLURM_NTASKS", "1")) > 1:  # srun
-        return None, None, None
+        return None, None, None, None
     return None
 
 
 def join(environment):
     """Join the processes of ``environment`` (:func:`launch_environment`) unless this process
-    has joined them already (or the user called ``jax.distributed.initialize``).
+    has joined them already (or the user called ``jax.distributed.initialize``). The explicit
+    launch's variables are then removed from the environment, so that a process this one
+    starts runs alone.
 
     Raises
     ------
@@ -50,9 +74,46 @@ def join(environment):
             "this process was started as one of several (mpirun, srun or PYNN_JAX_"
             "NUM_PROCESSES), but JAX ran a computation before setup(): call setup() first, "
             "or jax.distributed.initialize() yourself before any JAX computation")
-    coordinator, n_processes, process_id = environment
+    coordinator, n_processes, process_id, detection = environment
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(coordinator, n_processes, process_id)
+    jax.distributed.initialize(coordinator, n_processes, process_id,
+                               cluster_detection_method=detection)
+    for name in (COORDINATOR, NUM_PROCESSES, PROCESS_ID):
+        os.environ.pop(name, None)
+
+
+def first_process_value(value):
+    """Process 0's ``value`` (an integer), on every process. Collective."""
+    return int(multihost_utils.broadcast_one_to_all(np.int64(value)))
+
+
+class DivergenceError(RuntimeError):
+    """The processes of one run hold different values of what should be one network."""
+
+
+def check_same(tree, what):
+    """Raise :class:`DivergenceError` unless every process passes the same host values in
+    ``tree`` (numpy leaves, and device arrays of this process; arrays already spread over the
+    processes are not compared) and the same structure. Collective: one all-gather of a
+    32-byte digest."""
+    digest = hashlib.sha256(repr(jax.tree_util.tree_structure(tree)).encode())
+    for leaf in jax.tree_util.tree_leaves(tree):
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            continue
+        leaf = np.ascontiguousarray(leaf)
+        digest.update(f"{leaf.dtype}{leaf.shape}".encode())
+        digest.update(leaf.tobytes())
+    digests = multihost_utils.process_allgather(
+        np.frombuffer(digest.digest(), dtype=np.uint8))
+    differing = [index for index, other in enumerate(digests) if not np.array_equal(
+        other, digests[jax.process_index()])]
+    if differing:
+        raise DivergenceError(
+            f"the processes built different networks: the {what} of process "
+            f"{jax.process_index()} differ from those of process(es) {differing}. Every "
+            f"process runs the same script and must build the same network: give every "
+            f"random distribution and connector a seeded generator (NumpyRNG(seed=...), "
+            f"parallel_safe), and make nothing depend on rank()")
 
 
 def fetch(tree):

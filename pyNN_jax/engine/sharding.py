@@ -235,27 +235,29 @@ class Placement:
         """The :class:`CellSplit` of ``structure`` over the devices."""
         return CellSplit([g.size for g in structure.groups], self.n_devices)
 
-    def _put(self, structure, tree):
+    def _put(self, structure, tree, what):
         if self.mesh is None:
             return jax.device_put(tree, self.devices[0])
         shardings = jax.tree_util.tree_map(
             partial(NamedSharding, self.mesh), _specs(structure, tree),
             is_leaf=lambda x: isinstance(x, PartitionSpec))
         if self.spans_processes:
+            # each process copies its own shards from its own host copy: the copies must agree
+            processes.check_same(tree, what)
             return jax.tree_util.tree_map(_put_spanning, tree, shardings)
         return jax.device_put(tree, shardings)
 
     def values(self, structure, values):
         """Copy a *values* pytree (host or device arrays; split: with the devices' tables
         stacked) to its place."""
-        return self._put(structure, values)
+        return self._put(structure, values, "parameters, connections or current sources")
 
     def state(self, structure, state):
         """Copy a *state* pytree (host or device arrays, the ring buffer and precise events in
         the global layout; split: with the devices' table state stacked) to its place."""
         if self.mesh is not None:
             state = self._relayout(structure, state, to_devices=True)
-        return self._put(structure, state)
+        return self._put(structure, state, "state variables")
 
     def host_state(self, structure, state):
         """A placed *state* pytree as numpy arrays, the ring buffer and precise events in the

@@ -1,7 +1,8 @@
 """The network of test_processes: run as one process, or as several (pyNN_jax.launch, mpirun).
 
 A recurrent conductance-based network driven by Poisson sources, with static and STDP
-projections, run, changed with set(), run again, reset and run. Each process writes what it
+projections, run (with progress lines: the run in pieces), changed with set(), run again,
+reset and run. Each process writes what it
 saw to ``<folder>/result.<rank>.pkl``, and the recorded data with write_data (gathered, and
 per process)."""
 import pickle
@@ -12,6 +13,7 @@ import numpy as np
 import pyNN.jax as sim
 from pyNN import errors
 from pyNN.random import NumpyRNG, RandomDistribution
+from pyNN_jax.sweeps import run_sweep
 
 folder = Path(sys.argv[1])
 try:
@@ -19,7 +21,7 @@ try:
     devices_error = None
 except errors.InvalidParameterValueError as error:
     devices_error = str(error)
-sim.setup(timestep=0.1, min_delay=0.5, rng_seed=7, precision="float64")
+sim.setup(timestep=0.1, min_delay=0.5, rng_seed=7, precision="float64", chunk_steps=10)
 rng = NumpyRNG(seed=11)
 exc = sim.Population(61, sim.IF_cond_exp(tau_m=15.0), label="exc")
 inh = sim.Population(15, sim.IF_cond_exp(), label="inh")
@@ -42,7 +44,7 @@ recurrent = sim.Projection(exc, exc, sim.FixedProbabilityConnector(0.1, rng=rng)
 exc.record(["spikes", "v"])
 inh.record("spikes")
 
-sim.run(80.0)
+sim.run(80.0, progress=0.02)     # pieces of the run after each process's wall time
 learned = recurrent.get("weight", format="list", with_address=False)
 exc.set(tau_m=12.0)
 sim.run(40.0)
@@ -59,7 +61,15 @@ def spikes(block):
             for segment in block.segments]
 
 
+sim.reset()
+try:
+    run_sweep(10.0, {(exc, "tau_m"): [10.0, 20.0]})
+    sweep_error = None
+except NotImplementedError as error:
+    sweep_error = str(error)
+
 result = {
+    "sweep_error": sweep_error,
     "rank": sim.rank(), "num_processes": sim.num_processes(), "devices_error": devices_error,
     "spikes": spikes(first) + spikes(gathered)[1:],
     "v": [np.asarray(segment.filter(name="v")[0]) for segment in gathered.segments],

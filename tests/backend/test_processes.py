@@ -26,9 +26,9 @@ def _results(folder, n_processes):
 
 def _launched(tmp_path_factory, n_processes):
     folder = tmp_path_factory.mktemp(f"processes{n_processes}")
-    statuses = launch.run([sys.executable, str(SCRIPT), str(folder)], n_processes,
-                          timeout=TIMEOUT)
-    assert statuses == [0] * n_processes
+    outcome = launch.run([sys.executable, str(SCRIPT), str(folder)], n_processes,
+                         timeout=TIMEOUT)
+    assert outcome.statuses == [0] * n_processes
     return folder
 
 
@@ -80,6 +80,14 @@ def test_rank_and_num_processes_as_on_pynn_nest(several):
     assert {r["num_processes"] for r in results} == {n_processes}
 
 
+def test_sweeps_of_a_split_network_are_refused(one, several):
+    n_processes, folder = several
+    for result in _results(folder, n_processes):
+        assert "one device" in result["sweep_error"]
+        assert f"split over {n_processes} devices" in result["sweep_error"]
+    assert _results(one, 1)[0]["sweep_error"] is None       # one process sweeps
+
+
 def test_a_process_without_a_device_is_refused(several):
     n_processes, folder = several
     message = _results(folder, n_processes)[1]["devices_error"]
@@ -126,9 +134,9 @@ def test_launch_stops_the_others_when_one_process_fails():
             "if os.environ['PYNN_JAX_PROCESS_ID'] == '1': sys.exit(3)\n"
             "time.sleep(60)\n")
     started = time.monotonic()
-    statuses = launch.run([sys.executable, "-c", code], 3, timeout=50)
-    assert statuses[1] == 3
-    assert statuses[0] != 0 and statuses[2] != 0        # killed, not left running
+    outcome = launch.run([sys.executable, "-c", code], 3, timeout=50)
+    assert outcome.statuses[1] == 3 and outcome.exit_status == 3     # the first to fail
+    assert outcome.statuses[0] < 0 and outcome.statuses[2] < 0        # killed, not left running
     assert time.monotonic() - started < 40              # at once, not at the timeout
 
 
@@ -146,10 +154,10 @@ def test_the_demo_as_two_processes_writes_the_one_process_output(tmp_path):
     arguments = ["--n", "200", "--duration", "200"]
     subprocess.run([sys.executable, str(demo), *arguments, "--output", str(tmp_path / "one")],
                    check=True, timeout=TIMEOUT, capture_output=True)
-    statuses = launch.run([sys.executable, str(demo), *arguments, "--output",
-                           str(tmp_path / "two")], 2, timeout=TIMEOUT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert statuses == [0, 0]
+    outcome = launch.run([sys.executable, str(demo), *arguments, "--output",
+                          str(tmp_path / "two")], 2, timeout=TIMEOUT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert outcome.statuses == [0, 0]
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["demo.pkl", "demo.png"]
     one, two = (_block(tmp_path / folder / "demo.pkl") for folder in ("one", "two"))
     assert _spike_times(two) == _spike_times(one)
@@ -166,6 +174,8 @@ def test_launch_command_line_runs_the_script_with_its_arguments(tmp_path):
     script.write_text("import os, sys\n"
                       "rank = os.environ['PYNN_JAX_PROCESS_ID']\n"
                       "open(os.path.join(sys.argv[1], 'ran.' + rank), 'w').write(sys.argv[2])\n"
+                      "import time; time.sleep(30 if rank == '0' and sys.argv[2] == 'fail' "
+                      "else 0)\n"
                       "sys.exit(5 if rank == '1' and sys.argv[2] == 'fail' else 0)\n")
     command = [sys.executable, "-m", "pyNN_jax.launch", "-n", "2", str(script), str(tmp_path)]
     assert subprocess.run(command + ["ok"], timeout=60).returncode == 0
@@ -175,3 +185,25 @@ def test_launch_command_line_runs_the_script_with_its_arguments(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "pyNN_jax.launch", "-n", "0", str(script)],
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--processes = 0" in refused.stderr
+
+
+def test_processes_that_built_different_networks_are_stopped_with_a_clear_error(tmp_path):
+    """Unseeded random parameters differ between the processes: each would place its own
+    shards from its own values (a mixed network, silently); the first placement refuses."""
+    script = tmp_path / "unseeded.py"
+    script.write_text(
+        "import sys\n"
+        "import pyNN.jax as sim\n"
+        "from pyNN.random import RandomDistribution\n"
+        "from pyNN_jax.engine.processes import DivergenceError\n"
+        "sim.setup(timestep=0.1)\n"
+        "cells = sim.Population(6, sim.IF_curr_exp(\n"
+        "    i_offset=RandomDistribution('uniform', (0.5, 2.0))))\n"
+        "try:\n"
+        "    sim.run(10.0)\n"
+        "except DivergenceError as error:\n"
+        "    assert 'different networks' in str(error) and 'seed' in str(error)\n"
+        "    sys.exit(3)\n")
+    outcome = launch.run([sys.executable, str(script)], 2, timeout=TIMEOUT,
+                         stderr=subprocess.DEVNULL)
+    assert outcome.statuses == [3, 3] or outcome.exit_status == 3
