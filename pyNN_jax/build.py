@@ -864,12 +864,13 @@ class EngineNetwork:
                     self._collect(out, first_step, n, health.nonfinite_cells(groups))
             raise failure
 
-    def _event_slots_for(self, out, n, structure=None):
+    def _event_slots_for(self, out, n, structure=None, n_sets=1):
         """The precise input events' slots per cell and step that a chunk of ``n`` steps (its
-        recordings ``out``) of ``structure`` (default: the network's) needed: the slots it
-        had, or, if a cell received more events in a step, the next power of two above that
-        number, at most what fits in :data:`MAX_EVENT_BYTES` (events beyond arrive at the end
-        of their step, as on the grid: a warning says so, once)."""
+        recordings ``out``) of ``structure`` (default: the network's; ``n_sets`` copies of it
+        in a sweep) needed: the slots it had, or, if a cell received more events in a step,
+        the next power of two above that number, at most what fits in
+        :data:`MAX_EVENT_BYTES` (events beyond arrive at the end of their step, as on the
+        grid: a warning says so, once)."""
         structure = structure or self.structure
         slots = structure.event_slots
         if not slots:
@@ -880,7 +881,7 @@ class EngineNetwork:
             return slots
         first, stop = structure.event_cells
         entry_bytes = 2 * np.dtype(self.sim.dtype).itemsize * structure.n_slots * (
-            stop - first)
+            stop - first) * n_sets
         most = max(slots, 1 << int(np.log2(max(MAX_EVENT_BYTES // entry_bytes, 1))))
         needed = min(1 << int(np.ceil(np.log2(peak))), most)
         if needed < peak and not self._warned_event_slots:

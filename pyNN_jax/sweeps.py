@@ -400,7 +400,7 @@ def _run_sets(network, batched, members, n_steps, bytes_per_step, recordings):
             step += n_active
         if pending is not None:        # copy out the previous chunk while this one runs
             out, first_step, n_active, groups, before = pending
-            slots = network._event_slots_for(out, n_active, structure)
+            slots = network._event_slots_for(out, n_active, structure, n)
             if slots > structure.event_slots:
                 # a cell of some set received more precise input events in a step than the
                 # slots hold: that chunk again, from its start, with more slots (as run())

@@ -320,3 +320,25 @@ def test_va_sweep_example_runs_and_measures_rate_and_cv(tmp_path):
     rate, cv = rate_and_cv(block_of(poisson[poisson < 10000.0], regular[:2]))
     assert rate == pytest.approx((np.sum(poisson < 10000.0) + 2) / 2 / 10.0)
     assert cv == pytest.approx(1.0, abs=0.05)                 # the 2-spike train is left out
+
+
+def test_the_event_slots_of_all_sets_together_stay_within_the_memory_bound(monkeypatch):
+    """build.MAX_EVENT_BYTES bounds the events of all sets of a call: where one set could
+    grow its slots to 32, three sets together stay at 8 and say so."""
+    from pyNN_jax import build
+    cells = _precise_network()
+    network = sim.simulator.state.network
+    network.prepare()
+    first, stop = network.structure.event_cells
+    per_slot = 2 * np.dtype(network.structure.dtype).itemsize * network.structure.n_slots * (
+        stop - first)
+    monkeypatch.setattr(build, "MAX_EVENT_BYTES", 32 * per_slot)
+    with pytest.warns(RuntimeWarning, match="8 per cell and step are kept"):
+        run_sweep(60.0, {(cells, "tau_m"): [12.0, 20.0, 35.0]})
+    one, = run_sweep(60.0, {(cells, "tau_m"): [12.0]})     # one set: grows to 32, no warning
+    reference_cells = _precise_network(tau_m=12.0)
+    sim.run(60.0)
+    block, = one.values()
+    for train, expected in zip(block.segments[0].spiketrains,
+                               reference_cells.get_data().segments[0].spiketrains):
+        np.testing.assert_allclose(train.magnitude, expected.magnitude, rtol=0, atol=1e-9)
