@@ -848,6 +848,8 @@ class EngineNetwork:
                     jax.block_until_ready(self.device_state)
             if pending is not None:       # copy out the previous chunk while this one runs
                 out, first_step, n, groups, before = pending
+                # one copy of its recordings and state (one all-gather across processes)
+                out, groups = processes.fetch((out, groups))
                 slots = self._event_slots_for(out, n)
                 if slots > self.structure.event_slots:     # again, from its start
                     self._grow_event_slots(slots, before)
@@ -858,6 +860,7 @@ class EngineNetwork:
         if failure is not None:           # NaN or inf: stop, with the data recorded so far
             if pending is not None:       # and the chunk in flight, unless it lost event times
                 out, first_step, n, groups, before = pending
+                out, groups = processes.fetch((out, groups))
                 if self._event_slots_for(out, n) > self.structure.event_slots:
                     self.step, self.device_state = first_step, before
                 else:
