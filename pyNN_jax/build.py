@@ -847,10 +847,7 @@ class EngineNetwork:
                     # processes' collectives of two programs at once could pair wrongly
                     jax.block_until_ready(self.device_state)
             if pending is not None:       # copy out the previous chunk while this one runs
-                out, first_step, n, groups, before = pending
-                # one copy of its recordings and state (one all-gather across processes)
-                out, groups = processes.fetch((out, groups))
-                slots = self._event_slots_for(out, n)
+                out, first_step, n, groups, before, slots = self._copied_out(pending)
                 if slots > self.structure.event_slots:     # again, from its start
                     self._grow_event_slots(slots, before)
                     self.step, running = first_step, None
@@ -859,13 +856,20 @@ class EngineNetwork:
             pending = running
         if failure is not None:           # NaN or inf: stop, with the data recorded so far
             if pending is not None:       # and the chunk in flight, unless it lost event times
-                out, first_step, n, groups, before = pending
-                out, groups = processes.fetch((out, groups))
-                if self._event_slots_for(out, n) > self.structure.event_slots:
+                out, first_step, n, groups, before, slots = self._copied_out(pending)
+                if slots > self.structure.event_slots:
                     self.step, self.device_state = first_step, before
                 else:
                     self._collect(out, first_step, n, health.nonfinite_cells(groups))
             raise failure
+
+    def _copied_out(self, chunk):
+        """A chunk run by :meth:`advance` (recordings, first step, steps, groups' state at its
+        end, state at its start) with its recordings and end state on the host (one copy:
+        one all-gather across processes), and the event slots it needed."""
+        out, first_step, n, groups, before = chunk
+        out, groups = processes.fetch((out, groups))
+        return out, first_step, n, groups, before, self._event_slots_for(out, n)
 
     def _event_slots_for(self, out, n, structure=None, n_sets=1):
         """The precise input events' slots per cell and step that a chunk of ``n`` steps (its

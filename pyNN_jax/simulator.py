@@ -72,6 +72,8 @@ class ProgressReport:
         self._write(t, time.perf_counter(), end="\n")
 
     def _write(self, t, now, end):
+        if self.silent:
+            return
         t_ref, wall_ref = (self.first_update if self.first_update and t > self.first_update[0]
                            else (self.t_start, self.started))
         ms_per_second = (t - t_ref) / max(now - wall_ref, 1e-9)
@@ -80,8 +82,6 @@ class ProgressReport:
         line = (f"pyNN.jax: {t:g} of {self.t_stop:g} ms biological time "
                 f"({100 * (t - self.t_start) / span:3.0f} %), {_duration(now - self.started)} "
                 f"wall time, {_duration(left)} left")
-        if self.silent:
-            return
         stream = sys.stderr
         if stream.isatty():
             stream.write("\r" + line.ljust(79) + end)
