@@ -302,6 +302,8 @@ def run(args):
         "n_cells": int(sum(pop.size for pop in pops)),
         "n_cells_per_population": {pop.label: int(pop.size) for pop in pops},
         "n_synapses": n_synapses,
+        # held by this process (several processes: the connections onto its own cells)
+        "held_synapses": int(sum(len(prj) for prj in recurrent)),
         "n_synapses_expected": int(m["n_synapses"].sum()),
         "n_background_synapses": int(sum(prj.size() for prj in background)),
         "time_ms": args.time,

@@ -115,7 +115,8 @@ def run_microcircuit(n_processes, args, folder):
     return {"processes": n_processes, "n_cells": ranks[0]["n_cells"],
             "n_synapses": ranks[0]["n_synapses"],
             **{name: max(r[name] for r in ranks)
-               for name in ("build_s", "first_run_s", "run_s", "rtf", "peak_rss_mb")},
+               for name in ("build_s", "first_run_s", "run_s", "rtf", "peak_rss_mb",
+                            "peak_rss_after_build_mb", "held_synapses")},
             "same_spikes": len({r["spikes"] for r in ranks}) == 1,
             "rates_hz": ranks[0]["rates_hz"]}
 
@@ -123,19 +124,21 @@ def run_microcircuit(n_processes, args, folder):
 def microcircuit_table(rows, args):
     lines = [f"Cortical microcircuit (benchmarks/microcircuit.py) at scale "
              f"{args.microcircuit_scale:g}, {args.microcircuit_time:g} ms, Poisson background, "
-             f"float32, compilation cache off; the slowest process's figures.", "",
-             "| processes | cells | synapses | build s | first run s (compiles) | run s | RTF "
+             f"float32, compilation cache off; the largest (slowest) process's figures.", "",
+             "| processes | cells | synapses | synapses held per process | build s "
+             "| first run s (compiles) | run s | RTF | peak RSS per process after build MB "
              "| peak RSS per process MB | L4E rate Hz |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "failed" in r:
             lines.append(f"| {r['processes']} | failed: exit statuses {r['failed']} |")
             continue
         agreement = "" if r["same_spikes"] else " (the processes disagree)"
         lines.append(
-            f"| {r['processes']} | {r['n_cells']} | {r['n_synapses']} | {r['build_s']:.2f} | "
-            f"{r['first_run_s']:.2f} | {r['run_s']:.2f} | {r['rtf']:.2f} | "
-            f"{r['peak_rss_mb']:.0f} | {r['rates_hz']['L4E']:.2f}{agreement} |")
+            f"| {r['processes']} | {r['n_cells']} | {r['n_synapses']} | {r['held_synapses']} | "
+            f"{r['build_s']:.2f} | {r['first_run_s']:.2f} | {r['run_s']:.2f} | {r['rtf']:.2f} | "
+            f"{r['peak_rss_after_build_mb']:.0f} | {r['peak_rss_mb']:.0f} | "
+            f"{r['rates_hz']['L4E']:.2f}{agreement} |")
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from .engine import sharding
 from .engine import synapses as engine_synapses
 from .engine.models import precise
 from .engine.time_grid import to_steps
+from . import shares
 from .padding import SizePadding
 
 RECORD_BUFFER_BYTES = 32 * 2 ** 20   # device memory for one chunk's recordings
@@ -107,17 +108,28 @@ class Layout:
     cells padded by ``padding`` (a :class:`.padding.SizePadding`; None: not padded), the
     padding cells after the populations' (``used_cells[g]`` of the group's ``group_sizes[g]``
     cells are the populations'), and then to a multiple of ``multiple`` (the devices the
-    cells are split over)."""
+    cells are split over). ``per_population``: every population is a group of its own (where
+    a cell lives is then known when its population is created: :mod:`.shares`)."""
 
-    def __init__(self, populations, padding=None, multiple=1):
+    def __init__(self, populations, padding=None, multiple=1, per_population=False):
         self.groups = []          # [(model, [populations])]
-        by_model = {}
+        # where each group's random numbers are taken (engine GroupSpec.draw_group,
+        # draw_offset): in the draws of the group of its model without per_population
+        self.draws = []
+        by_key, models, cells_of_model = {}, [], {}
         for pop in populations:
             model = pop.celltype.engine_model
-            if model not in by_model:
-                by_model[model] = len(self.groups)
+            key = (model, id(pop)) if per_population else model
+            if model not in cells_of_model:
+                models.append(model)
+                cells_of_model[model] = 0
+            if key not in by_key:
+                by_key[key] = len(self.groups)
                 self.groups.append((model, []))
-            self.groups[by_model[model]][1].append(pop)
+                self.draws.append((models.index(model) if per_population else -1,
+                                   cells_of_model[model] if per_population else 0))
+            self.groups[by_key[key]][1].append(pop)
+            cells_of_model[model] += pop.size
         self.offset, self.group_of, self.group_offset = {}, {}, {}
         n_ids = max([int(p.last_id) + 1 for p in populations] + [0])
         self.id_to_global = np.full(n_ids, -1, dtype=np.int64)
@@ -227,16 +239,17 @@ class EngineNetwork:
         if self.device_state is None:
             return projection._synapse_state["weight"]
         table = self.device_state["tables"][projection._table_index]["weight"]
-        return processes.fetch(table).reshape(-1)[projection._table_positions]
+        return processes.fetch_own(table).reshape(-1)[projection._table_positions]
 
     def host_table(self, t_index, names=None):
         """Writable host copies of the columns ``names`` (default all) of connectivity table
         ``t_index``, read back from the device (the network keeps no second copy on the host:
         on a CPU that would double the tables' memory). Split over devices, the devices'
-        tables come stacked (:meth:`_split_table`)."""
+        tables come stacked (:meth:`_split_table`); over several processes, with this
+        process's devices' rows only."""
         table = (self.values["tables"][t_index] if self._host_table_values is None
                  else self._host_table_values[t_index])
-        return {name: np.array(column) for name, column in processes.fetch(
+        return {name: np.array(column) for name, column in processes.fetch_own(
             {name: column for name, column in table.items()
              if names is None or name in names}).items()}
 
@@ -329,23 +342,27 @@ class EngineNetwork:
 
     def _update_tables(self):
         """New weights or delays of existing connections: written in place into the tables;
-        a delay longer than the ring buffer holds changes the structure."""
+        a delay longer than the ring buffer holds changes the structure (decided alike on
+        every process, where each holds its cells' share of the connections)."""
         dtype = np.dtype(self.sim.dtype)
         for t_index, (kind, projections) in enumerate(self._table_members):
             table = self.host_table(t_index)
+            wider = False                           # a wider delay column: a new table
             for prj in projections:
                 positions = prj._table_positions
                 for name, values in prj._table_columns(self.layout).items():
                     table[name].reshape(-1)[positions] = values
                 delay_steps = self._delay_steps(prj)
-                if delay_steps.max(initial=1) > np.iinfo(table["delay"].dtype).max:
-                    self.structure_dirty = True     # a wider delay column: a new table
-                    return
+                self._min_delay_steps[prj], longest = self._delay_step_bounds(delay_steps)
+                wider = longest > np.iinfo(table["delay"].dtype).max
+                if wider:
+                    break
                 table["delay"].reshape(-1)[positions] = delay_steps
-                self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
-            if (int(table["delay"].max()) + self.structure.block_steps > self.structure.n_slots
-                    or self._block_steps(self.structure.tables) < self.structure.block_steps
-                    or not self._gathered_delay_holds(table)):
+            rebuild = wider or (int(table["delay"].max()) + self.structure.block_steps
+                                > self.structure.n_slots or not self._gathered_delay_holds(table))
+            if shares.connections_are_split():
+                rebuild = bool(processes.extremes(0, rebuild)[1])
+            if rebuild or self._block_steps(self.structure.tables) < self.structure.block_steps:
                 self.structure_dirty = True
                 return
             self.values["tables"][t_index] = \
@@ -391,6 +408,14 @@ class EngineNetwork:
                     f"with spike_precision='on_grid'; population {pops[0].label!r} is "
                     f"{model.name}: use block_method=False")
 
+    def _delay_step_bounds(self, delay_steps):
+        """(shortest, longest) of a projection's ``delay_steps`` (MAX_BLOCK_STEPS, 1 without
+        connections), of every process's connections where each holds its cells' share."""
+        bounds = (int(delay_steps.min(initial=MAX_BLOCK_STEPS)), int(delay_steps.max(initial=1)))
+        if shares.connections_are_split():
+            bounds = tuple(int(bound) for bound in processes.extremes(*bounds))
+        return bounds
+
     def _delay_steps(self, projection):
         """Delays in steps: rounded to dt as NEST does, at least one step; a read-only
         broadcast of one value when all delays are equal (no array as long as the
@@ -405,13 +430,20 @@ class EngineNetwork:
     def _assemble(self):
         sim = self.sim
         dt, dtype = sim.dt, np.dtype(sim.dtype)
-        padding = SizePadding(sim.compilation_cache)
-        layout = Layout(sim.populations, padding, multiple=self.placement.n_devices)
-        groups = [engine.GroupSpec(model, layout.group_sizes[g], layout.group_starts[g])
+        split_connections = shares.connections_are_split()
+        # (sizes follow the populations exactly where each process holds its cells' share)
+        padding = SizePadding(None if split_connections else sim.compilation_cache)
+        layout = Layout(sim.populations, padding, multiple=self.placement.n_devices,
+                        per_population=split_connections)
+        groups = [engine.GroupSpec(model, layout.group_sizes[g], layout.group_starts[g],
+                                   *layout.draws[g])
                   for g, (model, pops) in enumerate(layout.groups)]
         self.host_groups = self._group_values(layout)
         self._per_cell_values = [set() for _ in layout.groups]
         self.layout = layout
+        if split_connections:
+            processes.check_same({prj.label or str(i): prj._drawn_checksum
+                                  for i, prj in enumerate(sim.projections)}, "connections")
         tables, table_values, table_members, max_delay_steps = self._assemble_tables(dtype,
                                                                                       padding)
         self._table_members = table_members
@@ -469,9 +501,8 @@ class EngineNetwork:
             for prj in projections:
                 np.add.at(out_degree, layout.global_indices(prj.pre), local_out_degree[prj])
                 delay_steps = self._delay_steps(prj)
-                self._min_delay_steps[prj] = int(delay_steps.min(initial=MAX_BLOCK_STEPS))
-                table_max_delay_steps = max(table_max_delay_steps,
-                                            int(delay_steps.max(initial=1)))
+                self._min_delay_steps[prj], longest = self._delay_step_bounds(delay_steps)
+                table_max_delay_steps = max(table_max_delay_steps, longest)
                 parts.append(self._connection_part(prj, delay_steps))
             max_delay_steps = max(max_delay_steps, table_max_delay_steps)
             column_types = {name: dtype for name in parts[0].columns}
@@ -505,6 +536,8 @@ class EngineNetwork:
                 table.update({name: np.asarray(value, dtype=float) for name, value in constants})
             axonal = bool(kind in plasticity.KINDS
                           and (table["dendritic_delay"] < table["delay"]).any())
+            if shares.connections_are_split():
+                axonal = bool(processes.extremes(0, axonal)[1])
             tables.append(engine.TableSpec(
                 kind, n_rows, width, rows_per_pass_for(n_rows), axonal, cell_rows))
             table_values.append({k: (v.astype(dtype, copy=False) if v.dtype.kind == "f" else v)
@@ -529,33 +562,46 @@ class EngineNetwork:
         device's connections belong to no cell) and are stacked along their rows. Returns
         (the stacked table, each connection's position in it, the shape of a device's table,
         whether row r is cell r's). Written at once (not while the chunk compiles); the
-        devices' parts are dropped once stacked."""
+        devices' parts are dropped once stacked.
+
+        Where each process holds only its cells' connections (:mod:`.shares`), it writes the
+        tables of its own devices; the shapes follow every device's connections (their
+        out-degrees are summed over the processes) and the other devices' rows stay zero
+        pages never touched (only this process's devices' rows are placed)."""
         layout = self.layout
         split = sharding.CellSplit(layout.group_sizes, self.placement.n_devices)
+        split_connections = shares.connections_are_split()
+        written = [d for d, device in enumerate(self.placement.devices)
+                   if not split_connections or device.process_index == self.sim.mpi_rank]
         by_part = [split.split_part(part, layout.n_cells) for part in parts]
-        shares = [[pieces[d][0] for pieces in by_part] for d in range(split.n_devices)]
-        out_degrees = [sum((engine_synapses.count_out_degree(part.pre, layout.n_cells)
-                            for part in share), np.zeros(layout.n_cells, np.int64))
-                       for share in shares]
+        shares_of = {d: [pieces[d][0] for pieces in by_part] for d in written}
+        out_degrees = np.zeros((split.n_devices, layout.n_cells), np.int64)
+        for d, share in shares_of.items():
+            for part in share:
+                out_degrees[d] += engine_synapses.count_out_degree(part.pre, layout.n_cells)
+        if split_connections:          # each device's row from the process that holds it
+            out_degrees[processes.concatenate(np.array(written))] = \
+                processes.concatenate(out_degrees[written])
         width = max(engine_synapses.choose_width(degree) for degree in out_degrees)
         # row r is cell r's where the devices' rows together pass one device's test
         n_used = sum(layout.used_cells)
-        cell_rows = engine_synapses.uses_cell_rows(np.concatenate(out_degrees), width, n_used)
+        cell_rows = engine_synapses.uses_cell_rows(out_degrees.reshape(-1), width, n_used)
         rows = max(engine_synapses.rows_needed(degree, width) for degree in out_degrees)
         rows = pad_rows(rows) if pad_rows is not None else rows
-        plans = [engine_synapses.plan_table(degree, column_types, width, delay_steps_type,
-                                            pad_rows=lambda _: rows, n_used_cells=n_used,
-                                            cell_rows=cell_rows)
-                 for degree in out_degrees]
-        for (_, _, fill), share in zip(plans, shares):
-            fill(share)
-        if kind == "static" and cell_rows and width == 1:
-            self._split_gathered_columns([table for table, _, _ in plans], shares)
-        del shares
-        entries = plans[0][0]["target"].size
+        plans = {d: engine_synapses.plan_table(out_degrees[d], column_types, width,
+                                               delay_steps_type, pad_rows=lambda _: rows,
+                                               n_used_cells=n_used, cell_rows=cell_rows)
+                 for d in written}
+        for d, (_, _, fill) in plans.items():
+            fill(shares_of[d])
+        if kind == "static" and cell_rows and width == 1 and not split_connections:
+            self._split_gathered_columns([plans[d][0] for d in written],
+                                         [shares_of[d] for d in written])
+        del shares_of
+        entries = rows * width
         positions = np.empty(sum(part.size for part in parts), np.int64)
         starts = np.cumsum([0] + [part.size for part in parts])
-        for d, (_, flat, _) in enumerate(plans):
+        for d, (_, flat, _) in plans.items():
             taken = 0
             for start, pieces in zip(starts, by_part):
                 chosen = pieces[d][1]
@@ -565,22 +611,29 @@ class EngineNetwork:
         if kind in plasticity.KINDS:
             in_width = max(engine_synapses.choose_width(np.bincount(
                 table["target"].reshape(-1)[flat] % split.n_local, minlength=split.n_local))
-                for table, flat, _ in plans)
-            incoming = [self._incoming_table(table, flat, split.n_local, in_width)
-                        for table, flat, _ in plans]
-            in_rows = max(part["in_owner"].size for part in incoming)
-            for (table, _, _), part in zip(plans, incoming):
+                for table, flat, _ in plans.values())
+            if split_connections:
+                in_width = int(processes.extremes(0, in_width)[1])
+            incoming = {d: self._incoming_table(table, flat, split.n_local, in_width)
+                        for d, (table, flat, _) in plans.items()}
+            in_rows = max(part["in_owner"].size for part in incoming.values())
+            if split_connections:
+                in_rows = int(processes.extremes(0, in_rows)[1])
+            for d, part in incoming.items():
+                table = plans[d][0]
                 extra = in_rows - part["in_owner"].size      # rows of no cell, no connection
                 table["in_owner"] = np.pad(part["in_owner"], (0, extra),
                                            constant_values=split.n_local)
                 table["in_positions"] = np.pad(part["in_positions"], ((0, extra), (0, 0)),
                                                constant_values=-1)
-        tables = [table for table, _, _ in plans]
-        shape = tables[0]["target"].shape
+        tables = {d: table for d, (table, _, _) in plans.items()}
+        shape = (rows, width)
         del plans
-        stacked = {name: (_stacked([table.pop(name) for table in tables])
+        first = tables[written[0]]
+        stacked = {name: (_stacked([tables[d].pop(name) for d in written], split.n_devices,
+                                   written)
                           if np.ndim(value) else value)         # scalars: the same on all
-                   for name, value in list(tables[0].items())}
+                   for name, value in list(first.items())}
         return stacked, positions, shape, cell_rows
 
     @staticmethod
@@ -634,6 +687,9 @@ class EngineNetwork:
         local_out_degree = {prj: engine_synapses.count_out_degree(prj._connections["pre"],
                                                                    prj.pre.size)
                             for prj in self.sim.projections}
+        if shares.connections_are_split():      # the same tables on every process
+            local_out_degree = {prj: processes.summed(degree)
+                                for prj, degree in local_out_degree.items()}
         by_kind = {}
         for (kind, constants, _), projections in bundles.items():
             out_degree = sum(local_out_degree[prj] for prj in projections)
@@ -979,12 +1035,20 @@ class EngineNetwork:
                 "noise_key": prng.raw_key(self.sim.seed_for(("noise", segment)))}
 
 
-def _stacked(arrays):
+def _stacked(arrays, n_blocks=None, blocks=None):
     """``arrays`` concatenated along their first axis into an aligned array, which JAX's
-    CPU client adopts without a copy (:func:`.engine.synapses.aligned_empty`)."""
-    out = engine_synapses.aligned_empty((sum(a.shape[0] for a in arrays),)
-                                        + arrays[0].shape[1:], arrays[0].dtype)
-    return np.concatenate(arrays, out=out)
+    CPU client adopts without a copy (:func:`.engine.synapses.aligned_empty`). With
+    ``blocks``, they are blocks ``blocks`` of ``n_blocks`` equal ones, the others zero (never
+    written: on Linux, pages that take no memory)."""
+    if blocks is None or len(blocks) == n_blocks:
+        out = engine_synapses.aligned_empty((sum(a.shape[0] for a in arrays),)
+                                            + arrays[0].shape[1:], arrays[0].dtype)
+        return np.concatenate(arrays, out=out)
+    size = arrays[0].shape[0]
+    out = np.zeros((n_blocks * size,) + arrays[0].shape[1:], arrays[0].dtype)
+    for block, array in zip(blocks, arrays):
+        out[block * size:(block + 1) * size] = array
+    return out
 
 
 def _raster_spikes(raster, first_step, dt, offsets=None):

@@ -38,7 +38,7 @@ import numpy as np
 
 from pyNN.standardmodels import cells, synapses
 
-from . import simulator
+from . import shares, simulator
 
 try:
     import nir
@@ -163,6 +163,7 @@ def to_nir(drop_refractory=False):
     NIRConversionError
         For anything NIR cannot represent (see the module documentation), naming it.
     """
+    shares.refuse_split("to_nir()")
     state = simulator.state
     if state.current_sources:
         kinds = sorted({type(source).__name__ for source in state.current_sources})

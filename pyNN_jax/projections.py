@@ -5,8 +5,8 @@ from pyNN import common, errors
 from pyNN.parameters import LazyArray
 from pyNN.space import Space
 
-from . import simulator
-from .engine import plasticity
+from . import shares, simulator
+from .engine import plasticity, processes
 from .engine.time_grid import to_steps
 from .standardmodels.synapses import StaticSynapse
 
@@ -65,6 +65,12 @@ class Projection(common.Projection):
                              "post": np.zeros(0, dtype=INDEX_TYPE)}
         self._connections.update({name: np.zeros(0) for name in self._synapse_names})
         self._pending = []
+        # several processes: the connections onto this process's cells only (shares), and a
+        # checksum of every connection drawn, which the processes compare before a run
+        self._local_post = (shares.local_cells_mask(self.post) if shares.connections_are_split()
+                            else None)
+        self._drawn_checksum = np.zeros(0, np.uint64)
+        self._gathering = False
         connector.connect(self)
         self._flush_pending()
         # plastic weights go back to these on reset() (static ones never change)
@@ -78,13 +84,20 @@ class Projection(common.Projection):
 
     # ---- building ----------------------------------------------------------------------
 
-    # every process holds every connection (the devices split the tables; the host copies
-    # are complete): nothing to gather between processes (scaling page)
+    # several processes: each holds the connections onto its own cells (shares); gathered,
+    # they come in process order (for connections ordered by postsynaptic cell, the order of
+    # one process). Collective where gathered: every process must call it.
     def get(self, attribute_names, format, gather=True, with_address=True,
             multiple_synapses="sum"):
-        return super().get(attribute_names, format, False, with_address, multiple_synapses)
+        self._gathering = bool(gather) and self._local_post is not None
+        try:
+            return super().get(attribute_names, format, False, with_address, multiple_synapses)
+        finally:
+            self._gathering = False
 
     def size(self, gather=True):
+        if gather and self._local_post is not None:
+            return int(processes.summed([len(self)])[0])
         return len(self)
 
     def _bulk_connect(self, pre, post, parameters):
@@ -98,6 +111,10 @@ class Projection(common.Projection):
             columns[name] = np.broadcast_to(values, pre.shape).astype(float)
         self.synapse_type.validate(columns)
         columns["delay"] = self._delays_as_used(columns["delay"])
+        if self._local_post is not None:
+            self._drawn_checksum = _checksum(columns, self._drawn_checksum)
+            local = self._local_post[post]
+            columns = {name: values[local] for name, values in columns.items()}
         self._pending.append(columns)
 
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
@@ -183,8 +200,13 @@ class Projection(common.Projection):
         return port
 
     def _table_constants(self):
-        """Per-table constants: connections share a table only where these are equal."""
-        return self.synapse_type.table_constants(self._connections)
+        """Per-table constants: connections share a table only where these are equal (decided
+        on every process from the values of all processes' connections)."""
+        connections = self._connections
+        if self._local_post is not None:
+            connections = {name: processes.concatenate(np.unique(connections[name]))
+                           for name in set(self.synapse_type.table_constant_names())}
+        return self.synapse_type.table_constants(connections)
 
     def _table_columns(self, layout):
         return self.synapse_type.table_columns(self)
@@ -228,6 +250,10 @@ class Projection(common.Projection):
     set.__doc__ = common.Projection.set.__doc__
 
     def _attribute_values(self, name):
+        values = self._local_attribute_values(name)
+        return processes.concatenate(values) if self._gathering else values
+
+    def _local_attribute_values(self, name):
         if name == "presynaptic_index":
             return self._connections["pre"]
         if name == "postsynaptic_index":
@@ -282,7 +308,8 @@ class Projection(common.Projection):
         return list(zip(*[self._attribute_values(name).tolist() for name in names]))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
-        pre, post = self._connections["pre"], self._connections["post"]
+        pre = self._attribute_values("presynaptic_index")
+        post = self._attribute_values("postsynaptic_index")
         result = []
         for name in names:
             values = self._attribute_values(name.rstrip("s") if name not in self._connections
@@ -300,3 +327,14 @@ class Projection(common.Projection):
                     matrix[i, j] = v if np.isnan(matrix[i, j]) else operation(matrix[i, j], v)
             result.append(matrix)
         return result
+
+
+def _checksum(columns, checksum):
+    """``checksum`` (uint64: connections, then the sum of each column's bits, wrapping) with
+    the connections ``columns`` added: equal on the processes if they drew the same."""
+    sums = [np.uint64(len(columns["pre"]))] + [
+        np.sum(np.asarray(values).astype(np.float64 if np.asarray(values).dtype.kind == "f"
+                                         else np.int64).view(np.uint64), dtype=np.uint64)
+        for _, values in sorted(columns.items())]
+    added = np.array(sums, dtype=np.uint64)
+    return added if checksum.size == 0 else checksum + added

@@ -133,9 +133,17 @@ class State(common.control.BaseState):
         self._max_delay = value
 
     def _delay_extreme(self, reduce):
+        """The shortest (``reduce`` = np.min) or longest delay of any connection (of every
+        process: collective in a run of several); dt without connections."""
         delays = [reduce(p._connections["delay"]) for p in getattr(self, "projections", [])
                   if len(p)]
-        return float(reduce(delays)) if delays else self.dt
+        extreme = float(reduce(delays)) if delays else np.nan
+        if self.num_processes > 1:
+            smallest, largest = processes.extremes(extreme if delays else np.inf,
+                                                   extreme if delays else -np.inf)
+            extreme = smallest if reduce is np.min else largest
+            extreme = extreme if np.isfinite(extreme) else np.nan
+        return self.dt if np.isnan(extreme) else extreme
 
     @property
     def t(self):

@@ -193,5 +193,6 @@ def test_processes_benchmark_runs_one_and_two_processes_with_the_same_spikes(tmp
             or line.startswith("| 2 |")]
     assert [row[0] for row in rows] == ["1", "2", "1", "2"]          # VA, then microcircuit
     assert rows[0][5] == rows[1][5] and float(rows[0][5]) > 0       # exc rate, Hz
-    assert rows[2][8] == rows[3][8] and "disagree" not in proc.stdout   # L4E rate, Hz
+    assert rows[2][10] == rows[3][10] and "disagree" not in proc.stdout  # L4E rate, Hz
+    assert int(rows[3][3]) < int(rows[2][3]) == int(rows[2][2])   # synapses held per process
     assert "## Several processes" in results.read_text()

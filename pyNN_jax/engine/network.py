@@ -46,6 +46,7 @@ from jax import lax
 
 from . import currents as currents_mod
 from . import processes, prng, synapses
+from .compact import first_true
 from .models import precise
 from .models.base import StepContext, materialised
 
@@ -56,10 +57,14 @@ AXIS = "cells"     # the mesh axis that the cells are split over
 
 @dataclass(frozen=True)
 class GroupSpec:
-    """``size`` cells of one ``model`` at global indices ``offset ... offset+size-1``."""
+    """``size`` cells of one ``model`` at global indices ``offset ... offset+size-1``. Their
+    random numbers are entries ``draw_offset ...`` of the draws of group ``draw_group`` (-1:
+    this group's own index), so that a network laid out in other groups draws the same."""
     model: object
     size: int
     offset: int
+    draw_group: int = -1
+    draw_offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -199,18 +204,102 @@ def _device(structure):
     return lax.axis_index(AXIS) if structure.devices > 1 else 0
 
 
-def exchange(structure, counts):
-    """Spike counts (..., n_cells) of this device's cells -> those of all cells (..., n_pre),
-    in the global order (group after group: the tables' rows follow it, so that every ring
-    slot receives its additions in the order of one device); one ``all_gather``. Unsplit:
-    ``counts``."""
+# Between devices a block's counts travel packed, 2 bits per (step, cell) entry (0, 1, 2, or
+# 3: "3 or more", whose counts follow in a list of at most 1/BIG_COUNTS_SHARE of the entries),
+# off the grid with the offsets of at most 1/OFFSETS_SHARE of the entries (the spiking ones,
+# in order), where a device's block has MIN_PACKED_ENTRIES entries or more; a block that
+# overflows a list on some device is exchanged whole (a second all_gather, that block only)
+MIN_PACKED_ENTRIES = 1024
+BIG_COUNTS_SHARE = 256
+OFFSETS_SHARE = 16
+
+
+def exchange(structure, counts, offsets=None):
+    """Spike counts (..., n_cells) of this device's cells, and their offsets (precise spikes)
+    or None -> those of all cells (..., n_pre), in the global order (group after group: the
+    tables' rows follow it, so that every ring slot receives its additions in the order of
+    one device). Unsplit: ``counts``, ``offsets``."""
     if structure.devices == 1:
-        return counts
-    gathered = lax.all_gather(counts, AXIS, axis=counts.ndim - 1)     # (..., device, cell)
-    return jnp.concatenate(
-        [gathered[..., g.offset:g.offset + g.size].reshape(
+        return counts, offsets
+    if counts.size >= MIN_PACKED_ENTRIES:
+        gathered = _gather_packed(counts, offsets)
+    else:
+        gathered = _gather_whole(counts, offsets)
+    return tuple(None if x is None else jnp.concatenate(
+        [x[..., g.offset:g.offset + g.size].reshape(
             counts.shape[:-1] + (structure.devices * g.size,)) for g in structure.groups],
-        axis=-1)
+        axis=-1) for x in gathered)
+
+
+def _gather_whole(counts, offsets):
+    """(counts, offsets or None) of every device: (..., device, cell)."""
+    return tuple(None if x is None else lax.all_gather(x, AXIS, axis=x.ndim - 1)
+                 for x in (counts, offsets))
+
+
+def _listed(mask, values, capacity):
+    """(number of True entries of ``mask``, indices of the first ``capacity`` (``mask.size``
+    where missing), ``values`` there)."""
+    entry = first_true(mask, capacity)
+    return (jnp.sum(mask, dtype=jnp.uint32)[None], entry,
+            values[jnp.minimum(entry, mask.size - 1)])
+
+
+def _gather_packed(counts, offsets):
+    """:func:`_gather_whole` from one all_gather of uint32 words per device: its counts, 2
+    bits each, the counts of 3 or more listed, the offsets of the spiking entries listed;
+    where a list overflowed on some device, from :func:`_gather_whole`."""
+    lead, n_cells = counts.shape[:-1], counts.shape[-1]
+    flat = counts.reshape(-1).astype(jnp.int32)
+    n = flat.size
+    n_words = -(-n // 16)
+    shifts = 2 * jnp.arange(16, dtype=jnp.uint32)
+    two_bits = jnp.pad(jnp.minimum(flat, 3).astype(jnp.uint32), (0, 16 * n_words - n))
+    packed = jnp.sum(two_bits.reshape(n_words, 16) << shifts, axis=1, dtype=jnp.uint32)
+    big_capacity = max(8, n // BIG_COUNTS_SHARE)
+    n_big, big_entry, big_count = _listed(flat >= 3, flat, big_capacity)
+    words = [n_big, packed, big_entry.astype(jnp.uint32), big_count.astype(jnp.uint32)]
+    if offsets is not None:
+        offset_capacity = max(16, n // OFFSETS_SHARE)
+        n_spiking, _, spike_offset = _listed(flat > 0, offsets.reshape(-1), offset_capacity)
+        words += [n_spiking,
+                  lax.bitcast_convert_type(spike_offset, jnp.uint32).reshape(-1)]
+    gathered = lax.all_gather(jnp.concatenate(words), AXIS)        # (device, words)
+    n_devices = gathered.shape[0]
+
+    def to_global_layout(per_device):
+        """(device, entries) -> (..., device, cell)."""
+        return jnp.moveaxis(per_device.reshape((n_devices, -1, n_cells)), 0, 1).reshape(
+            lead + (n_devices, n_cells))
+
+    def unpacked(_):
+        at = 1 + n_words
+        words_of = gathered[:, 1:at]
+        all_counts = ((words_of[:, :, None] >> shifts) & 3).reshape(n_devices, -1)[:, :n]
+        entry = gathered[:, at:at + big_capacity].astype(jnp.int32)
+        count = gathered[:, at + big_capacity:at + 2 * big_capacity].astype(jnp.int32)
+        device = jnp.arange(n_devices, dtype=jnp.int32)[:, None]
+        all_counts = all_counts.astype(jnp.int32).at[device, entry].set(count, mode="drop")
+        out_offsets = None
+        if offsets is not None:
+            listed = gathered[:, at + 2 * big_capacity + 1:].reshape(
+                n_devices, offset_capacity, -1)
+            listed = lax.bitcast_convert_type(listed if listed.shape[-1] > 1
+                                              else listed[..., 0], offsets.dtype)
+            spiking = all_counts > 0
+            rank = jnp.cumsum(spiking, axis=1, dtype=jnp.int32) - 1
+            out_offsets = to_global_layout(jnp.where(
+                spiking, jnp.take_along_axis(listed, jnp.clip(rank, 0, offset_capacity - 1),
+                                             axis=1), 0).astype(offsets.dtype))
+        return to_global_layout(all_counts.astype(counts.dtype)), out_offsets
+
+    def whole(_):
+        return _gather_whole(counts, offsets)
+
+    overflow = jnp.any(gathered[:, 0] > big_capacity)
+    if offsets is not None:
+        overflow |= jnp.any(gathered[:, 1 + n_words + 2 * big_capacity] > offset_capacity)
+    return lax.cond(overflow, whole, unpacked, None)
 
 
 def _first_cell(structure, group):
@@ -239,15 +328,16 @@ def _injected(structure, values, k, dtype):
 def _context(structure, values, k, g_index):
     """Step k of group g_index: its time, its random key and the first cell of this
     device's share of the group."""
+    group = structure.groups[g_index]
     step_key = jax.random.fold_in(values["key"], k)
-    key = jax.random.fold_in(step_key, g_index)
+    key = jax.random.fold_in(step_key, g_index if group.draw_group < 0 else group.draw_group)
     if structure.devices > 1:
         # computed once: split over devices, XLA fused the two hashes of the key into the
         # loop over the cells' draws and computed them per cell (the cortical microcircuit
         # at scale 0.1: 270 instead of 30 us per step)
         key = lax.optimization_barrier(key)
     return StepContext(k, structure.dt, key,
-                       first_cell=_first_cell(structure, structure.groups[g_index]))
+                       first_cell=group.draw_offset + _first_cell(structure, group))
 
 
 def _step(structure, values, state):
@@ -284,17 +374,18 @@ def _step(structure, values, state):
                             _group_part(structure, i_ext, g), ctx)
         new_groups.append(s)
         counts.append(without_padding(c, g, values["used_cells"][g_index],
-                                      ctx.first_cell))
+                                      _first_cell(structure, g)))
     counts = materialised(jnp.concatenate(counts) if counts else jnp.zeros(0, jnp.int32), k)
     offsets = (spike_offsets(structure, new_groups, dtype) if structure.emits_offsets
                else None)
     new_tables = list(state["tables"])
     if any(t_spec.kind != "static" for t_spec in structure.tables):
-        all_counts = exchange(structure, counts)
+        all_counts, all_offsets = exchange(structure, counts,
+                                           offsets if events is not None else None)
         precise_input = {}
         if events is not None:     # the spikes reach precise cells at their offsets
             fold = precise.event_fold(structure.groups, [gv["p"] for gv in values["groups"]])
-            precise_input = {"offsets": exchange(structure, offsets),
+            precise_input = {"offsets": all_offsets,
                              "event_cells": structure.event_cells + (n_cells, fold)}
     for t_index, (t_spec, tv, ts) in enumerate(zip(structure.tables, values["tables"],
                                                    state["tables"])):
@@ -390,9 +481,7 @@ def _deliver_static(structure, values, state, block_counts, first_step, block_of
     devices, ``block_counts`` and ``block_offsets`` are this device's cells' and are exchanged
     first."""
     if any(t_spec.kind == "static" for t_spec in structure.tables):
-        block_counts = exchange(structure, block_counts)
-        if block_offsets is not None:
-            block_offsets = exchange(structure, block_offsets)
+        block_counts, block_offsets = exchange(structure, block_counts, block_offsets)
     ring, events = state["ring"], state.get("events")
     if events is not None:
         fold = precise.event_fold(structure.groups, [gv["p"] for gv in values["groups"]])

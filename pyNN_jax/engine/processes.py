@@ -134,3 +134,44 @@ def fetch(tree):
             leaves[i] = values
     return jax.tree_util.tree_map(np.asarray,
                                   jax.device_get(jax.tree_util.tree_unflatten(treedef, leaves)))
+
+
+def fetch_own(tree):
+    """As :func:`fetch`, but an array spread over several processes' devices comes back with
+    this process's shards only, zero elsewhere (pages never written: no memory). Not
+    collective."""
+    def own(leaf):
+        if not isinstance(leaf, jax.Array) or leaf.is_fully_addressable:
+            return np.asarray(jax.device_get(leaf))
+        out = np.zeros(leaf.shape, leaf.dtype)
+        for shard in leaf.addressable_shards:
+            out[shard.index] = np.asarray(shard.data)
+        return out
+    return jax.tree_util.tree_map(own, tree)
+
+
+def concatenate(array):
+    """The arrays ``array`` (any dtype, lengths along the first axis may differ) of every
+    process, concatenated in process order, bit for bit. Collective."""
+    array = np.ascontiguousarray(array)
+    raw = np.frombuffer(array.tobytes(), np.uint8)       # exact for any dtype (no float64
+    sizes = multihost_utils.process_allgather(np.int64(raw.size))  # rounding in JAX)
+    padded = np.zeros(int(np.max(sizes)), np.uint8)
+    padded[:raw.size] = raw
+    gathered = np.asarray(multihost_utils.process_allgather(padded))
+    joined = np.concatenate([gathered[p, :size] for p, size in enumerate(np.ravel(sizes))])
+    return np.frombuffer(joined.tobytes(), array.dtype).reshape((-1,) + array.shape[1:])
+
+
+def summed(array):
+    """The element-wise sum of the integer arrays ``array`` (same shape) of every process
+    (all-gathered: N x its size on every process). Collective."""
+    array = np.asarray(array, dtype=np.int64)
+    return concatenate(array[None]).sum(axis=0)
+
+
+def extremes(smallest, largest):
+    """(the smallest of ``smallest``, the largest of ``largest``) over the processes (numbers).
+    Collective."""
+    values = concatenate(np.array([[-float(smallest), float(largest)]]))
+    return -values[:, 0].max(), values[:, 1].max()

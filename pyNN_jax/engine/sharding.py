@@ -8,9 +8,10 @@ their state, their own ring-buffer slots and the connections onto them (one tabl
 built from the connections whose postsynaptic cell it holds, :meth:`CellSplit.split_part`;
 the devices' tables are stacked along their rows). The chunk runs under ``jax.shard_map``:
 each device runs :func:`.network.run_chunk` on its share (``Structure.devices``,
-:func:`local_structure`), and the devices exchange only the spike counts of their cells
-(:func:`.network.exchange`): one ``all_gather`` per block of min-delay steps for the static
-tables, one per step where a table delivers every step (plastic, depressing, stochastic).
+:func:`local_structure`), and the devices exchange only the spikes of their cells
+(:func:`.network.exchange`: a list of the spiking entries, or every count): one
+``all_gather`` per block of min-delay steps for the static tables, one per step where a table
+delivers every step (plastic, depressing, stochastic).
 
 Placement of the arrays (the global arrays are the devices' parts, in device order, along
 the split axis):
@@ -106,7 +107,8 @@ def local_structure(structure, n_devices):
     first, stop = structure.event_cells
     return dataclasses.replace(
         structure, devices=n_devices,
-        groups=tuple(network.GroupSpec(g.model, g.size // n_devices, g.offset // n_devices)
+        groups=tuple(dataclasses.replace(g, size=g.size // n_devices,
+                                         offset=g.offset // n_devices)
                      for g in structure.groups),
         event_cells=(first // n_devices, stop // n_devices))
 
@@ -242,8 +244,10 @@ class Placement:
             partial(NamedSharding, self.mesh), _specs(structure, tree),
             is_leaf=lambda x: isinstance(x, PartitionSpec))
         if self.spans_processes:
-            # each process copies its own shards from its own host copy: the copies must agree
-            processes.check_same(tree, what)
+            # each process copies its own shards from its own host copy: the copies must agree,
+            # except the tables, of which each process holds its own devices' rows
+            processes.check_same({name: part for name, part in tree.items()
+                                  if name != "tables"}, what)
             return jax.tree_util.tree_map(_put_spanning, tree, shardings)
         return jax.device_put(tree, shardings)
 
@@ -261,8 +265,12 @@ class Placement:
 
     def host_state(self, structure, state):
         """A placed *state* pytree as numpy arrays, the ring buffer and precise events in the
-        global layout."""
-        state = processes.fetch(state)
+        global layout; where the devices span several processes, the tables' state with this
+        process's devices' rows only (:func:`.processes.fetch_own`: each process holds its own
+        cells' connections)."""
+        state = {**processes.fetch({name: part for name, part in state.items()
+                                    if name != "tables"}),
+                 "tables": processes.fetch_own(state["tables"])}
         if self.mesh is None:
             return state
         return self._relayout(structure, state, to_devices=False)
@@ -311,8 +319,9 @@ class Placement:
 
 def _put_spanning(array, sharding):
     """``array`` placed as ``sharding``, which spans several processes' devices: each
-    process copies its own devices' parts of its host copy (every process holds the same
-    network; jax.device_put would compare the processes' copies, a collective per array)."""
+    process copies its own devices' parts of its host copy (jax.device_put would compare the
+    processes' copies, a collective per array; a process's copy of a table holds only its own
+    devices' rows)."""
     if isinstance(array, jax.Array) and not array.is_fully_addressable:
         return jax.device_put(array, sharding)
     host = np.asarray(array)

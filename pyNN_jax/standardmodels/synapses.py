@@ -15,6 +15,10 @@ class EngineSynapseType:
     state_variables = {}      # PyNN name -> per-connection engine state, for initialize()
     parameter_ranges = {}
 
+    def table_constant_names(self):
+        """The native parameters that :meth:`table_constants` reads."""
+        return ()
+
     def table_constants(self, connections):
         """Values that must be equal across one engine table (none for most kinds)."""
         return ()
@@ -173,10 +177,12 @@ class STDPMechanism(EngineSynapseType, synapses.STDPMechanism):
         super().validate(parameters)
         check_order("STDPMechanism", parameters, "w_min", "w_max", strict=False)
 
+    def table_constant_names(self):
+        return ("tau", "tau") if self.engine_kind == "stdp_vogels" else ("tau_plus", "tau_minus")
+
     def table_constants(self, connections):
-        names = ("tau", "tau") if self.engine_kind == "stdp_vogels" else ("tau_plus", "tau_minus")
         constants = []
-        for engine_name, name in zip(("tau_plus", "tau_minus"), names):
+        for engine_name, name in zip(("tau_plus", "tau_minus"), self.table_constant_names()):
             values = np.unique(connections[name])
             if values.size > 1:
                 raise errors.InvalidParameterValueError(

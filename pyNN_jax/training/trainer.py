@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from pyNN import common, errors
 from pyNN.parameters import Sequence
 
-from .. import simulator
+from .. import shares, simulator
 from ..engine import differentiable as diff
 from ..engine.models.lif_current import IFCurrExp
 from ..engine.models.spike_sources import SpikeSourceArray
@@ -80,6 +80,7 @@ class Trainer:
 
     def __init__(self, projections, output, duration, method="surrogate", parameters=(),
                  loss=None, readout=None, surrogate_slope=1.0):
+        shares.refuse_split("Trainer")
         if method not in METHODS:
             raise errors.InvalidParameterValueError(
                 f"method={method!r}: must be one of {METHODS}")

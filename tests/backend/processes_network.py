@@ -25,12 +25,14 @@ sim.setup(timestep=0.1, min_delay=0.5, rng_seed=7, precision="float64", chunk_st
 rng = NumpyRNG(seed=11)
 exc = sim.Population(61, sim.IF_cond_exp(tau_m=15.0), label="exc")
 inh = sim.Population(15, sim.IF_cond_exp(), label="inh")
-noise = sim.Population(40, sim.SpikeSourcePoisson(rate=80.0), label="noise")
+# 1200 sources: a process's block of 5 steps has >= 1024 entries, so that its spikes cross as
+# lists (engine.network.exchange), the per-step exchange of the STDP table whole
+noise = sim.Population(1200, sim.SpikeSourcePoisson(rate=80.0), label="noise")
 exc.initialize(v=RandomDistribution("uniform", (-65, -55), rng=rng))
 weight = RandomDistribution("uniform", (0.004, 0.012), rng=rng)
 drive = sim.StaticSynapse(weight=weight, delay=0.5)
-sim.Projection(noise, exc, sim.FixedProbabilityConnector(0.3, rng=rng), drive)
-sim.Projection(noise, inh, sim.FixedProbabilityConnector(0.3, rng=rng), drive)
+sim.Projection(noise, exc, sim.FixedProbabilityConnector(0.01, rng=rng), drive)
+sim.Projection(noise, inh, sim.FixedProbabilityConnector(0.01, rng=rng), drive)
 sim.Projection(exc, inh, sim.FixedProbabilityConnector(0.2, rng=rng),
                sim.StaticSynapse(weight=0.01, delay=1.0))
 sim.Projection(inh, exc, sim.FixedProbabilityConnector(0.2, rng=rng),
@@ -76,6 +78,8 @@ result = {
     "learned": learned,
     "weights": recurrent.get("weight", format="list", with_address=False),
     "size": recurrent.size(),
+    "local_size": len(recurrent),      # the connections this process holds
+    "local_weights": len(recurrent.get("weight", format="list", gather=False)),
     "tau_m": exc.get("tau_m", gather=True),
     "count": sum(exc.get_spike_counts().values()),
 }

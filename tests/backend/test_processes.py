@@ -19,6 +19,29 @@ SCRIPT = Path(__file__).with_name("processes_network.py")
 TIMEOUT = 300          # s; a process that hangs in a collective fails the test, not the suite
 
 
+def test_processes_that_drew_different_connections_are_stopped_with_a_clear_error(tmp_path):
+    """A connector seeded from rank() draws another network on each process, and each keeps
+    the connections onto its own cells: the checksums of the drawn connections differ."""
+    script = tmp_path / "unseeded_connector.py"
+    script.write_text(
+        "import sys\n"
+        "import pyNN.jax as sim\n"
+        "from pyNN.random import NumpyRNG\n"
+        "from pyNN_jax.engine.processes import DivergenceError\n"
+        "sim.setup(timestep=0.1)\n"
+        "cells = sim.Population(20, sim.IF_curr_exp())\n"
+        "rng = NumpyRNG(seed=5 + sim.rank())\n"
+        "sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.5, rng=rng))\n"
+        "try:\n"
+        "    sim.run(10.0)\n"
+        "except DivergenceError as error:\n"
+        "    assert 'connections' in str(error) and 'seed' in str(error)\n"
+        "    sys.exit(3)\n")
+    outcome = launch.run([sys.executable, str(script)], 2, timeout=TIMEOUT,
+                         stderr=subprocess.DEVNULL)
+    assert outcome.statuses == [3, 3] or outcome.exit_status == 3
+
+
 def _results(folder, n_processes):
     return [pickle.loads((folder / f"result.{rank}.pkl").read_bytes())
             for rank in range(n_processes)]
@@ -71,6 +94,17 @@ def test_every_process_gives_the_one_process_results(one, several):
     reference, = _results(one, 1)
     for result in _results(folder, n_processes):
         _assert_same_network_results(reference, result)
+
+
+def test_each_process_holds_only_the_connections_onto_its_cells(one, several):
+    n_processes, folder = several
+    reference, = _results(one, 1)
+    results = _results(folder, n_processes)
+    assert reference["local_size"] == reference["size"]
+    assert sum(result["local_size"] for result in results) == reference["size"]
+    for result in results:
+        assert 0 < result["local_size"] < reference["size"]
+        assert result["local_weights"] == result["local_size"]     # get(gather=False)
 
 
 def test_rank_and_num_processes_as_on_pynn_nest(several):

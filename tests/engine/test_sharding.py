@@ -189,6 +189,54 @@ def _on_one_chosen_device():
     return device.id
 
 
+def _exchange_checks():
+    """:func:`.network.exchange` on the four devices against the counts and offsets of all
+    cells in the global order, with and without offsets: blocks of few spikes and of many
+    (sent packed), of many counts of 3 or more, or with offsets, of more spiking entries than
+    the lists hold (sent whole), and too short to pack; whether the packing was compiled."""
+    import types
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import PartitionSpec
+    from pyNN_jax.engine import network, sharding
+
+    mesh = sharding.cell_mesh(jax.devices()[:N_DEVICES])
+    groups = (network.GroupSpec(None, 256, 0), network.GroupSpec(None, 160, 256))
+    structure = types.SimpleNamespace(devices=N_DEVICES, groups=groups)
+    global_structure = [(0, 1024), (1024, 640)]       # (offset, size) of the whole groups
+    rng = np.random.default_rng(3)
+    results = {}
+    for name, n_block, share, most in (("few", 8, 0.02, 5), ("many", 8, 0.4, 2),
+                                       ("big", 8, 0.4, 3), ("short", 2, 0.02, 5)):
+        shape = (n_block, 1664)
+        counts = (rng.random(shape) < share) * np.minimum(
+            1 + (rng.random(shape) < 0.1) + (rng.random(shape) < 0.02) * rng.integers(1, 5, shape),
+            most)
+        if name == "big":
+            counts[counts > 0] = 3
+        offsets = np.where(counts > 0, rng.random(shape), 0.0).astype(np.float32)
+        # device d holds cells d*s ... of each group: its part of the local arrays
+        split = [np.concatenate([a[:, o + d * (n // N_DEVICES):o + (d + 1) * (n // N_DEVICES)]
+                                 for d in range(N_DEVICES) for o, n in global_structure], axis=1)
+                 for a in (counts, offsets)]
+        for with_offsets in (False, True):
+            def run(c, o):
+                return network.exchange(structure, c, o if with_offsets else None)
+
+            mapped = jax.jit(jax.shard_map(run, mesh=mesh, in_specs=PartitionSpec(None, "cells"),
+                                           out_specs=PartitionSpec(), check_vma=False))
+            arguments = (jnp.asarray(split[0], jnp.int16), jnp.asarray(split[1]))
+            all_counts, all_offsets = mapped(*arguments)
+            key = f"exchange_{name}{'_offsets' if with_offsets else ''}"
+            results[f"{key}_equal"] = bool(
+                np.array_equal(np.asarray(all_counts), counts)
+                and (np.array_equal(np.asarray(all_offsets), offsets) if with_offsets
+                     else all_offsets is None))
+            results[f"{key}_packed"] = " conditional(" in mapped.lower(
+                *arguments).compile().as_text()
+    return results
+
+
 def _child(out_path):
     """Entry point of the child process: one device, then four; results saved to npz."""
     runs = {"one": simulate(1), "four": simulate(N_DEVICES)}
@@ -198,6 +246,7 @@ def _child(out_path):
         runs[run].update({f"drive_{k}": v for k, v in simulate_drive(devices).items()})
         runs[run].update({f"block_{k}": v for k, v in simulate_drive(devices, True).items()})
     runs["four"]["chosen_device"] = _on_one_chosen_device()
+    runs["four"].update(_exchange_checks())
     collectives = runs["four"].pop("collectives")
     runs["four"].update({f"collectives_{op}": n for op, n in collectives.items()})
     np.savez(out_path, **{f"{run}_{k}": np.asarray(v) for run, result in runs.items()
@@ -287,6 +336,18 @@ def test_devices_exchange_spikes_only_and_compile_once(runs):
     assert int(four["collectives_all-reduce"]) == 0
     assert int(four["collectives_reduce-scatter"]) == 0
     assert int(four["n_compiled"]) == 1      # the state keeps its placement between chunks
+
+
+def test_spikes_cross_packed_or_whole_and_exactly(runs):
+    """Blocks of 8 steps x 416 cells per device (>= MIN_PACKED_ENTRIES entries) are sent
+    packed, falling back to every count where a device has more counts of 3 or more, or more
+    spiking entries with offsets, than the lists hold; 2 steps are always sent whole. All
+    exact, with and without offsets."""
+    _, four = runs
+    for name in ("few", "many", "big", "short"):
+        for key in (f"exchange_{name}", f"exchange_{name}_offsets"):
+            assert bool(four[f"{key}_equal"]), key
+            assert bool(four[f"{key}_packed"]) == (name != "short"), key
 
 
 def test_one_to_one_drive_is_gathered_on_every_device(runs):

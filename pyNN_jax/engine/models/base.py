@@ -31,10 +31,12 @@ class StepContext(NamedTuple):
     ``step`` is the index k of the step being taken, from t = k*dt to t = (k+1)*dt;
     ``key`` is a PRNG key unique to this step and group; ``events``: the input events with
     their offsets of the models that receive them (:mod:`.precise`), else None;
-    ``first_cell``: the index in its group of the first cell the step advances (0, or a
-    device's share of a group split over several, :mod:`..sharding`). Random numbers are drawn
-    per cell as entries ``first_cell ...`` of one draw for the group (:func:`..prng.uniform`,
-    :func:`..prng.bits`), so they do not depend on the split.
+    ``first_cell``: the index in its group's draws of the first cell the step advances (0,
+    or where a device's share of a group split over several starts, :mod:`..sharding`, or
+    where the group's cells start in the draws of the group they would form in one process,
+    ``GroupSpec.draw_offset``). Random numbers are drawn per cell as entries ``first_cell
+    ...`` of one draw for the group (:func:`..prng.uniform`, :func:`..prng.bits`), so they do
+    not depend on the split.
     """
     step: jnp.ndarray
     dt: float
