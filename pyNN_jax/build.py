@@ -599,14 +599,16 @@ class EngineNetwork:
                                          [shares_of[d] for d in written])
         del shares_of
         entries = rows * width
-        positions = np.empty(sum(part.size for part in parts), np.int64)
+        positions = np.empty(sum(part.size for part in parts),
+                             np.int32 if split.n_devices * entries < 2 ** 31 else np.int64)
         starts = np.cumsum([0] + [part.size for part in parts])
         for d, (_, flat, _) in plans.items():
             taken = 0
             for start, pieces in zip(starts, by_part):
-                chosen = pieces[d][1]
-                positions[start + chosen] = d * entries + flat[taken:taken + chosen.size]
-                taken += chosen.size
+                part, chosen = pieces[d]
+                at = slice(start, start + part.size) if chosen is None else start + chosen
+                positions[at] = d * entries + flat[taken:taken + part.size]
+                taken += part.size
         del by_part
         if kind in plasticity.KINDS:
             in_width = max(engine_synapses.choose_width(np.bincount(

@@ -148,18 +148,27 @@ class CellSplit:
         """The connections of ``part`` (:class:`.synapses.ConnectionPart`, targets
         ``port * n_cells + post``) onto each device's cells: per device, (the part with
         targets ``port * n_local + index on the device``, the indices of its connections in
-        ``part``), the connections' order kept."""
+        ``part``, or None for all of them), the connections' order kept. Worked out a piece
+        at a time, in int32; the connections of a part that lie on one device (a process's
+        own, where each process holds its cells' share) are not copied."""
+        device = np.empty(part.size, np.int32)
+        local_target = np.empty(part.size, np.int32)
+        for start in range(0, part.size, synapses.INDEX_CHUNK):
+            stop = min(start + synapses.INDEX_CHUNK, part.size)
+            port, post = np.divmod(np.asarray(synapses.piece_of(part.target, start, stop),
+                                              dtype=np.int64), n_cells)
+            on_device, local = self.locate(post)
+            device[start:stop] = on_device
+            local_target[start:stop] = port * self.n_local + local
         pre = synapses.piece_of(part.pre, 0, part.size)
-        target = np.asarray(synapses.piece_of(part.target, 0, part.size), dtype=np.int64)
-        port, post = np.divmod(target, n_cells)
-        device, local = self.locate(post)
-        local_target = port * self.n_local + local
         out = []
         for d in range(self.n_devices):
+            if part.size and device[0] == d and (device == d).all():
+                out.append((part._replace(pre=pre, target=local_target), None))
+                continue
             chosen = np.flatnonzero(device == d)
             out.append((synapses.ConnectionPart(
-                chosen.size, pre[chosen], local_target[chosen].astype(np.int32),
-                np.asarray(part.delay)[chosen],
+                chosen.size, pre[chosen], local_target[chosen], np.asarray(part.delay)[chosen],
                 {name: np.asarray(values)[chosen] for name, values in part.columns.items()}),
                 chosen))
         return out
