@@ -594,9 +594,9 @@ class EngineNetwork:
                  for d in written}
         for d, (_, _, fill) in plans.items():
             fill(shares_of[d])
-        if kind == "static" and cell_rows and width == 1 and not split_connections:
+        if kind == "static" and cell_rows and width == 1:
             self._split_gathered_columns([plans[d][0] for d in written],
-                                         [shares_of[d] for d in written])
+                                         [shares_of[d] for d in written], split_connections)
         del shares_of
         entries = rows * width
         positions = np.empty(sum(part.size for part in parts),
@@ -639,16 +639,24 @@ class EngineNetwork:
         return stacked, positions, shape, cell_rows
 
     @staticmethod
-    def _split_gathered_columns(tables, shares):
+    def _split_gathered_columns(tables, shares, split_connections=False):
         """The gathered delivery (:func:`.engine.synapses.gathered_columns`) of the devices'
         tables (``shares``: their connection parts), where every device's applies with one
         delay: ``source_row`` from target 0 on (the same length on every device, rows past
-        the table for targets without connection)."""
+        the table for targets without connection). ``split_connections``: these are this
+        process's devices; whether it applies, and the length, are agreed with the others."""
         columns = [engine_synapses.gathered_columns(share, table["target"].shape[0])
                    for table, share in zip(tables, shares)]
-        if not all(columns) or len({int(c["gather_delay"]) for c in columns}) > 1:
+        usable = all(columns) and len({int(c["gather_delay"]) for c in columns}) == 1
+        delay = int(columns[0]["gather_delay"]) if usable else 0
+        length = (max(int(c["gather_first_target"]) + c["source_row"].size for c in columns)
+                  if usable else 0)
+        if split_connections:
+            shortest, longest = processes.extremes(delay, delay)
+            usable = not processes.extremes(0, not usable)[1] and shortest == longest
+            length = int(processes.extremes(0, length)[1])
+        if not usable:
             return
-        length = max(int(c["gather_first_target"]) + c["source_row"].size for c in columns)
         for table, c in zip(tables, columns):
             first = int(c["gather_first_target"])
             source_row = np.full(length, table["target"].shape[0], np.int32)

@@ -42,6 +42,42 @@ def test_processes_that_drew_different_connections_are_stopped_with_a_clear_erro
     assert outcome.statuses == [3, 3] or outcome.exit_status == 3
 
 
+ONE_TO_ONE_SCRIPT = (
+    "import pickle, sys\n"
+    "import pyNN.jax as sim\n"
+    "from pyNN.random import NumpyRNG\n"
+    "sim.setup(timestep=0.1, min_delay=0.1, rng_seed=4, compilation_cache=None,\n"
+    "          spike_precision='on_grid')\n"
+    "cells = sim.Population(301, sim.IF_curr_exp(tau_refrac=2.0))\n"
+    "drive = sim.Population(301, sim.SpikeSourcePoisson(rate=900.0))\n"
+    "sim.Projection(drive, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.9))\n"
+    "sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=NumpyRNG(seed=2)),\n"
+    "               sim.StaticSynapse(weight=-0.3), receptor_type='inhibitory')\n"
+    "cells.record('spikes')\n"
+    "sim.run(100.0)\n"
+    "trains = cells.get_data().segments[0].spiketrains\n"
+    "result = {'spikes': [list(map(float, t)) for t in trains], 'gathered': any(\n"
+    "    'source_row' in table for table in sim.state.network.values['tables'])}\n"
+    "pickle.dump(result, open(sys.argv[1] + f'.{sim.rank()}', 'wb'))\n")
+
+
+def test_a_one_to_one_drive_is_delivered_gathered_over_processes(tmp_path):
+    """A source per cell: its table is delivered by gathers on every process (decided alike
+    from every process's connections), with the one-process spikes."""
+    script = tmp_path / "one_to_one.py"
+    script.write_text(ONE_TO_ONE_SCRIPT)
+    subprocess.run([sys.executable, str(script), str(tmp_path / "one")], check=True,
+                   timeout=TIMEOUT)
+    outcome = launch.run([sys.executable, str(script), str(tmp_path / "two")], 2,
+                         timeout=TIMEOUT)
+    assert outcome.statuses == [0, 0]
+    reference = pickle.loads((tmp_path / "one.0").read_bytes())
+    assert reference["gathered"] and sum(map(len, reference["spikes"])) > 1000
+    for rank in range(2):
+        result = pickle.loads((tmp_path / f"two.{rank}").read_bytes())
+        assert result == reference
+
+
 def _results(folder, n_processes):
     return [pickle.loads((folder / f"result.{rank}.pkl").read_bytes())
             for rank in range(n_processes)]
