@@ -19,29 +19,6 @@ SCRIPT = Path(__file__).with_name("processes_network.py")
 TIMEOUT = 300          # s; a process that hangs in a collective fails the test, not the suite
 
 
-def test_processes_that_drew_different_connections_are_stopped_with_a_clear_error(tmp_path):
-    """A connector seeded from rank() draws another network on each process, and each keeps
-    the connections onto its own cells: the checksums of the drawn connections differ."""
-    script = tmp_path / "unseeded_connector.py"
-    script.write_text(
-        "import sys\n"
-        "import pyNN.jax as sim\n"
-        "from pyNN.random import NumpyRNG\n"
-        "from pyNN_jax.engine.processes import DivergenceError\n"
-        "sim.setup(timestep=0.1)\n"
-        "cells = sim.Population(20, sim.IF_curr_exp())\n"
-        "rng = NumpyRNG(seed=5 + sim.rank())\n"
-        "sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.5, rng=rng))\n"
-        "try:\n"
-        "    sim.run(10.0)\n"
-        "except DivergenceError as error:\n"
-        "    assert 'connections' in str(error) and 'seed' in str(error)\n"
-        "    sys.exit(3)\n")
-    outcome = launch.run([sys.executable, str(script)], 2, timeout=TIMEOUT,
-                         stderr=subprocess.DEVNULL)
-    assert outcome.statuses == [3, 3] or outcome.exit_status == 3
-
-
 ONE_TO_ONE_SCRIPT = (
     "import pickle, sys\n"
     "import pyNN.jax as sim\n"
@@ -257,22 +234,31 @@ def test_launch_command_line_runs_the_script_with_its_arguments(tmp_path):
     assert refused.returncode == 2 and "--processes = 0" in refused.stderr
 
 
-def test_processes_that_built_different_networks_are_stopped_with_a_clear_error(tmp_path):
-    """Unseeded random parameters differ between the processes: each would place its own
-    shards from its own values (a mixed network, silently); the first placement refuses."""
-    script = tmp_path / "unseeded.py"
+@pytest.mark.parametrize("network, words", [
+    # unseeded random parameters: each process would place its own shards from its own values
+    ("cells = sim.Population(6, sim.IF_curr_exp(\n"
+     "    i_offset=RandomDistribution('uniform', (0.5, 2.0))))\n", "different networks"),
+    # a connector seeded from rank(): each process keeps its cells' share of another network
+    ("cells = sim.Population(20, sim.IF_curr_exp())\n"
+     "rng = NumpyRNG(seed=5 + sim.rank())\n"
+     "sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.5, rng=rng))\n",
+     "connections")])
+def test_processes_that_built_different_networks_are_stopped_with_a_clear_error(
+        tmp_path, network, words):
+    """The processes compare digests of the cells' values and checksums of the connections
+    they drew before the first run: a mixed network is refused, never run."""
+    script = tmp_path / "divergent.py"
     script.write_text(
         "import sys\n"
         "import pyNN.jax as sim\n"
-        "from pyNN.random import RandomDistribution\n"
+        "from pyNN.random import NumpyRNG, RandomDistribution\n"
         "from pyNN_jax.engine.processes import DivergenceError\n"
         "sim.setup(timestep=0.1)\n"
-        "cells = sim.Population(6, sim.IF_curr_exp(\n"
-        "    i_offset=RandomDistribution('uniform', (0.5, 2.0))))\n"
+        + network +
         "try:\n"
         "    sim.run(10.0)\n"
         "except DivergenceError as error:\n"
-        "    assert 'different networks' in str(error) and 'seed' in str(error)\n"
+        f"    assert {words!r} in str(error) and 'seed' in str(error)\n"
         "    sys.exit(3)\n")
     outcome = launch.run([sys.executable, str(script)], 2, timeout=TIMEOUT,
                          stderr=subprocess.DEVNULL)
