@@ -19,30 +19,48 @@ SCRIPT = Path(__file__).with_name("processes_network.py")
 TIMEOUT = 300          # s; a process that hangs in a collective fails the test, not the suite
 
 
-ONE_TO_ONE_SCRIPT = (
+OTHER_CONNECTIONS_SCRIPT = (
     "import pickle, sys\n"
+    "import numpy as np\n"
     "import pyNN.jax as sim\n"
-    "from pyNN.random import NumpyRNG\n"
+    "from pyNN.random import NumpyRNG, RandomDistribution\n"
     "sim.setup(timestep=0.1, min_delay=0.1, rng_seed=4, compilation_cache=None,\n"
     "          spike_precision='on_grid')\n"
     "cells = sim.Population(301, sim.IF_curr_exp(tau_refrac=2.0))\n"
-    "drive = sim.Population(301, sim.SpikeSourcePoisson(rate=900.0))\n"
-    "sim.Projection(drive, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.9))\n"
+    "others = sim.Population(23, sim.IF_curr_exp(i_offset=0.5))\n"
+    "drive = sim.Population(324, sim.SpikeSourcePoisson(rate=900.0))\n"
+    "sim.Projection(drive, cells + others, sim.OneToOneConnector(),\n"
+    "               sim.StaticSynapse(weight=0.9), receptor_type='excitatory')\n"
     "sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=NumpyRNG(seed=2)),\n"
     "               sim.StaticSynapse(weight=-0.3), receptor_type='inhibitory')\n"
+    "both = cells[:40] + others\n"
+    "onto = sim.Projection(others, both, sim.FixedNumberPreConnector(5, rng=NumpyRNG(seed=3)),\n"
+    "                      sim.StaticSynapse(weight=0.2, delay=0.5), receptor_type='excitatory')\n"
+    "listed = sim.Projection(both, others[::2], sim.FromListConnector(\n"
+    "    [(i, j, 0.01 + 0.001 * i, 0.3 + 0.1 * (j % 3)) for i in range(63) for j in range(12)]),\n"
+    "    sim.StaticSynapse(),\n"
+    "    receptor_type='excitatory')\n"
+    "onto.set(weight=RandomDistribution('uniform', (0.1, 0.3), rng=NumpyRNG(seed=8)))\n"
     "cells.record('spikes')\n"
+    "others.record('spikes')\n"
     "sim.run(100.0)\n"
-    "trains = cells.get_data().segments[0].spiketrains\n"
-    "result = {'spikes': [list(map(float, t)) for t in trains], 'gathered': any(\n"
-    "    'source_row' in table for table in sim.state.network.values['tables'])}\n"
+    "result = {'spikes': [list(map(float, t)) for p in (cells, others)\n"
+    "                     for t in p.get_data().segments[0].spiketrains],\n"
+    "          'gathered': any('source_row' in table\n"
+    "                          for table in sim.state.network.values['tables']),\n"
+    "          'onto': onto.get('weight', format='array').tolist(),\n"
+    "          'listed': sorted(listed.get(['weight', 'delay'], format='list')),\n"
+    "          'sizes': (onto.size(), listed.size())}\n"
     "pickle.dump(result, open(sys.argv[1] + f'.{sim.rank()}', 'wb'))\n")
 
 
-def test_a_one_to_one_drive_is_delivered_gathered_over_processes(tmp_path):
-    """A source per cell: its table is delivered by gathers on every process (decided alike
-    from every process's connections), with the one-process spikes."""
-    script = tmp_path / "one_to_one.py"
-    script.write_text(ONE_TO_ONE_SCRIPT)
+def test_views_assemblies_lists_and_a_one_to_one_drive_over_processes(tmp_path):
+    """Projections onto an Assembly and a PopulationView, from a list, with weights set()
+    from a random distribution, and a source per cell (its table delivered by gathers,
+    decided alike from every process's connections): the one-process spikes and weights.
+    (The receptor types are given: PyNN's default for an Assembly is not reproducible.)"""
+    script = tmp_path / "other_connections.py"
+    script.write_text(OTHER_CONNECTIONS_SCRIPT)
     subprocess.run([sys.executable, str(script), str(tmp_path / "one")], check=True,
                    timeout=TIMEOUT)
     outcome = launch.run([sys.executable, str(script), str(tmp_path / "two")], 2,
@@ -50,9 +68,11 @@ def test_a_one_to_one_drive_is_delivered_gathered_over_processes(tmp_path):
     assert outcome.statuses == [0, 0]
     reference = pickle.loads((tmp_path / "one.0").read_bytes())
     assert reference["gathered"] and sum(map(len, reference["spikes"])) > 1000
+    assert reference["sizes"] == (5 * 63, 63 * 12)
     for rank in range(2):
         result = pickle.loads((tmp_path / f"two.{rank}").read_bytes())
-        assert result == reference
+        np.testing.assert_array_equal(result.pop("onto"), reference["onto"])   # NaN: none
+        assert result == {k: v for k, v in reference.items() if k != "onto"}
 
 
 def _results(folder, n_processes):
