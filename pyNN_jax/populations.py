@@ -27,6 +27,16 @@ class Assembly(common.Assembly):
     __doc__ = common.Assembly.__doc__
     _simulator = simulator
 
+    @property
+    def receptor_types(self):
+        """The receptor types common to all populations of the assembly, in the first
+        population's order (PyNN's generic code returns a set's order, which differs from
+        one Python process to the next: a Projection onto an Assembly without a
+        ``receptor_type`` then got one at random)."""
+        rest = [set(p.celltype.receptor_types) for p in self.populations[1:]]
+        return [name for name in self.populations[0].celltype.receptor_types
+                if all(name in names for names in rest)]
+
 
 class PopulationMixin:
 

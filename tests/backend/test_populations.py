@@ -1,4 +1,8 @@
 """Population, PopulationView, Assembly: parameters, initial values, labels."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -78,3 +82,19 @@ def test_many_populations_of_one_model_share_one_engine_group(sim):
     v = pops[2].get_data().segments[0].analogsignals[0].magnitude
     expected = -65.0 + 20.0 * 0.2 * (1 - np.exp(-1.0 / 20.0))
     assert v[-1, 0] == pytest.approx(expected, abs=1e-4)
+
+
+def test_an_assembly_default_receptor_type_is_the_same_in_every_process():
+    """PyNN's Assembly.receptor_types is a set's list, in an order that follows Python's
+    string hashing: a Projection onto an Assembly without receptor_type was excitatory in
+    some processes and inhibitory in others (several processes of one run: two networks)."""
+    code = ("import pyNN.jax as sim\n"
+            "sim.setup()\n"
+            "a = sim.Population(2, sim.IF_curr_exp())\n"
+            "b = sim.Population(2, sim.IF_curr_alpha())\n"
+            "prj = sim.Projection(a, a + b, sim.AllToAllConnector())\n"
+            "print(prj.receptor_type, (a + b).receptor_types)\n")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           check=True).stdout.strip() for seed in range(4)}
+    assert seen == {"excitatory ['excitatory', 'inhibitory']"}
