@@ -184,11 +184,16 @@ def test_write_data_gathered_on_rank_0_and_per_process_otherwise(one, several):
         assert _spike_times(_block(folder / name)) == _spike_times(_block(one / "inh.pkl"))
 
 
-@pytest.mark.skipif(shutil.which("mpirun") is None,
-                    reason="mpirun not found: Open MPI (Debian's openmpi-bin) is not installed")
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"]
+needs_mpirun = pytest.mark.skipif(
+    shutil.which("mpirun") is None,
+    reason="mpirun not found: Open MPI (Debian's openmpi-bin) is not installed")
+
+
+@needs_mpirun
 def test_mpirun_gives_the_one_process_results(one, tmp_path):
-    subprocess.run(["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2",
-                    sys.executable, str(SCRIPT), str(tmp_path)], check=True, timeout=TIMEOUT)
+    subprocess.run(MPIRUN + [sys.executable, str(SCRIPT), str(tmp_path)], check=True,
+                   timeout=TIMEOUT)
     reference, = _results(one, 1)
     results = _results(tmp_path, 2)
     assert [r["rank"] for r in results] == [0, 1]
@@ -214,17 +219,22 @@ def test_launch_gives_each_process_its_index_and_one_coordinator():
     assert {env["PYNN_JAX_COORDINATOR"] for env in environments} == {"127.0.0.1:5555"}
 
 
-def test_the_demo_as_two_processes_writes_the_one_process_output(tmp_path):
-    """examples/demo.py unchanged under pyNN_jax.launch -n 2: the same demo.pkl (spike trains
-    and signals) as one process, and one figure."""
+@pytest.mark.parametrize("launcher", ["pyNN_jax.launch", pytest.param("mpirun",
+                                                                      marks=needs_mpirun)])
+def test_the_demo_as_two_processes_writes_the_one_process_output(tmp_path, launcher):
+    """examples/demo.py unchanged under pyNN_jax.launch -n 2 and mpirun -np 2: the same
+    demo.pkl (spike trains and signals) as one process, and one figure."""
     demo = Path(__file__).parents[2] / "examples" / "demo.py"
     arguments = ["--n", "200", "--duration", "200"]
     subprocess.run([sys.executable, str(demo), *arguments, "--output", str(tmp_path / "one")],
                    check=True, timeout=TIMEOUT, capture_output=True)
-    outcome = launch.run([sys.executable, str(demo), *arguments, "--output",
-                          str(tmp_path / "two")], 2, timeout=TIMEOUT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert outcome.statuses == [0, 0]
+    command = [sys.executable, str(demo), *arguments, "--output", str(tmp_path / "two")]
+    if launcher == "mpirun":
+        subprocess.run(MPIRUN + command, check=True, timeout=TIMEOUT, capture_output=True)
+    else:
+        outcome = launch.run(command, 2, timeout=TIMEOUT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        assert outcome.statuses == [0, 0]
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["demo.pkl", "demo.png"]
     one, two = (_block(tmp_path / folder / "demo.pkl") for folder in ("one", "two"))
     assert _spike_times(two) == _spike_times(one)
