@@ -361,7 +361,7 @@ class EngineNetwork:
             rebuild = wider or (int(table["delay"].max()) + self.structure.block_steps
                                 > self.structure.n_slots or not self._gathered_delay_holds(table))
             if shares.connections_are_split():
-                rebuild = bool(processes.extremes(0, rebuild)[1])
+                rebuild = bool(processes.largest(rebuild))
             if rebuild or self._block_steps(self.structure.tables) < self.structure.block_steps:
                 self.structure_dirty = True
                 return
@@ -537,7 +537,7 @@ class EngineNetwork:
             axonal = bool(kind in plasticity.KINDS
                           and (table["dendritic_delay"] < table["delay"]).any())
             if shares.connections_are_split():
-                axonal = bool(processes.extremes(0, axonal)[1])
+                axonal = bool(processes.largest(axonal))
             tables.append(engine.TableSpec(
                 kind, n_rows, width, rows_per_pass_for(n_rows), axonal, cell_rows))
             table_values.append({k: (v.astype(dtype, copy=False) if v.dtype.kind == "f" else v)
@@ -615,12 +615,12 @@ class EngineNetwork:
                 table["target"].reshape(-1)[flat] % split.n_local, minlength=split.n_local))
                 for table, flat, _ in plans.values())
             if split_connections:
-                in_width = int(processes.extremes(0, in_width)[1])
+                in_width = int(processes.largest(in_width))
             incoming = {d: self._incoming_table(table, flat, split.n_local, in_width)
                         for d, (table, flat, _) in plans.items()}
             in_rows = max(part["in_owner"].size for part in incoming.values())
             if split_connections:
-                in_rows = int(processes.extremes(0, in_rows)[1])
+                in_rows = int(processes.largest(in_rows))
             for d, part in incoming.items():
                 table = plans[d][0]
                 extra = in_rows - part["in_owner"].size      # rows of no cell, no connection
@@ -653,8 +653,8 @@ class EngineNetwork:
                   if usable else 0)
         if split_connections:
             shortest, longest = processes.extremes(delay, delay)
-            usable = not processes.extremes(0, not usable)[1] and shortest == longest
-            length = int(processes.extremes(0, length)[1])
+            usable = not processes.largest(not usable) and shortest == longest
+            length = int(processes.largest(length))
         if not usable:
             return
         for table, c in zip(tables, columns):

@@ -135,15 +135,11 @@ class State(common.control.BaseState):
     def _delay_extreme(self, reduce):
         """The shortest (``reduce`` = np.min) or longest delay of any connection (of every
         process: collective in a run of several); dt without connections."""
-        delays = [reduce(p._connections["delay"]) for p in getattr(self, "projections", [])
-                  if len(p)]
-        extreme = float(reduce(delays)) if delays else np.nan
+        delays = [float(reduce(p._connections["delay"]))
+                  for p in getattr(self, "projections", []) if len(p)]
         if self.num_processes > 1:
-            smallest, largest = processes.extremes(extreme if delays else np.inf,
-                                                   extreme if delays else -np.inf)
-            extreme = smallest if reduce is np.min else largest
-            extreme = extreme if np.isfinite(extreme) else np.nan
-        return self.dt if np.isnan(extreme) else extreme
+            delays = processes.concatenate(np.array(delays))
+        return float(reduce(delays)) if len(delays) else self.dt
 
     @property
     def t(self):

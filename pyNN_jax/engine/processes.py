@@ -156,7 +156,7 @@ def concatenate(array):
     array = np.ascontiguousarray(array)
     raw = np.frombuffer(array.tobytes(), np.uint8)       # exact for any dtype (no float64
     sizes = multihost_utils.process_allgather(np.int64(raw.size))  # rounding in JAX)
-    padded = np.zeros(int(np.max(sizes)), np.uint8)
+    padded = np.zeros(max(int(np.max(sizes)), 1), np.uint8)
     padded[:raw.size] = raw
     gathered = np.asarray(multihost_utils.process_allgather(padded))
     joined = np.concatenate([gathered[p, :size] for p, size in enumerate(np.ravel(sizes))])
@@ -175,3 +175,9 @@ def extremes(smallest, largest):
     Collective."""
     values = concatenate(np.array([[-float(smallest), float(largest)]]))
     return -values[:, 0].max(), values[:, 1].max()
+
+
+def largest(value):
+    """The largest ``value`` (a number; a bool: whether any process's is True) of the
+    processes. Collective."""
+    return extremes(value, value)[1]
